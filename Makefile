@@ -1,0 +1,57 @@
+# fallback — two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-fast venv test-deps system-deps node-deps lint types protocol autobahn bench clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed setup.cfg
+	$(PIP) install -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(PY) -m demo.app --port 8080
+
+## System packages the tests drive (Chromium for browser tests).
+system-deps:
+	@./.ci/system-deps
+
+## npm packages the interop tests use (sockjs-client, sockjs server).
+node-deps: tests/interop/node_modules/.installed
+
+tests/interop/node_modules/.installed: tests/interop/package.json
+	cd tests/interop && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+test-deps: $(VENV)/.test-installed system-deps node-deps
+
+test: test-deps
+	$(PY) -m pytest -W error::DeprecationWarning $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory types lint
+
+## Unit and loopback tests only (no browser, no npm).
+test-fast: $(VENV)/.test-installed
+	$(PY) -m pytest -W error::DeprecationWarning tests/unit tests/server $(PYTEST_ARGS)
+
+types: $(VENV)/.test-installed
+	$(PY) -m mypy fallback
+
+lint: $(VENV)/.test-installed
+	$(PY) -m ruff check fallback tests demo bench
+
+## The official SockJS protocol suite against the conformance server (Python 2.7 tool).
+protocol: $(VENV)/.installed
+	@$(PY) -m fallback.testing.sockjs_server --port 8081 >/tmp/fallback-protocol.log 2>&1 & pid=$$!; \
+	  sleep 1; ../shared/tools/sockjs-protocol-suite http://127.0.0.1:8081; rc=$$?; kill $$pid; exit $$rc
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

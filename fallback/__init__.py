@@ -1,0 +1,40 @@
+"""fallback: one connection API for every browser, over every SockJS transport.
+
+    from fallback import Connection, Router
+
+    class Echo(Connection):
+        def on_message(self, text):
+            self.send(text)
+
+    app = tornado.web.Application(Router(Echo, "/echo").urls)
+"""
+
+from .connection import Connection, broadcast
+from .exceptions import (
+    CallbackError,
+    ConfigurationError,
+    FallbackError,
+    PayloadError,
+    PeerError,
+)
+from .info import ConnectionInfo
+from .protocol import CloseCode
+from .router import Router
+from .settings import Settings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CallbackError",
+    "CloseCode",
+    "ConfigurationError",
+    "Connection",
+    "ConnectionInfo",
+    "FallbackError",
+    "PayloadError",
+    "PeerError",
+    "Router",
+    "Settings",
+    "broadcast",
+    "__version__",
+]

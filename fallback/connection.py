@@ -1,0 +1,139 @@
+"""`Connection`, the one class an application writes, and `broadcast`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from .info import EMPTY_INFO, ConnectionInfo
+from .protocol import CloseCode, OutgoingMessage
+from .session import Session, SessionState
+
+log = logging.getLogger("fallback.connection")
+
+
+class Connection:
+    """One client, whatever transport carries it. Subclass it and override the ``on_*``.
+
+    Lifecycle: ``on_open(info)`` once, then ``on_message(text)`` for each message in the
+    order the client sent them, then ``on_close()`` once. Every callback runs on the
+    IOLoop; an exception in one is logged with the session id and closes this connection
+    only (code 1011).
+
+    Rejecting: return ``False`` from ``on_open`` (the client gets close code 3001,
+    "Connection rejected") or call ``self.close(code, reason)`` there. Either way the
+    client sees the open frame and then the close frame -- SockJS has no earlier way to
+    say no -- no message of it reaches ``on_message``, and ``on_close`` is not called,
+    because the connection never opened.
+
+    A subclass that defines ``__init__`` must call ``super().__init__()``; the router
+    builds connections with no arguments (pass a factory such as ``functools.partial``
+    for dependencies).
+    """
+
+    def __init__(self) -> None:
+        self._session: Session | None = None
+
+    # -- to override ------------------------------------------------------------------
+
+    def on_open(self, info: ConnectionInfo) -> bool | None:
+        """The client connected. Return False to reject it."""
+        return None
+
+    def on_message(self, text: str) -> None:
+        """The client sent `text`."""
+
+    def on_close(self) -> None:
+        """The connection is closed, by either side or by a timeout. Called once."""
+
+    # -- to call ----------------------------------------------------------------------
+
+    def send(self, text: str) -> bool:
+        """Queue `text` for the client; returns False (and drops it) once closed.
+
+        Messages arrive in the order they were sent. Everything sent while a write to
+        this client is in flight goes out together in the next one.
+        """
+        if not isinstance(text, str):
+            raise TypeError(
+                f"send() takes str, not {type(text).__name__}; encode objects first "
+                "(for example with json.dumps)"
+            )
+        session = self._session
+        if session is None:
+            return False
+        return session.enqueue(OutgoingMessage(text))
+
+    def close(self, code: int = CloseCode.GO_AWAY, reason: str = "Go away!") -> None:
+        """Close the connection; messages already sent are delivered first.
+
+        Use codes 3000-4999 for application reasons (as in WebSocket close codes).
+        """
+        if self._session is not None:
+            self._session.close(code, reason)
+
+    @property
+    def is_closed(self) -> bool:
+        return self._session is None or self._session.state is SessionState.CLOSED
+
+    @property
+    def transport(self) -> str:
+        """The transport in use: ``websocket``, ``rawwebsocket``, ``xhr_streaming``,
+        ``eventsource``, ``htmlfile``, ``xhr`` or ``jsonp``."""
+        return self._session.transport if self._session is not None else ""
+
+    @property
+    def session_id(self) -> str | None:
+        """The SockJS session id (None for WebSocket transports, whose ids may repeat)."""
+        return self._session.id if self._session is not None else None
+
+    @property
+    def info(self) -> ConnectionInfo:
+        return self._session.info if self._session is not None else EMPTY_INFO
+
+    @property
+    def close_code(self) -> int | None:
+        return self._session.close_code if self._session is not None else None
+
+    @property
+    def close_reason(self) -> str | None:
+        return self._session.close_reason if self._session is not None else None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.transport} {self.session_id or ''}>"
+
+    # -- the session drives these (SessionListener) ----------------------------------
+
+    def _bind(self, session: Session) -> None:
+        self._session = session
+
+    def _session_opened(self) -> bool:
+        return self.on_open(self.info) is not False
+
+    def _session_message(self, text: str) -> None:
+        self.on_message(text)
+
+    def _session_closed(self) -> None:
+        self.on_close()
+
+
+def broadcast(connections: Iterable[Connection], text: str) -> int:
+    """Send `text` to every open connection in `connections`; returns how many got it.
+
+    The message is JSON-encoded once for all of them. Closed connections are skipped,
+    and a failure on one receiver never stops the others or reaches the caller.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"broadcast() takes str, not {type(text).__name__}")
+    message = OutgoingMessage(text)
+    delivered = 0
+    for connection in list(connections):
+        session = connection._session
+        if session is None:
+            continue
+        try:
+            if session.enqueue(message):
+                delivered += 1
+        except Exception:
+            log.exception("broadcast: delivery to session %s failed", session.id)
+    return delivered

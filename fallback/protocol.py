@@ -1,0 +1,311 @@
+"""The SockJS wire protocol as plain functions over strings: no I/O, no Tornado.
+
+Frames the server sends (https://github.com/sockjs/sockjs-protocol, ``sockjs-protocol.py``):
+
+* ``o`` -- the session opened;
+* ``h`` -- heartbeat;
+* ``a[...]`` -- a JSON array of messages;
+* ``c[code,"reason"]`` -- the session is closed.
+
+Each transport wraps frames in its own envelope (a newline for XHR, ``data:`` lines for
+EventSource, ``<script>`` tags for htmlfile, a callback call for JSONP); those envelopes are
+here too so that every byte a client sees is decided in one module.
+
+Messages are JSON-encoded once, when they are created (`OutgoingMessage`), and the encoded
+form is shared by every session they are queued on.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Sequence
+from typing import NewType
+
+from .exceptions import CallbackError, PayloadError
+
+SessionId = NewType("SessionId", str)
+
+OPEN_FRAME = "o"
+HEARTBEAT_FRAME = "h"
+
+#: xhr_streaming starts with 2 KiB of ``h`` and a newline so that old browsers start
+#: delivering the body to script before the first real frame.
+XHR_STREAMING_PRELUDE = "h" * 2048 + "\n"
+#: EventSource starts with an empty line (Opera needed it).
+EVENTSOURCE_PRELUDE = "\r\n"
+
+WELCOME = "Welcome to SockJS!\n"
+
+
+class CloseCode(enum.IntEnum):
+    """Close codes fallback sends in ``c[code, reason]`` frames and WebSocket closes.
+
+    1000-2999 belong to the WebSocket and SockJS protocols; 3000-3999 are ours (the
+    application may use any code 3000-4999 in `Connection.close`).
+    """
+
+    NORMAL = 1000
+    #: The server is shutting down or the session expired.
+    GOING_AWAY = 1001
+    #: The receiving request of a session went away before the response ended.
+    INTERRUPTED = 1002
+    #: A message exceeded ``max_message_size``.
+    MESSAGE_TOO_BIG = 1009
+    #: Application code raised; only that session is closed.
+    INTERNAL_ERROR = 1011
+    #: A second receiving request arrived while one is still attached.
+    ANOTHER_CONNECTION = 2010
+    #: The default code of `Connection.close`.
+    GO_AWAY = 3000
+    #: ``on_open`` returned False.
+    REJECTED = 3001
+    #: More than ``max_queue`` messages waited for a slow client.
+    QUEUE_OVERFLOW = 3008
+
+
+DEFAULT_REASONS: dict[int, str] = {
+    CloseCode.NORMAL: "Normal closure",
+    CloseCode.GOING_AWAY: "Server going away",
+    CloseCode.INTERRUPTED: "Connection interrupted",
+    CloseCode.MESSAGE_TOO_BIG: "Message too big",
+    CloseCode.INTERNAL_ERROR: "Internal server error",
+    CloseCode.ANOTHER_CONNECTION: "Another connection still open",
+    CloseCode.GO_AWAY: "Go away!",
+    CloseCode.REJECTED: "Connection rejected",
+    CloseCode.QUEUE_OVERFLOW: "Send queue overflow",
+}
+
+
+# Characters that browsers or proxies mangle inside frames and that therefore travel as
+# \uXXXX escapes: controls, zero-width and bidi marks, line/paragraph separators, invisible
+# operators, specials -- and lone surrogates, which cannot be encoded as UTF-8 at all.
+_ESCAPABLE = re.compile(
+    "[\x00-\x1f\ud800-\udfff\u200c-\u200f\u2028-\u202f\u2060-\u206f\ufff0-\uffff]"
+)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    return "\\u%04x" % ord(match.group())
+
+
+def quote(text: str) -> str:
+    """JSON-encode a string the way SockJS frames need it.
+
+    ``json.dumps`` already escapes the C0 controls; the remaining dangerous characters are
+    all non-ASCII, so pure-ASCII text skips the regular expression entirely.
+    """
+    quoted = json.dumps(text, ensure_ascii=False)
+    if quoted.isascii():
+        return quoted
+    return _ESCAPABLE.sub(_escape_char, quoted)
+
+
+class OutgoingMessage:
+    """One application message on its way out, shared by every session it is queued on.
+
+    The JSON form and the single-message frame are computed on first use and cached, so a
+    broadcast to N sessions encodes once.
+    """
+
+    __slots__ = ("text", "_encoded", "_frame")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._encoded: str | None = None
+        self._frame: str | None = None
+
+    @property
+    def encoded(self) -> str:
+        if self._encoded is None:
+            self._encoded = quote(self.text)
+        return self._encoded
+
+    @property
+    def frame(self) -> str:
+        """``a[...]`` holding just this message."""
+        if self._frame is None:
+            self._frame = "a[" + self.encoded + "]"
+        return self._frame
+
+
+def messages_frame(messages: Sequence[OutgoingMessage]) -> str:
+    """One ``a[...]`` frame carrying all `messages`, in order."""
+    if len(messages) == 1:
+        return messages[0].frame
+    return "a[" + ",".join([m.encoded for m in messages]) + "]"
+
+
+def close_frame(code: int, reason: str) -> str:
+    return "c[" + str(int(code)) + "," + quote(reason) + "]"
+
+
+def is_close_frame(frame: str) -> bool:
+    return frame.startswith("c")
+
+
+ANOTHER_CONNECTION_FRAME = close_frame(
+    CloseCode.ANOTHER_CONNECTION, DEFAULT_REASONS[CloseCode.ANOTHER_CONNECTION]
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Incoming payloads
+
+
+PAYLOAD_EXPECTED = "Payload expected."
+BROKEN_JSON = "Broken JSON encoding."
+
+
+def _as_text(payload: str | bytes) -> str:
+    if isinstance(payload, bytes):
+        try:
+            return payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PayloadError(BROKEN_JSON) from None
+    return payload
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise PayloadError(BROKEN_JSON)
+
+
+def decode_send_payload(payload: str | bytes) -> list[str]:
+    """Messages from an ``xhr_send``/``jsonp_send`` body: a JSON array of strings.
+
+    Raises `PayloadError` with the protocol's message for an empty body, broken JSON or
+    anything that is not an array of strings.
+    """
+    text = _as_text(payload)
+    if not text:
+        raise PayloadError(PAYLOAD_EXPECTED)
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise PayloadError(BROKEN_JSON) from None
+    return _strings(value)
+
+
+def decode_websocket_payload(payload: str | bytes) -> list[str]:
+    """Messages from one SockJS WebSocket frame: an array of strings or a single string.
+
+    An empty frame carries no messages (the protocol says to ignore it).
+    """
+    text = _as_text(payload)
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise PayloadError(BROKEN_JSON) from None
+    if isinstance(value, str):
+        return [value]
+    return _strings(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Transport envelopes
+
+
+def xhr_chunk(frame: str) -> str:
+    """xhr and xhr_streaming: one frame per line."""
+    return frame + "\n"
+
+
+def eventsource_chunk(frame: str) -> str:
+    """One EventSource event. Frames are JSON, so they never contain CR, LF or NUL."""
+    return "data: " + frame + "\r\n\r\n"
+
+
+_CALLBACK = re.compile(r"[A-Za-z0-9_.]{1,128}")
+MAX_CALLBACK_LENGTH = 128
+
+
+def check_callback(callback: str | None) -> str:
+    """Return a JSONP/htmlfile callback name that is safe to put in a script.
+
+    Only ``[A-Za-z0-9_.]`` is allowed (sockjs-client uses names like ``_jp.a1b2c3``): a
+    callback is never echoed unless it passes, which closes the reflected-script hole that
+    sockjs-tornado left open.
+    """
+    if callback is None or callback == "":
+        raise CallbackError('"callback" parameter required')
+    if not _CALLBACK.fullmatch(callback):
+        raise CallbackError('invalid "callback" parameter')
+    return callback
+
+
+def jsonp_body(callback: str, frame: str) -> str:
+    """A JSONP response: ``/**/`` defeats the Rosetta-Flash style content sniffing attack."""
+    return "/**/" + callback + "(" + quote(frame) + ");\r\n"
+
+
+_HTMLFILE_HEAD = """<!doctype html>
+<html><head>
+  <meta http-equiv="X-UA-Compatible" content="IE=edge" />
+  <meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
+</head><body><h2>Don't panic!</h2>
+  <script>
+    document.domain = document.domain;
+    var c = parent.%s;
+    c.start();
+    function p(d) {c.message(d);};
+    window.onload = function() {c.stop();};
+  </script>
+"""
+
+
+def htmlfile_prelude(callback: str) -> str:
+    """The htmlfile page head, padded past 1 KiB because Safari buffers shorter pages."""
+    head = "\n" + (_HTMLFILE_HEAD % callback)
+    return head + " " * max(0, 1024 - len(head)) + "\r\n\r\n"
+
+
+def htmlfile_chunk(frame: str) -> str:
+    return "<script>\np(" + quote(frame) + ");\n</script>\r\n"
+
+
+IFRAME_TEMPLATE = """<!DOCTYPE html>
+<html>
+<head>
+  <meta http-equiv="X-UA-Compatible" content="IE=edge" />
+  <meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
+  <script src="%s"></script>
+  <script>
+    document.domain = document.domain;
+    SockJS.bootstrap_iframe();
+  </script>
+</head>
+<body>
+  <h2>Don't panic!</h2>
+  <p>This is a SockJS hidden iframe. It's used for cross domain magic.</p>
+</body>
+</html>"""
+
+
+def iframe_page(sockjs_url: str) -> str:
+    """The page sockjs-client's iframe-based transports load from the server's origin."""
+    return IFRAME_TEMPLATE % html_attribute(sockjs_url)
+
+
+def html_attribute(value: str) -> str:
+    return (
+        value.replace("&", "&amp;")
+        .replace('"', "&quot;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# URLs
+
+_SESSION_PART = re.compile(r"[^/.]+")
+
+
+def is_valid_session_part(part: str) -> bool:
+    """Server and session ids: non-empty, no dot, no slash."""
+    return bool(_SESSION_PART.fullmatch(part))

@@ -1,0 +1,345 @@
+"""A SockJS session as a sans-I/O state machine.
+
+A session outlives the HTTP requests that carry it: polling transports attach a new
+*receiver* (a request that can carry frames to the client) for every poll, streaming ones
+for every response, WebSocket ones once. The session holds what must survive between
+them -- the ordered queue of outgoing messages, whether the open frame went out, the close
+frame to repeat -- and the deadlines for heartbeats and expiry, read from an injected clock.
+
+It never writes. When it has something to send it calls `Receiver.wake`; the receiver
+pulls with `take_frame` (or `take_messages` for the unframed WebSocket) when it is able
+to write, so everything queued while a write was in flight leaves as one frame.
+
+States and the transitions allowed between them (`TRANSITIONS`)::
+
+    NEW ──attach──▶ OPEN ──close / interrupt / expire──▶ CLOSED
+     └──────────── rejected by on_open ─────────────────────▲
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from .exceptions import PayloadError, PeerError
+from .info import ConnectionInfo
+from .protocol import (
+    DEFAULT_REASONS,
+    HEARTBEAT_FRAME,
+    OPEN_FRAME,
+    CloseCode,
+    OutgoingMessage,
+    SessionId,
+    close_frame,
+    decode_send_payload,
+    decode_websocket_payload,
+    messages_frame,
+)
+from .settings import Settings
+
+log = logging.getLogger("fallback.session")
+
+Clock = Callable[[], float]
+
+
+class SessionState(enum.Enum):
+    NEW = "new"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
+    SessionState.NEW: frozenset({SessionState.OPEN, SessionState.CLOSED}),
+    SessionState.OPEN: frozenset({SessionState.CLOSED}),
+    SessionState.CLOSED: frozenset(),
+}
+
+
+class MessageTooBig(PeerError):
+    status = 413
+
+
+class Receiver(Protocol):
+    """A transport endpoint that can carry frames to the client right now."""
+
+    def wake(self) -> None:
+        """The session has something to send; pull it when no write is in flight."""
+
+
+class SessionListener(Protocol):
+    """The application side of a session (`fallback.Connection` implements it)."""
+
+    def _session_opened(self) -> bool:
+        """Run ``on_open``; False rejects the connection."""
+
+    def _session_message(self, text: str) -> None: ...
+
+    def _session_closed(self) -> None: ...
+
+
+class Session:
+    """One logical connection's protocol state. Create through the service, not directly."""
+
+    __slots__ = (
+        "id",
+        "info",
+        "transport",
+        "framed",
+        "state",
+        "close_code",
+        "close_reason",
+        "_listener",
+        "_listening",
+        "_settings",
+        "_clock",
+        "_queue",
+        "_receiver",
+        "_open_frame_pending",
+        "_close_frame",
+        "_heartbeat_pending",
+        "_heartbeat_due",
+        "_detached_at",
+    )
+
+    def __init__(
+        self,
+        session_id: SessionId | None,
+        listener: SessionListener,
+        info: ConnectionInfo,
+        settings: Settings,
+        transport: str,
+        *,
+        framed: bool = True,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        #: The SockJS session id, or None for WebSocket sessions (whose ids may repeat).
+        self.id = session_id
+        self.info = info
+        #: The transport of the latest receiver.
+        self.transport = transport
+        #: False for the raw WebSocket endpoint: no open, heartbeat or array frames.
+        self.framed = framed
+        self.state = SessionState.NEW
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self._listener = listener
+        self._listening = False  # on_open accepted and on_close not yet called
+        self._settings = settings
+        self._clock = clock
+        self._queue: list[OutgoingMessage] = []
+        self._receiver: Receiver | None = None
+        self._open_frame_pending = False
+        self._close_frame = ""
+        self._heartbeat_pending = False
+        now = clock()
+        self._heartbeat_due = now + settings.heartbeat_delay
+        self._detached_at = now
+
+    def __repr__(self) -> str:
+        return f"<Session {self.id or 'ws'} {self.transport} {self.state.value}>"
+
+    # -- receivers --------------------------------------------------------------------
+
+    @property
+    def has_receiver(self) -> bool:
+        return self._receiver is not None
+
+    def attach(self, receiver: Receiver, transport: str | None = None) -> bool:
+        """Make `receiver` the one that carries frames; False if another one already does.
+
+        The first receiver opens the session (``on_open`` runs here). The caller then
+        pulls with `take_frame` until it returns None, and waits for `Receiver.wake`.
+        """
+        if self._receiver is not None:
+            return False
+        self._receiver = receiver
+        if transport is not None:
+            self.transport = transport
+        self._heartbeat_due = self._clock() + self._settings.heartbeat_delay
+        if self.state is SessionState.NEW:
+            self._open()
+        return True
+
+    def detach(self, receiver: Receiver, *, interrupted: bool = False) -> None:
+        """`receiver` is done. `interrupted`: the client went away in the middle of it.
+
+        Without acknowledgements the session cannot know what the client got, so an
+        interrupted receiver closes the session with 1002, as the protocol allows.
+        """
+        if self._receiver is not receiver:
+            return
+        self._receiver = None
+        self._heartbeat_pending = False
+        self._detached_at = self._clock()
+        if interrupted and self.state is not SessionState.CLOSED:
+            self._queue.clear()
+            self.close(CloseCode.INTERRUPTED)
+
+    def take_frame(self) -> str | None:
+        """The next frame for the attached receiver, or None if there is nothing to send.
+
+        Order: the open frame, then every queued message as one array frame, then the
+        close frame (repeated to every later receiver), else a due heartbeat.
+        """
+        if self._open_frame_pending:
+            self._open_frame_pending = False
+            frame = OPEN_FRAME
+        elif self._queue:
+            frame = messages_frame(self._queue)
+            self._queue = []
+        elif self.state is SessionState.CLOSED:
+            return self._close_frame
+        elif self._heartbeat_pending:
+            frame = HEARTBEAT_FRAME
+        else:
+            return None
+        self._heartbeat_pending = False
+        self._heartbeat_due = self._clock() + self._settings.heartbeat_delay
+        return frame
+
+    def take_messages(self) -> list[OutgoingMessage]:
+        """Everything queued, for receivers that send messages unframed."""
+        queue = self._queue
+        self._queue = []
+        return queue
+
+    # -- outgoing ---------------------------------------------------------------------
+
+    def enqueue(self, message: OutgoingMessage) -> bool:
+        """Queue a message for the client; False if the session is closed.
+
+        Past ``max_queue`` waiting messages the client is not keeping up: the session
+        closes with `CloseCode.QUEUE_OVERFLOW` and the queue is dropped, so a slow
+        client can never hold more than ``max_queue`` messages of server memory.
+        """
+        if self.state is SessionState.CLOSED:
+            return False
+        queue = self._queue
+        if len(queue) >= self._settings.max_queue:
+            log.warning("session %s: %d messages queued, closing", self.id, len(queue))
+            queue.clear()
+            self.close(CloseCode.QUEUE_OVERFLOW)
+            return False
+        queue.append(message)
+        receiver = self._receiver
+        if receiver is not None and len(queue) == 1:
+            receiver.wake()
+        return True
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def close(self, code: int = CloseCode.GO_AWAY, reason: str | None = None) -> bool:
+        """Close the session; False if it already was.
+
+        Messages queued before the close still go out, then the close frame; every later
+        receiver gets the close frame again until the session expires. ``on_close`` runs
+        now, unless ``on_open`` never accepted the connection.
+        """
+        if self.state is SessionState.CLOSED:
+            return False
+        if reason is None:
+            reason = DEFAULT_REASONS.get(code, "")
+        self._set_state(SessionState.CLOSED)
+        self.close_code = int(code)
+        self.close_reason = reason
+        self._close_frame = close_frame(code, reason)
+        if self._receiver is not None:
+            self._receiver.wake()
+        if self._listening:
+            self._listening = False
+            try:
+                self._listener._session_closed()
+            except Exception:
+                log.exception("session %s: on_close raised", self.id)
+        return True
+
+    # -- incoming ---------------------------------------------------------------------
+
+    def receive_send_payload(self, body: bytes | str) -> None:
+        """Messages from an HTTP send request; `PayloadError` leaves the session intact."""
+        if len(body) > self._settings.max_message_size:
+            raise MessageTooBig("Message too big.")
+        self.receive(decode_send_payload(body))
+
+    def receive_websocket_payload(self, data: bytes | str) -> None:
+        """Messages from one SockJS WebSocket frame."""
+        if len(data) > self._settings.max_message_size:
+            raise MessageTooBig("Message too big.")
+        self.receive(decode_websocket_payload(data))
+
+    def receive(self, messages: list[str]) -> None:
+        """Hand messages to the application in order, stopping if it closes the session."""
+        for text in messages:
+            if not self._listening:
+                return
+            try:
+                self._listener._session_message(text)
+            except Exception:
+                log.exception("session %s: on_message raised; closing it", self.id)
+                self.close(CloseCode.INTERNAL_ERROR)
+                return
+
+    # -- time -------------------------------------------------------------------------
+
+    def tick(self, now: float) -> bool:
+        """Advance the clock; True when the session has expired and should be forgotten."""
+        if self._receiver is not None:
+            if (
+                self.framed
+                and not self._heartbeat_pending
+                and now >= self._heartbeat_due
+                and self.state is SessionState.OPEN
+            ):
+                self._heartbeat_pending = True
+                self._receiver.wake()
+            return False
+        if now - self._detached_at < self._settings.disconnect_delay:
+            return False
+        if self.state is not SessionState.CLOSED:
+            self._queue.clear()
+            self.close(CloseCode.INTERRUPTED)
+        return True
+
+    # -- internals --------------------------------------------------------------------
+
+    def _set_state(self, new: SessionState) -> None:
+        if new not in TRANSITIONS[self.state]:
+            raise RuntimeError(f"session state {self.state.value} -> {new.value} is not allowed")
+        self.state = new
+
+    def _open(self) -> None:
+        """Send the open frame first, then let ``on_open`` accept, reject or close.
+
+        ``_listening`` stays False until ``on_open`` accepts, so a connection closed or
+        rejected inside ``on_open`` never gets ``on_message`` or ``on_close``.
+        """
+        self._set_state(SessionState.OPEN)
+        self._open_frame_pending = self.framed
+        try:
+            accepted = self._listener._session_opened()
+        except Exception:
+            log.exception("session %s: on_open raised; closing it", self.id)
+            self.close(CloseCode.INTERNAL_ERROR)
+            return
+        if self.state is SessionState.CLOSED:
+            return
+        if accepted:
+            self._listening = True
+        else:
+            self.close(CloseCode.REJECTED)
+
+
+__all__ = [
+    "MessageTooBig",
+    "PayloadError",
+    "Receiver",
+    "Session",
+    "SessionListener",
+    "SessionState",
+    "TRANSITIONS",
+]

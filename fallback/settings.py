@@ -1,0 +1,114 @@
+"""Router settings: every limit has a name, a safe default and a check at start-up."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .exceptions import ConfigurationError
+
+#: Transport names as they appear in SockJS URLs, in the order fallback prefers them.
+TRANSPORTS: tuple[str, ...] = (
+    "websocket",
+    "xhr_streaming",
+    "eventsource",
+    "htmlfile",
+    "xhr",
+    "jsonp",
+)
+
+#: Other spellings people use for the same transports (sockjs-client and sockjs-node names).
+TRANSPORT_ALIASES: dict[str, str] = {
+    "xhr_polling": "xhr",
+    "xhr-polling": "xhr",
+    "xhr-streaming": "xhr_streaming",
+    "jsonp_polling": "jsonp",
+    "jsonp-polling": "jsonp",
+    "iframe-eventsource": "eventsource",
+    "iframe-htmlfile": "htmlfile",
+}
+
+DEFAULT_SOCKJS_URL = "https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js"
+
+
+def normalize_transport(name: str) -> str:
+    canonical = TRANSPORT_ALIASES.get(name, name)
+    if canonical not in TRANSPORTS:
+        raise ConfigurationError(
+            f"unknown transport {name!r} in disabled_transports; "
+            f"use one of {', '.join(TRANSPORTS)}"
+        )
+    return canonical
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """What a `Router` can be told. Times are in seconds, sizes in bytes."""
+
+    #: Transports this router does not serve (their URLs answer 404; ``info`` says so).
+    disabled_transports: frozenset[str] = frozenset()
+    #: A heartbeat frame goes out after this long without any other frame.
+    heartbeat_delay: float = 25.0
+    #: A session with no receiving request for this long is closed and forgotten.
+    disconnect_delay: float = 5.0
+    #: Streaming responses end after this many bytes; the client opens a new one.
+    response_limit: int = 128 * 1024
+    #: Set a ``JSESSIONID`` cookie on session requests (for load balancers that need it).
+    jsessionid: bool = False
+    #: Origins allowed to connect, ``None`` for any. Entries are ``scheme://host[:port]``,
+    #: ``host[:port]`` or ``*.domain``; ``"null"`` allows pages opened from files.
+    allowed_origins: tuple[str, ...] | None = None
+    #: Largest incoming message or request body; bigger ones are refused (413 / 1009).
+    max_message_size: int = 1024 * 1024
+    #: Most messages queued for one session; past it the session closes with 3008.
+    max_queue: int = 10_000
+    #: Serve the unframed WebSocket endpoint ``<prefix>/websocket``.
+    raw_websocket: bool = True
+    #: The SockJS client script ``iframe.html`` loads (sockjs-client's iframe transports).
+    sockjs_url: str = DEFAULT_SOCKJS_URL
+
+    def __post_init__(self) -> None:
+        for name in ("heartbeat_delay", "disconnect_delay"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigurationError(f"{name} must be a positive number of seconds")
+        for name in ("response_limit", "max_message_size", "max_queue"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigurationError(f"{name} must be a positive integer")
+        if not isinstance(self.sockjs_url, str) or not self.sockjs_url:
+            raise ConfigurationError("sockjs_url must be a non-empty URL string")
+
+    @classmethod
+    def from_kwargs(cls, values: Mapping[str, Any]) -> Settings:
+        """Build settings from keyword arguments, refusing unknown names by name."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown setting(s) {', '.join(unknown)}; known settings: "
+                f"{', '.join(sorted(known))}"
+            )
+        prepared = dict(values)
+        if "disabled_transports" in prepared:
+            prepared["disabled_transports"] = _transport_set(prepared["disabled_transports"])
+        if prepared.get("allowed_origins") is not None:
+            origins = prepared["allowed_origins"]
+            if isinstance(origins, str):
+                origins = [origins]
+            prepared["allowed_origins"] = tuple(str(o) for o in origins)
+        return cls(**prepared)
+
+    def enabled(self, transport: str) -> bool:
+        return transport not in self.disabled_transports
+
+    @property
+    def websocket_enabled(self) -> bool:
+        return self.enabled("websocket")
+
+
+def _transport_set(names: Iterable[str] | str) -> frozenset[str]:
+    if isinstance(names, str):
+        names = [names]
+    return frozenset(normalize_transport(name) for name in names)

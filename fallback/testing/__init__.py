@@ -1,0 +1,1 @@
+"""Servers for tests and conformance runs (not part of the public API)."""

@@ -1,0 +1,108 @@
+"""The conformance server the official SockJS protocol suite and sockjs-client tests use.
+
+    python -m fallback.testing.sockjs_server --port 8081 [--sockjs-url URL]
+
+Services: ``/echo`` (response_limit 4096), ``/close`` (closes in ``on_open``),
+``/disabled_websocket_echo``, ``/cookie_needed_echo``, and the ``/ticker``, ``/amplify``
+and ``/broadcast`` services of sockjs-client's browser tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+import tornado.web
+
+from fallback import Connection, ConnectionInfo, Router, broadcast
+from fallback.server import listen, make_application
+
+
+class EchoConnection(Connection):
+    def on_message(self, text: str) -> None:
+        self.send(text)
+
+
+class CloseConnection(Connection):
+    def on_open(self, info: ConnectionInfo) -> None:
+        self.close(3000, "Go away!")
+
+
+class TickerConnection(Connection):
+    """Sends ``tick!`` every second."""
+
+    def on_open(self, info: ConnectionInfo) -> None:
+        self._ticker = tornado.ioloop.PeriodicCallback(lambda: self.send("tick!"), 1000)
+        self._ticker.start()
+
+    def on_close(self) -> None:
+        self._ticker.stop()
+
+
+class AmplifyConnection(Connection):
+    """Answers ``n`` with 2**n ``x`` characters (1 <= n <= 18)."""
+
+    def on_message(self, text: str) -> None:
+        try:
+            n = int(float(text))
+        except ValueError:
+            n = 1
+        if not 0 < n < 19:
+            n = 1
+        self.send("x" * 2**n)
+
+
+class BroadcastConnection(Connection):
+    members: set[BroadcastConnection] = set()
+
+    def on_open(self, info: ConnectionInfo) -> None:
+        self.members.add(self)
+
+    def on_message(self, text: str) -> None:
+        broadcast(self.members, text)
+
+    def on_close(self) -> None:
+        self.members.discard(self)
+
+
+def routers(sockjs_url: str | None = None, **overrides: Any) -> list[Router]:
+    common: dict[str, Any] = dict(overrides)
+    if sockjs_url:
+        common["sockjs_url"] = sockjs_url
+    return [
+        Router(EchoConnection, "/echo", response_limit=4096, **common),
+        Router(CloseConnection, "/close", **common),
+        Router(EchoConnection, "/disabled_websocket_echo", disabled_transports=["websocket"], **common),
+        Router(EchoConnection, "/cookie_needed_echo", jsessionid=True, **common),
+        Router(TickerConnection, "/ticker", **common),
+        Router(AmplifyConnection, "/amplify", **common),
+        Router(BroadcastConnection, "/broadcast", **common),
+    ]
+
+
+def make_app(sockjs_url: str | None = None, **overrides: Any) -> tornado.web.Application:
+    return make_application(routers(sockjs_url, **overrides))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--sockjs-url", default=None, help="script iframe.html loads")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    async def run() -> None:
+        listen(make_app(args.sockjs_url), args.port, args.host)
+        logging.getLogger("fallback").info(
+            "SockJS conformance server on http://%s:%d", args.host, args.port
+        )
+        await asyncio.Event().wait()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""What every SockJS HTTP endpoint shares: CORS, caching headers, cookies, error answers.
+
+The protocol suite checks these byte for byte, so they are decided here once:
+
+* CORS: the request's ``Origin`` is echoed with credentials allowed (``null`` stays
+  ``null``); without an ``Origin`` the answer is ``*`` without credentials;
+  ``Access-Control-Request-Headers`` is echoed when non-empty.
+* Dynamic answers are never cached (``no-store, no-cache, no-transform, ...``); OPTIONS
+  answers and ``iframe.html`` are cached for a year.
+* Errors are ``text/plain`` with the protocol's message; 405 carries ``Allow`` and
+  nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import logging
+from http.cookies import SimpleCookie
+from typing import Any
+
+from tornado.concurrent import Future
+from tornado.http1connection import HTTP1Connection
+from tornado.httputil import HTTPServerRequest
+from tornado.web import HTTPError, RequestHandler
+
+from ..exceptions import PeerError
+from ..info import ConnectionInfo
+from ..origins import origin_allowed, request_origin
+from ..protocol import SessionId
+from ..service import Service
+from ..session import Session
+
+log = logging.getLogger("fallback.transports")
+
+NO_CACHE = "no-store, no-cache, no-transform, must-revalidate, max-age=0"
+ONE_YEAR = 365 * 24 * 60 * 60
+
+TEXT_PLAIN = "text/plain; charset=UTF-8"
+APPLICATION_JAVASCRIPT = "application/javascript; charset=UTF-8"
+
+
+def connection_info(request: HTTPServerRequest) -> ConnectionInfo:
+    headers = {
+        name.lower(): value for name, value in request.headers.get_all() if name.lower() != "cookie"
+    }
+    cookies: dict[str, str] = {}
+    raw_cookie = request.headers.get("Cookie")
+    if raw_cookie:
+        try:
+            parsed: SimpleCookie = SimpleCookie()
+            parsed.load(raw_cookie)
+            cookies = {name: morsel.value for name, morsel in parsed.items()}
+        except Exception:  # a malformed Cookie header is the client's problem, not ours
+            cookies = {}
+    arguments = {
+        name: [value.decode("utf-8", "replace") for value in values]
+        for name, values in request.query_arguments.items()
+    }
+    return ConnectionInfo(
+        ip=request.remote_ip or "",
+        headers=headers,
+        cookies=cookies,
+        arguments=arguments,
+        path=request.path,
+    )
+
+
+class BaseHandler(RequestHandler):
+    """Base of every SockJS HTTP handler. Subclasses set `allowed_methods`."""
+
+    allowed_methods: tuple[str, ...] = ("GET",)
+    service: Service
+
+    def initialize(self, service: Service) -> None:
+        self.service = service
+
+    # Cross-site XHR from sockjs-client cannot carry Tornado's XSRF token.
+    def check_xsrf_cookie(self) -> None:
+        return None
+
+    # Dynamic answers must not get Tornado's automatic ETag (and a 304 with it).
+    def compute_etag(self) -> str | None:
+        return None
+
+    def prepare(self) -> None:
+        if self.request.method not in self.allowed_methods:
+            raise HTTPError(405)
+        origin = request_origin(
+            self.request.headers.get("Origin"), self.request.headers.get("Referer")
+        )
+        if not origin_allowed(origin, self.service.settings.allowed_origins):
+            self.answer_error(403, "Origin not allowed.")
+
+    # -- answers ----------------------------------------------------------------------
+
+    def answer_error(self, status: int, message: str) -> None:
+        """Finish with a plain-text error the protocol defines (never a traceback).
+
+        Headers already set (CORS, cookies) stay, so a browser can read the answer.
+        """
+        self.set_status(status)
+        self.set_header("Content-Type", TEXT_PLAIN)
+        self.set_no_cache()
+        self.finish(message)
+
+    def answer_peer_error(self, error: PeerError) -> None:
+        log.debug("%s %s: %s", self.request.method, self.request.path, error.message)
+        self.answer_error(error.status, error.message)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 405:
+            self.clear_header("Content-Type")
+            self.set_header("Allow", ", ".join(self.allowed_methods))
+            self.finish()
+            return
+        self.set_header("Content-Type", TEXT_PLAIN)
+        self.finish(self._reason if status_code != 500 else "500 - Internal Server Error")
+
+    def options(self, *args: str) -> None:
+        """A CORS preflight: cacheable for a year, listing the methods this URL takes."""
+        self.set_status(204)
+        self.set_cache_forever()
+        self.set_header("Access-Control-Allow-Methods", ", ".join(self.allowed_methods))
+        self.set_header("Access-Control-Max-Age", str(ONE_YEAR))
+        self.set_cors_headers()
+        self.set_session_cookie()
+        self.finish()
+
+    # -- headers ----------------------------------------------------------------------
+
+    def set_cors_headers(self) -> None:
+        origin = self.request.headers.get("Origin")
+        if origin:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Allow-Credentials", "true")
+        else:
+            self.set_header("Access-Control-Allow-Origin", "*")
+        self.set_header("Vary", "Origin")
+        requested = self.request.headers.get("Access-Control-Request-Headers")
+        if requested:
+            self.set_header("Access-Control-Allow-Headers", requested)
+
+    def set_no_cache(self) -> None:
+        self.set_header("Cache-Control", NO_CACHE)
+
+    def set_cache_forever(self) -> None:
+        self.set_header("Cache-Control", f"public, max-age={ONE_YEAR}")
+        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+            seconds=ONE_YEAR
+        )
+        self.set_header("Expires", email.utils.format_datetime(expires, usegmt=True))
+
+    def set_session_cookie(self) -> None:
+        """``JSESSIONID`` for load balancers that only stick on it (setting ``jsessionid``)."""
+        if self.service.settings.jsessionid:
+            value = self.get_cookie("JSESSIONID") or "dummy"
+            self.set_cookie("JSESSIONID", value, path="/")
+
+    def finish_keeping_content_type(self) -> None:
+        """Finish a bodiless (204) answer without Tornado dropping its Content-Type.
+
+        Tornado removes representation headers from a 204 in ``finish()``, but the
+        protocol wants ``text/plain`` on xhr_send's 204 (Firefox otherwise parses the
+        empty body as XML); flushing the headers first keeps them.
+        """
+        self.flush()
+        self.finish()
+
+
+class ReceivingHandler(BaseHandler):
+    """A request that carries frames to the client: a `Receiver` for its session.
+
+    It holds no queue: it attaches to the session, pulls frames with `next_frame`, and
+    sleeps on one future between them. When the client goes away mid-request the session
+    hears of it (`Session.detach` with ``interrupted``).
+    """
+
+    transport_name: str = ""
+    _session: Session | None = None
+    _waiter: Future[None] | None = None
+    _client_gone = False
+
+    def open_receiver(self, session_id: str) -> Session | None:
+        """Find or create the session and attach; None when another receiver holds it."""
+        sid = SessionId(session_id)
+        session = self.service.find(sid)
+        if session is None:
+            session = self.service.create_session(
+                sid, connection_info(self.request), self.transport_name
+            )
+        if not session.attach(self, self.transport_name):
+            return None
+        self._session = session
+        return session
+
+    async def next_frame(self) -> str | None:
+        """The next frame to write, waiting for one; None once the client is gone."""
+        while not self._client_gone and self._session is not None:
+            frame = self._session.take_frame()
+            if frame is not None:
+                return frame
+            self._waiter = Future()
+            await self._waiter
+            self._waiter = None
+        return None
+
+    def wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def release(self, *, interrupted: bool = False) -> None:
+        """Detach from the session (the response is complete, or the client vanished)."""
+        session = self._session
+        if session is not None:
+            self._session = None
+            session.detach(self, interrupted=interrupted)
+
+    def on_connection_close(self) -> None:
+        self._client_gone = True
+        self.release(interrupted=True)
+        self.wake()
+
+    def end_http10_response(self) -> None:
+        """Close the socket after a body with no length on HTTP/1.0.
+
+        Tornado keeps an HTTP/1.0 ``Connection: keep-alive`` socket open after a response
+        without Content-Length, so the client would wait forever for the end of the body.
+        """
+        connection = self.request.connection
+        if self.request.version == "HTTP/1.0" and isinstance(connection, HTTP1Connection):
+            connection.close()

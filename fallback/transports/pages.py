@@ -1,0 +1,56 @@
+"""The service's fixed pages: greeting, ``info`` and ``iframe.html``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+
+from .. import protocol
+from .base import TEXT_PLAIN, BaseHandler
+
+
+class GreetingHandler(BaseHandler):
+    """``GET <prefix>`` and ``<prefix>/``: proves the URL is a SockJS service."""
+
+    def get(self) -> None:
+        self.set_header("Content-Type", TEXT_PLAIN)
+        self.finish(protocol.WELCOME)
+
+
+class InfoHandler(BaseHandler):
+    """``<prefix>/info``: what the server offers; its round trip is the client's RTT probe.
+
+    Answered without touching sessions so that it stays fast under load.
+    """
+
+    allowed_methods = ("OPTIONS", "GET")
+
+    def get(self) -> None:
+        settings = self.service.settings
+        body = {
+            "websocket": settings.websocket_enabled,
+            "origins": ["*:*"],
+            "cookie_needed": settings.jsessionid,
+            "entropy": secrets.randbits(32),
+        }
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_no_cache()
+        self.set_cors_headers()
+        self.finish(json.dumps(body))
+
+
+class IframeHandler(BaseHandler):
+    """``<prefix>/iframe*.html``: loads the SockJS client from our origin, cached a year."""
+
+    def get(self) -> None:
+        page = protocol.iframe_page(self.service.settings.sockjs_url).encode("utf-8")
+        etag = '"' + hashlib.sha1(page).hexdigest() + '"'
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_cache_forever()
+        self.set_header("Etag", etag)
+        if self.check_etag_header():
+            self.set_status(304)
+            self.finish()
+            return
+        self.finish(page)

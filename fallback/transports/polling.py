@@ -1,0 +1,124 @@
+"""Polling transports: ``xhr`` and ``jsonp`` (one frame per response), and the two
+send endpoints every HTTP transport posts its messages to."""
+
+from __future__ import annotations
+
+from ..exceptions import PeerError
+from ..protocol import (
+    ANOTHER_CONNECTION_FRAME,
+    SessionId,
+    check_callback,
+    jsonp_body,
+    xhr_chunk,
+)
+from ..session import Session, SessionState
+from .base import APPLICATION_JAVASCRIPT, TEXT_PLAIN, BaseHandler, ReceivingHandler
+
+SESSION_NOT_FOUND = "Session not found."
+
+
+class XhrPollingHandler(ReceivingHandler):
+    """``POST .../xhr``: answers with the next frame, waiting for one if need be."""
+
+    allowed_methods = ("OPTIONS", "POST")
+    transport_name = "xhr"
+
+    async def post(self, server_id: str, session_id: str) -> None:
+        self.set_header("Content-Type", APPLICATION_JAVASCRIPT)
+        self.set_no_cache()
+        self.set_cors_headers()
+        self.set_session_cookie()
+        if self.open_receiver(session_id) is None:
+            self.finish(xhr_chunk(ANOTHER_CONNECTION_FRAME))
+            return
+        frame = await self.next_frame()
+        if frame is None:
+            return
+        self.release()
+        self.finish(xhr_chunk(frame))
+
+
+class JsonpPollingHandler(ReceivingHandler):
+    """``GET .../jsonp?c=callback``: one frame wrapped in a call of a checked callback."""
+
+    transport_name = "jsonp"
+
+    async def get(self, server_id: str, session_id: str) -> None:
+        try:
+            callback = check_callback(
+                self.get_query_argument("c", None, strip=False)
+                or self.get_query_argument("callback", None, strip=False)
+            )
+        except PeerError as error:
+            self.answer_peer_error(error)
+            return
+        self.set_header("Content-Type", APPLICATION_JAVASCRIPT)
+        self.set_no_cache()
+        self.set_session_cookie()
+        if self.open_receiver(session_id) is None:
+            self.finish(jsonp_body(callback, ANOTHER_CONNECTION_FRAME))
+            return
+        frame = await self.next_frame()
+        if frame is None:
+            return
+        self.release()
+        self.finish(jsonp_body(callback, frame))
+
+
+class _SendHandler(BaseHandler):
+    """Shared by the send endpoints: find the session, hand it the messages."""
+
+    def open_session(self, session_id: str) -> Session | None:
+        session = self.service.find(SessionId(session_id))
+        if session is None or session.state is SessionState.CLOSED:
+            self.answer_error(404, SESSION_NOT_FOUND)
+            return None
+        return session
+
+    def deliver(self, session: Session, payload: bytes) -> bool:
+        try:
+            session.receive_send_payload(payload)
+        except PeerError as error:
+            self.answer_peer_error(error)
+            return False
+        return True
+
+
+class XhrSendHandler(_SendHandler):
+    """``POST .../xhr_send``: a JSON array of messages; 204 with ``text/plain``."""
+
+    allowed_methods = ("OPTIONS", "POST")
+
+    def post(self, server_id: str, session_id: str) -> None:
+        self.set_no_cache()
+        self.set_cors_headers()
+        self.set_session_cookie()
+        session = self.open_session(session_id)
+        if session is None or not self.deliver(session, self.request.body):
+            return
+        self.set_status(204)
+        self.set_header("Content-Type", TEXT_PLAIN)
+        self.finish_keeping_content_type()
+
+
+class JsonpSendHandler(_SendHandler):
+    """``POST .../jsonp_send``: the array in form field ``d`` or as the raw body; ``ok``."""
+
+    allowed_methods = ("POST",)
+
+    def post(self, server_id: str, session_id: str) -> None:
+        self.set_no_cache()
+        self.set_session_cookie()
+        session = self.open_session(session_id)
+        if session is None:
+            return
+        content_type = self.request.headers.get("Content-Type", "")
+        if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+            values = self.request.body_arguments.get("d")
+            payload = values[-1] if values else b""
+        else:
+            payload = self.request.body
+        if not self.deliver(session, payload):
+            return
+        self.set_header("Content-Type", TEXT_PLAIN)
+        self.finish("ok")

@@ -1,0 +1,118 @@
+"""Streaming transports: ``xhr_streaming``, ``eventsource`` and ``htmlfile``.
+
+They differ only in headers, prelude and the envelope around each frame; the loop is
+shared. A response ends after ``response_limit`` bytes of frames (the prelude does not
+count) so that browsers can free what they buffered; the client reconnects within
+``disconnect_delay`` and the session carries on.
+"""
+
+from __future__ import annotations
+
+from tornado.iostream import StreamClosedError
+
+from ..exceptions import PeerError
+from ..protocol import (
+    ANOTHER_CONNECTION_FRAME,
+    EVENTSOURCE_PRELUDE,
+    XHR_STREAMING_PRELUDE,
+    check_callback,
+    eventsource_chunk,
+    htmlfile_chunk,
+    htmlfile_prelude,
+    is_close_frame,
+    xhr_chunk,
+)
+from .base import APPLICATION_JAVASCRIPT, ReceivingHandler
+
+
+class StreamingHandler(ReceivingHandler):
+    content_type = ""
+
+    def envelope(self, frame: str) -> str:
+        raise NotImplementedError
+
+    async def stream(self, session_id: str, prelude: str) -> None:
+        self.set_header("Content-Type", self.content_type)
+        self.set_no_cache()
+        self.set_session_cookie()
+        if not await self._write(prelude):
+            return
+        if self.open_receiver(session_id) is None:
+            await self._write(self.envelope(ANOTHER_CONNECTION_FRAME))
+            await self._end()
+            return
+        limit = self.service.settings.response_limit
+        sent = 0
+        while True:
+            frame = await self.next_frame()
+            if frame is None:
+                return
+            chunk = self.envelope(frame).encode("utf-8")
+            if not await self._write(chunk):
+                self.release(interrupted=True)
+                return
+            sent += len(chunk)
+            if is_close_frame(frame) or sent >= limit:
+                break
+        self.release()
+        await self._end()
+
+    async def _write(self, chunk: str | bytes) -> bool:
+        """Write one chunk and wait until it has left; False if the client is gone."""
+        self.write(chunk)
+        try:
+            await self.flush()
+        except StreamClosedError:
+            return False
+        return True
+
+    async def _end(self) -> None:
+        try:
+            await self.finish()
+        except StreamClosedError:
+            return
+        self.end_http10_response()
+
+
+class XhrStreamingHandler(StreamingHandler):
+    allowed_methods = ("OPTIONS", "POST")
+    transport_name = "xhr_streaming"
+    content_type = APPLICATION_JAVASCRIPT
+
+    def envelope(self, frame: str) -> str:
+        return xhr_chunk(frame)
+
+    async def post(self, server_id: str, session_id: str) -> None:
+        self.set_cors_headers()
+        await self.stream(session_id, XHR_STREAMING_PRELUDE)
+
+
+class EventSourceHandler(StreamingHandler):
+    transport_name = "eventsource"
+    content_type = "text/event-stream"
+
+    def envelope(self, frame: str) -> str:
+        return eventsource_chunk(frame)
+
+    async def get(self, server_id: str, session_id: str) -> None:
+        self.set_cors_headers()
+        await self.stream(session_id, EVENTSOURCE_PRELUDE)
+
+
+class HtmlFileHandler(StreamingHandler):
+    transport_name = "htmlfile"
+    content_type = "text/html; charset=UTF-8"
+
+    def envelope(self, frame: str) -> str:
+        return htmlfile_chunk(frame)
+
+    async def get(self, server_id: str, session_id: str) -> None:
+        try:
+            callback = check_callback(
+                self.get_query_argument("c", None, strip=False)
+                or self.get_query_argument("callback", None, strip=False)
+            )
+        except PeerError as error:
+            self.answer_peer_error(error)
+            return
+        await self.stream(session_id, htmlfile_prelude(callback))
