@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: live servers on loopback and protocol clients."""
