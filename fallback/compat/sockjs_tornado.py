@@ -38,7 +38,7 @@ from tornado.web import HTTPError
 from .. import info as native_info
 from ..connection import Connection, broadcast
 from ..exceptions import ConfigurationError
-from ..protocol import DEFAULT_REASONS, CloseCode, OutgoingMessage
+from ..protocol import CloseCode, OutgoingMessage
 from ..registry import SessionRegistry
 from ..router import Router
 from ..session import SessionState
@@ -399,24 +399,18 @@ class SockJSConnection(Connection):
 
     def _session_opened(self) -> bool:
         try:
-            verdict = self.on_open(self._compat_info())
+            return self.on_open(self._compat_info()) is not False
         except HTTPError as error:  # sockjs-tornado's documented way to refuse
-            log.info("session %s: on_open refused it (HTTP %d)", self.session_id, error.status_code)
-            verdict = False
-        except Exception:
-            log.exception("session %s: on_open raised; closing it", self.session_id)
-            verdict = None
-            self.close(CloseCode.INTERNAL_ERROR, DEFAULT_REASONS[CloseCode.INTERNAL_ERROR])
-        if verdict is False and not self.is_closed:
-            self.close(CloseCode.REJECTED, DEFAULT_REASONS[CloseCode.REJECTED])
-        if not self.is_closed:
-            return True
-        # Closed inside on_open: fallback would stay silent, sockjs-tornado called on_close.
-        try:
-            self.on_close()
-        except Exception:
-            log.exception("session %s: on_close raised", self.session_id)
-        return False
+            log.info(
+                "session %s: on_open refused it (HTTP %d)", self.session_id, error.status_code
+            )
+            return False
+
+    def _session_closed(self, opened: bool) -> None:
+        # fallback calls on_close only for accepted connections; sockjs-tornado called it
+        # after every on_open (the connection was open while on_open ran), and clean-up
+        # code written for it relies on that.
+        super()._session_closed(True)
 
 
 # -- statistics ----------------------------------------------------------------------------
