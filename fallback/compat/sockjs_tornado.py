@@ -21,6 +21,7 @@ the router is built, naming what to do instead -- nothing is ignored silently.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -154,7 +155,7 @@ def translate_settings(
     accepted as well, unless a sockjs-tornado key given alongside already decides them.
     """
     given = dict(user_settings or {})
-    effective = {**SETTINGS_DEFAULTS, **given}
+    effective = {**copy.deepcopy(dict(SETTINGS_DEFAULTS)), **given}  # no shared lists
     native: dict[str, Any] = {}
     decided_by: dict[str, str] = {}
     for key, value in effective.items():
