@@ -130,6 +130,14 @@ def test_settings_are_read_only_so_late_changes_cannot_be_lost():
         router.settings["heartbeat_delay"] = 5  # type: ignore[index]
 
 
+def test_urls_fit_fallbacks_application_builder():
+    from fallback.server import make_application
+
+    router = SockJSRouter(Echo, "/echo")
+    app = make_application([], router.urls)
+    assert app.settings["log_function"].__name__ == "_log_request"
+
+
 def test_io_loop_is_accepted_and_unused():
     marker = object()
     router = SockJSRouter(Echo, "/x", None, marker)  # type: ignore[arg-type]
