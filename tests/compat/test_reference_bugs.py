@@ -138,6 +138,16 @@ def test_jsonp_callback_is_checked_not_echoed(impl):
     assert (response.status, response.text) == (500, 'invalid "callback" parameter')
 
 
+def test_htmlfile_keeps_sockjs_clients_callback_name(impl):
+    """sockjs-client 1.x names its htmlfile callbacks ``_jp.<id>``; sockjs-tornado strips
+    every ``_`` and ``.`` from the name, so the page calls a function that does not
+    exist and the transport never opens."""
+    with http.Stream("GET", new_session(impl, "/echo") + "/htmlfile?c=_jp.a1b2") as stream:
+        head = stream.read_until(b"c.start();")
+    expected = b"var c = parent.jpa1b2;" if impl.reference else b"var c = parent._jp.a1b2;"
+    assert expected in head
+
+
 # -- HTTP/1.0 ----------------------------------------------------------------------------
 
 
