@@ -11,9 +11,10 @@ import signal
 import sys
 from typing import Any
 
-from . import channels
+from . import admin_cli, channels
 from .connection import Connection
 from .exceptions import ConfigurationError
+from .realtime import ServerConfig, build_application, load_config
 from .router import Router
 from .server import listen, make_application
 from .workers import default_worker_count, supervise
@@ -49,10 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fallback", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve a Connection class over every transport")
-    serve.add_argument("connection", help="module:ConnectionClass")
+    serve.add_argument("connection", nargs="?", help="module:ConnectionClass")
+    serve.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="serve the tenants of a TOML file (channels, tokens, backend API) instead",
+    )
     serve.add_argument("--prefix", default="/", help="URL prefix (default /)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
     serve.add_argument(
         "--static-path", default="/static", help="where fallback.js is served ('' for nowhere)"
     )
@@ -78,11 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         nargs="?",
         const="auto",
-        default="1",
+        default=None,
         metavar="N",
         help="run N server processes on ports PORT..PORT+N-1 (no N: one per core)",
     )
     serve.add_argument("--log-level", default="INFO")
+    admin_cli.add_parser(commands)
     return parser
 
 
@@ -132,6 +140,47 @@ _SETTING_FLAGS = (
 )
 
 
+def _apply_config(args: argparse.Namespace) -> ServerConfig | None:
+    """Read ``--config``; command-line flags win over the file's [server] values."""
+    config = load_config(args.config) if args.config else None
+    if config is None and not args.connection:
+        raise ConfigurationError("serve needs module:ConnectionClass or --config FILE")
+    if config is not None and args.connection:
+        raise ConfigurationError("give either module:ConnectionClass or --config, not both")
+    args.host = args.host or (config.host if config else "127.0.0.1")
+    args.port = args.port if args.port is not None else (config.port if config else 8080)
+    if config is not None:
+        args.broker = args.broker or config.broker
+    if args.workers is None:
+        args.workers = config.workers if config is not None else "1"
+    return config
+
+
+async def _serve_config(args: argparse.Namespace, config: ServerConfig) -> None:
+    app, runtimes = build_application(config)
+    await channels.start(args.broker)
+    server = listen(app, args.port, args.host)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    for runtime in runtimes:
+        log.info(
+            "fallback serving tenant %s on http://%s:%d%s",
+            runtime.tenant.name,
+            args.host,
+            args.port,
+            runtime.tenant.prefix,
+        )
+    await stop.wait()
+    server.stop()
+    for runtime in runtimes:
+        if runtime.router is not None:
+            runtime.router.service.registry.close_all(1001)
+        await runtime.stop()
+    await channels.hub().stop()
+
+
 async def _serve(args: argparse.Namespace) -> None:
     connection_class = load_object(args.connection)
     if not (isinstance(connection_class, type) and issubclass(connection_class, Connection)):
@@ -164,11 +213,14 @@ async def _serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        level=getattr(logging, str(getattr(args, "log_level", "INFO")).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.command == "admin":
+            return admin_cli.run(args)
         if args.command == "serve":
+            config = _apply_config(args)
             workers = _worker_count(args.workers)
             if workers > 1:
                 serve_args = _without_options(
@@ -180,8 +232,12 @@ def main(argv: list[str] | None = None) -> int:
                     log.warning(
                         "%d workers without --broker: channels stay in each process", workers
                     )
+                serve_args += ["--workers", "1"]
                 return supervise(serve_args, workers, args.port)
-            asyncio.run(_serve(args))
+            if config is not None:
+                asyncio.run(_serve_config(args, config))
+            else:
+                asyncio.run(_serve(args))
     except ConfigurationError as error:
         print(f"fallback: {error}", file=sys.stderr)
         return 2
