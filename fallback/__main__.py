@@ -13,6 +13,7 @@ from typing import Any
 
 from .connection import Connection
 from .exceptions import ConfigurationError
+from .flashpolicy import DEFAULT_POLICY_PORT
 from .router import Router
 from .server import listen, make_application
 
@@ -64,6 +65,36 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--jsessionid", action="store_true", default=None)
     serve.add_argument("--no-raw-websocket", dest="raw_websocket", action="store_false", default=None)
     serve.add_argument("--sockjs-url", default=None, metavar="URL")
+    flash = serve.add_argument_group(
+        "Flash socket policy",
+        "answered in-band on --port by default; see 'Flash socket policy' in the README",
+    )
+    flash.add_argument(
+        "--flash-policy-port",
+        type=int,
+        nargs="?",
+        const=DEFAULT_POLICY_PORT,
+        default=None,
+        metavar="PORT",
+        help=f"also serve the policy on this port (alone: {DEFAULT_POLICY_PORT}, which "
+        "needs root or CAP_NET_BIND_SERVICE)",
+    )
+    flash.add_argument(
+        "--flash-policy-domain",
+        dest="flash_policy_domains",
+        action="append",
+        type=_csv,
+        default=None,
+        metavar="DOMAIN[,DOMAIN]",
+        help="page domain allowed by the policy (repeatable; default: the hosts of "
+        "--allowed-origins)",
+    )
+    flash.add_argument(
+        "--no-flash-policy",
+        dest="flash_policy",
+        action="store_false",
+        help="do not answer policy requests on --port",
+    )
     serve.add_argument("--log-level", default="INFO")
     return parser
 
@@ -91,7 +122,19 @@ async def _serve(args: argparse.Namespace) -> None:
     }
     router = Router(connection_class, args.prefix, **settings)
     app = make_application(router, static_path=args.static_path or None)
-    server = listen(app, args.port, args.host)
+    domains = (
+        None
+        if args.flash_policy_domains is None
+        else [domain for group in args.flash_policy_domains for domain in group]
+    )
+    server = listen(
+        app,
+        args.port,
+        args.host,
+        flash_policy=args.flash_policy,
+        flash_policy_port=args.flash_policy_port,
+        flash_policy_domains=domains,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -100,9 +143,14 @@ async def _serve(args: argparse.Namespace) -> None:
         "fallback serving %s on http://%s:%d%s",
         args.connection,
         args.host,
-        args.port,
+        server.ports[0] if server.ports else args.port,
         router.prefix or "/",
     )
+    if server.policy_server is not None:
+        log.info(
+            "Flash socket policy served on port %s",
+            ",".join(str(port) for port in server.policy_server.ports),
+        )
     await stop.wait()
     server.stop()
     router.service.registry.close_all(1001)
