@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import pathlib
 import xml.etree.ElementTree as ET
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import fallback.flashpolicy as flashpolicy
+from fallback import flashpolicy
 from fallback.exceptions import ConfigurationError
 from fallback.flashpolicy import (
     POLICY_REQUEST,
@@ -62,7 +63,7 @@ def test_anything_else_is_refused(data):
 def test_a_request_split_anywhere_is_judged_piece_by_piece(cuts):
     points = sorted(set(cuts) | {0, len(POLICY_REQUEST)})
     received = b""
-    for start, end in zip(points, points[1:]):
+    for start, end in itertools.pairwise(points):
         assert match_request(received) is RequestState.INCOMPLETE
         assert bytes_still_needed(received) == len(POLICY_REQUEST) - len(received)
         received += POLICY_REQUEST[start:end]
