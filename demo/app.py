@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+from typing import ClassVar
 
 import tornado.web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -23,7 +24,7 @@ templates = Environment(
 class ChatConnection(Connection):
     """Everyone in one room: every message goes to everybody."""
 
-    members: set[ChatConnection] = set()
+    members: ClassVar[set[ChatConnection]] = set()
 
     def on_open(self, info: ConnectionInfo) -> None:
         self.members.add(self)
