@@ -201,7 +201,8 @@ class FlashPolicy:
     answer: bytes = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.domains, str):
+        given: object = self.domains  # typed as a tuple; callers may still pass a str
+        if isinstance(given, str):
             raise ConfigurationError("flash policy domains must be a list, not one string")
         domains: list[str] = []
         for domain in self.domains:

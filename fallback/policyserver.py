@@ -229,6 +229,7 @@ class InBandPolicyHTTPServer(HTTPServer):
     def _dispatch(self, stream: IOStream, address: Any, first: bytes) -> None:
         if first == POLICY_REQUEST_FIRST_BYTE:
             assert self.flash_policy is not None
+            self._policy_streams.add(stream)
             IOLoop.current().spawn_callback(self._serve_policy, stream, self.flash_policy.answer)
         elif first:
             self._serve_http(stream, address)
@@ -239,7 +240,6 @@ class InBandPolicyHTTPServer(HTTPServer):
         super().handle_stream(stream, address)
 
     async def _serve_policy(self, stream: IOStream, answer: bytes) -> None:
-        self._policy_streams.add(stream)
         try:
             await serve_policy_request(stream, answer, self.flash_policy_timeout)
         finally:
