@@ -37,9 +37,10 @@ from tests.support.sockjs import WebSocketClient, XhrPollingClient
 
 pytestmark = pytest.mark.timeout(60)
 
-#: The deadline of the servers the timing tests use: long enough for a loaded machine to
-#: send a request's pieces in time, short enough to wait out.
+#: The deadline of the servers the deadline tests use, short enough to wait out.
 SHORT = 1.0
+#: The deadline everywhere else: never reached by a test on a loaded machine.
+PATIENT = 10.0
 #: How long a test watches for an answer that must not come (while the server waits).
 QUIET = 0.2
 ORIGINS = ["https://app.example", "*.example.org", "http://app.example:8080"]
@@ -71,10 +72,9 @@ def _start_policy_server(live: LiveServer, timeout: float) -> tuple[FlashPolicyS
     return live.call(start)
 
 
-def _endpoints(timeout: float | None) -> Iterator[dict[str, Endpoint]]:
-    settings = {} if timeout is None else {"flash_policy_timeout": timeout}
-    live = LiveServer(flash_app, **settings).start()
-    policy_server, policy_port = _start_policy_server(live, timeout or 5.0)
+def _endpoints(timeout: float) -> Iterator[dict[str, Endpoint]]:
+    live = LiveServer(flash_app, flash_policy_timeout=timeout).start()
+    policy_server, policy_port = _start_policy_server(live, timeout)
     answer = live.call(lambda: live.server.flash_policy.answer)
     yield {
         "inband": Endpoint("inband", live.port, answer, live),
@@ -91,17 +91,17 @@ def short_servers() -> Iterator[dict[str, Endpoint]]:
 
 @pytest.fixture(scope="module")
 def patient_servers() -> Iterator[dict[str, Endpoint]]:
-    yield from _endpoints(None)
+    yield from _endpoints(PATIENT)
 
 
 @pytest.fixture(params=["dedicated", "inband"])
-def endpoint(request: pytest.FixtureRequest, short_servers) -> Endpoint:
-    return short_servers[request.param]
-
-
-@pytest.fixture(params=["dedicated", "inband"])
-def patient_endpoint(request: pytest.FixtureRequest, patient_servers) -> Endpoint:
+def endpoint(request: pytest.FixtureRequest, patient_servers) -> Endpoint:
     return patient_servers[request.param]
+
+
+@pytest.fixture(params=["dedicated", "inband"])
+def short_endpoint(request: pytest.FixtureRequest, short_servers) -> Endpoint:
+    return short_servers[request.param]
 
 
 # -- raw TCP clients ------------------------------------------------------------------------
@@ -223,8 +223,8 @@ def test_a_client_that_resets_mid_request_harms_nothing(endpoint):
     assert exchange(endpoint.port, POLICY_REQUEST) == endpoint.answer
 
 
-def test_a_client_that_stops_sending_is_closed_after_the_deadline(endpoint):
-    with connect(endpoint.port, timeout=SHORT + 5) as sock:
+def test_a_client_that_stops_sending_is_closed_after_the_deadline(short_endpoint):
+    with connect(short_endpoint.port, timeout=SHORT + 5) as sock:
         sock.sendall(POLICY_REQUEST[:8])
         started = time.monotonic()
         assert read_to_end(sock, timeout=SHORT + 5) == b""
@@ -244,7 +244,7 @@ def test_a_silent_client_of_the_dedicated_port_is_closed_after_the_deadline(shor
 def test_a_silent_connection_on_the_http_port_becomes_plain_http(short_servers):
     live = short_servers["inband"].live
     with connect(live.port) as sock:
-        wait_until(lambda: waiting_for_first_byte(live) == 1)
+        wait_until(lambda: waiting_for_first_byte(live) >= 1)
         # After the policy window the connection is handed to HTTP untouched.
         wait_until(lambda: waiting_for_first_byte(live) == 0, timeout=SHORT + 5)
         sock.sendall(b"GET /echo/info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -309,10 +309,10 @@ async def _many_policy_clients(port: int, count: int, request: bytes) -> list[by
             writer.close()
 
 
-def test_1000_concurrent_policy_requests_are_answered(patient_endpoint):
-    answers = asyncio.run(_many_policy_clients(patient_endpoint.port, 1000, POLICY_REQUEST))
+def test_1000_concurrent_policy_requests_are_answered(endpoint):
+    answers = asyncio.run(_many_policy_clients(endpoint.port, 1000, POLICY_REQUEST))
     assert len(answers) == 1000
-    assert all(answer == patient_endpoint.answer for answer in answers)
+    assert all(answer == endpoint.answer for answer in answers)
 
 
 def test_http_and_websocket_are_served_while_policy_clients_are_connected(patient_servers):
@@ -323,7 +323,7 @@ def test_http_and_websocket_are_served_while_policy_clients_are_connected(patien
     try:
         for sock in halfway:
             sock.sendall(POLICY_REQUEST[:12])
-        wait_until(lambda: waiting_for_first_byte(live) == len(silent))
+        wait_until(lambda: waiting_for_first_byte(live) >= len(silent))
 
         info = http.get(live.url + "/echo/info")
         assert info.status == 200 and json.loads(info.body)["websocket"] is True
