@@ -103,6 +103,12 @@ def flash_policy_for(
         http_port if ports is None else ports,
         allowed_origins=[router.settings.allowed_origins for router in routers],
     )
+    if http_port >= 1024 and policy.grants_low_ports:
+        log.warning(
+            "Flash ignores grants of ports below 1024 in a policy served from port %d "
+            "(in-band); only the one on port 843 may grant them",
+            http_port,
+        )
     if not policy.domains:
         log.info(
             "the Flash socket policy on port %d allows no domain; set allowed_origins "
