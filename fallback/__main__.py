@@ -11,11 +11,13 @@ import signal
 import sys
 from typing import Any
 
+from . import channels
 from .connection import Connection
 from .exceptions import ConfigurationError
 from .flashpolicy import DEFAULT_POLICY_PORT
 from .router import Router
 from .server import listen, make_application
+from .workers import default_worker_count, supervise
 
 log = logging.getLogger("fallback")
 
@@ -67,6 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-raw-websocket", dest="raw_websocket", action="store_false", default=None
     )
     serve.add_argument("--sockjs-url", default=None, metavar="URL")
+    serve.add_argument(
+        "--broker",
+        default=None,
+        metavar="URL",
+        help="channel broker joining processes: redis://host:port/db (default: in memory)",
+    )
+    serve.add_argument(
+        "--workers",
+        nargs="?",
+        const="auto",
+        default="1",
+        metavar="N",
+        help="run N server processes on ports PORT..PORT+N-1 (no N: one per core)",
+    )
     flash = serve.add_argument_group(
         "Flash socket policy",
         "answered in-band on --port by default; see 'Flash socket policy' in the README",
@@ -92,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--allowed-origins)",
     )
     flash.add_argument(
+        "--flash-policy-ports",
+        default=None,
+        metavar="PORTS",
+        help="to-ports the policy grants: 8080, 8000-8003, 80,443 or * (default: --port; "
+        "with --workers, all the workers' ports)",
+    )
+    # Set by the --workers supervisor: every worker binds the policy port (SO_REUSEPORT).
+    flash.add_argument("--flash-policy-reuse-port", action="store_true", help=argparse.SUPPRESS)
+    flash.add_argument(
         "--no-flash-policy",
         dest="flash_policy",
         action="store_false",
@@ -99,6 +124,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="INFO")
     return parser
+
+
+def _worker_count(value: str) -> int:
+    if value == "auto":
+        return default_worker_count()
+    try:
+        count = int(value)
+    except ValueError:
+        raise ConfigurationError(f"--workers takes a number, not {value!r}") from None
+    if count < 1:
+        raise ConfigurationError("--workers must be at least 1")
+    return count
+
+
+def _without_options(
+    argv: list[str], names: tuple[str, ...], optional_value: tuple[str, ...]
+) -> list[str]:
+    """`argv` minus the given options and their values."""
+    result: list[str] = []
+    skip = False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in names:
+            if "=" not in arg:
+                has_value = i + 1 < len(argv) and not argv[i + 1].startswith("-")
+                skip = has_value if name in optional_value else True
+            continue
+        result.append(arg)
+    return result
+
+
+def _flash_policy_worker_args(args: argparse.Namespace, workers: int) -> list[str]:
+    """Workers share one policy: it grants all their ports, and each binds the policy port
+    with SO_REUSEPORT (the kernel spreads policy clients over them)."""
+    extra: list[str] = []
+    if args.flash_policy_ports is None:
+        extra += ["--flash-policy-ports", f"{args.port}-{args.port + workers - 1}"]
+    if args.flash_policy_port is not None:
+        extra.append("--flash-policy-reuse-port")
+    return extra
 
 
 _SETTING_FLAGS = (
@@ -124,6 +192,8 @@ async def _serve(args: argparse.Namespace) -> None:
     }
     router = Router(connection_class, args.prefix, **settings)
     app = make_application(router, static_path=args.static_path or None)
+    if args.broker:
+        await channels.start(args.broker)
     domains = (
         None
         if args.flash_policy_domains is None
@@ -136,6 +206,8 @@ async def _serve(args: argparse.Namespace) -> None:
         flash_policy=args.flash_policy,
         flash_policy_port=args.flash_policy_port,
         flash_policy_domains=domains,
+        flash_policy_ports=args.flash_policy_ports,
+        flash_policy_reuse_port=args.flash_policy_reuse_port,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -156,6 +228,7 @@ async def _serve(args: argparse.Namespace) -> None:
     await stop.wait()
     server.stop()
     router.service.registry.close_all(1001)
+    await channels.hub().stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,6 +239,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         if args.command == "serve":
+            workers = _worker_count(args.workers)
+            if workers > 1:
+                serve_args = _without_options(
+                    list(sys.argv[1:] if argv is None else argv)[1:],
+                    ("--workers", "--port"),
+                    ("--workers",),
+                )
+                serve_args += _flash_policy_worker_args(args, workers)
+                if not args.broker:
+                    log.warning(
+                        "%d workers without --broker: channels stay in each process", workers
+                    )
+                return supervise(serve_args, workers, args.port)
             asyncio.run(_serve(args))
     except ConfigurationError as error:
         print(f"fallback: {error}", file=sys.stderr)

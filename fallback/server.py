@@ -158,14 +158,16 @@ def listen(
     flash_policy_domains: Iterable[str] | str | None = None,
     flash_policy_ports: Iterable[int | str] | int | str | None = None,
     flash_policy_timeout: float = DEFAULT_POLICY_TIMEOUT,
+    flash_policy_reuse_port: bool = False,
     **server_settings: Any,
 ) -> InBandPolicyHTTPServer:
     """Serve `app` on `address`:`port`, answering Flash socket policy requests too.
 
     ``flash_policy`` answers ``<policy-file-request/>`` in-band on the HTTP port (it costs
     one peek per new connection). ``flash_policy_port`` also starts the dedicated policy
-    server there (843 is where Flash looks first; binding it needs privileges). The policy
-    grants ``flash_policy_domains`` (default: the hosts of the routers'
+    server there (843 is where Flash looks first; binding it needs privileges;
+    ``flash_policy_reuse_port`` lets several processes share it with SO_REUSEPORT). The
+    policy grants ``flash_policy_domains`` (default: the hosts of the routers'
     ``allowed_origins``) access to ``flash_policy_ports`` (default: `port`). ``stop()`` on
     the returned server stops the policy server too.
     """
@@ -193,7 +195,9 @@ def listen(
         )
         policy_server = FlashPolicyServer(policy, timeout=flash_policy_timeout)
         try:
-            policy_server.listen(flash_policy_port, address, backlog=backlog)
+            policy_server.listen(
+                flash_policy_port, address, backlog=backlog, reuse_port=flash_policy_reuse_port
+            )
         except OSError as error:
             server.stop()
             if error.errno in (errno.EACCES, errno.EPERM):

@@ -426,3 +426,56 @@ def test_the_policy_port_flag_alone_means_843_and_domains_accumulate():
     assert args.flash_policy_domains == [["a.example", "b.example"], ["c.example"]]
     assert args.flash_policy is True
     assert build_parser().parse_args(["serve", "m:C", "--no-flash-policy"]).flash_policy is False
+
+
+def _free_ports(count: int) -> list[int]:
+    """`count` consecutive free ports then a free one elsewhere (free right now)."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            base = first.getsockname()[1]
+            probes = [socket.socket() for _ in range(count - 1)]
+            try:
+                for offset, probe in enumerate(probes, 1):
+                    probe.bind(("127.0.0.1", base + offset))
+            except OSError:
+                continue
+            finally:
+                for probe in probes:
+                    probe.close()
+            with socket.socket() as other:
+                other.bind(("127.0.0.1", 0))
+                return [base + i for i in range(count)] + [other.getsockname()[1]]
+    raise RuntimeError("no consecutive free ports")
+
+
+def test_workers_share_the_policy_port_and_their_policy_grants_every_worker():
+    base, second, policy_port = _free_ports(2)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fallback", "serve", "tests.server.apps:Echo",
+         "--prefix", "/echo", "--port", str(base), "--workers", "2",
+         "--flash-policy-port", str(policy_port),
+         "--flash-policy-domain", "app.example"],
+        cwd=ROOT, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for port in (base, second):
+            wait_until(lambda port=port: _answers_http(port), timeout=20)
+        expected = FlashPolicy(("app.example",), (f"{base}-{second}",)).answer
+        # Both workers listen on the policy port; the kernel spreads clients over them.
+        for _ in range(20):
+            assert exchange(policy_port, POLICY_REQUEST) == expected
+        assert exchange(base, POLICY_REQUEST) == expected
+        assert exchange(second, POLICY_REQUEST) == expected
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, log = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert "exited with" not in log and "Traceback" not in log, log
+
+
+def _answers_http(port: int) -> bool:
+    try:
+        return http.get(f"http://127.0.0.1:{port}/echo", timeout=1).status == 200
+    except OSError:
+        return False
