@@ -8,7 +8,7 @@ import pathlib
 import xml.etree.ElementTree as ET
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fallback import flashpolicy
@@ -126,6 +126,7 @@ def test_attribute_values_are_xml_escaped():
     assert flashpolicy._xml_attribute("a&b<c>\"d'") == "a&amp;b&lt;c&gt;&quot;d&apos;"
 
 
+@settings(max_examples=50)
 @given(
     st.lists(
         st.from_regex(r"(\*\.)?[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\.[a-z]{2,5}){0,2}", fullmatch=True),
