@@ -11,10 +11,12 @@ import signal
 import sys
 from typing import Any
 
-from . import channels
+from . import admin_cli, channels
 from .connection import Connection
 from .exceptions import ConfigurationError
 from .flashpolicy import DEFAULT_POLICY_PORT
+from .policyserver import InBandPolicyHTTPServer
+from .realtime import ServerConfig, build_application, load_config
 from .router import Router
 from .server import listen, make_application
 from .workers import default_worker_count, supervise
@@ -50,10 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fallback", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve a Connection class over every transport")
-    serve.add_argument("connection", help="module:ConnectionClass")
+    serve.add_argument("connection", nargs="?", help="module:ConnectionClass")
+    serve.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="serve the tenants of a TOML file (channels, tokens, backend API) instead",
+    )
     serve.add_argument("--prefix", default="/", help="URL prefix (default /)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
     serve.add_argument(
         "--static-path", default="/static", help="where fallback.js is served ('' for nowhere)"
     )
@@ -79,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         nargs="?",
         const="auto",
-        default="1",
+        default=None,
         metavar="N",
         help="run N server processes on ports PORT..PORT+N-1 (no N: one per core)",
     )
@@ -123,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not answer policy requests on --port",
     )
     serve.add_argument("--log-level", default="INFO")
+    admin_cli.add_parser(commands)
     return parser
 
 
@@ -183,6 +192,72 @@ _SETTING_FLAGS = (
 )
 
 
+def _apply_config(args: argparse.Namespace) -> ServerConfig | None:
+    """Read ``--config``; command-line flags win over the file's [server] values."""
+    config = load_config(args.config) if args.config else None
+    if config is None and not args.connection:
+        raise ConfigurationError("serve needs module:ConnectionClass or --config FILE")
+    if config is not None and args.connection:
+        raise ConfigurationError("give either module:ConnectionClass or --config, not both")
+    args.host = args.host or (config.host if config else "127.0.0.1")
+    args.port = args.port if args.port is not None else (config.port if config else 8080)
+    if config is not None:
+        args.broker = args.broker or config.broker
+    if args.workers is None:
+        args.workers = config.workers if config is not None else "1"
+    return config
+
+
+def _flash_policy_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The Flash policy flags as `listen` keywords."""
+    domains = (
+        None
+        if args.flash_policy_domains is None
+        else [domain for group in args.flash_policy_domains for domain in group]
+    )
+    return {
+        "flash_policy": args.flash_policy,
+        "flash_policy_port": args.flash_policy_port,
+        "flash_policy_domains": domains,
+        "flash_policy_ports": args.flash_policy_ports,
+        "flash_policy_reuse_port": args.flash_policy_reuse_port,
+    }
+
+
+def _log_policy_server(server: InBandPolicyHTTPServer) -> None:
+    if server.policy_server is not None:
+        log.info(
+            "Flash socket policy served on port %s",
+            ",".join(str(port) for port in server.policy_server.ports),
+        )
+
+
+async def _serve_config(args: argparse.Namespace, config: ServerConfig) -> None:
+    app, runtimes = build_application(config)
+    await channels.start(args.broker)
+    server = listen(app, args.port, args.host, **_flash_policy_options(args))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    for runtime in runtimes:
+        log.info(
+            "fallback serving tenant %s on http://%s:%d%s",
+            runtime.tenant.name,
+            args.host,
+            args.port,
+            runtime.tenant.prefix,
+        )
+    _log_policy_server(server)
+    await stop.wait()
+    server.stop()
+    for runtime in runtimes:
+        if runtime.router is not None:
+            runtime.router.service.registry.close_all(1001)
+        await runtime.stop()
+    await channels.hub().stop()
+
+
 async def _serve(args: argparse.Namespace) -> None:
     connection_class = load_object(args.connection)
     if not (isinstance(connection_class, type) and issubclass(connection_class, Connection)):
@@ -194,21 +269,7 @@ async def _serve(args: argparse.Namespace) -> None:
     app = make_application(router, static_path=args.static_path or None)
     if args.broker:
         await channels.start(args.broker)
-    domains = (
-        None
-        if args.flash_policy_domains is None
-        else [domain for group in args.flash_policy_domains for domain in group]
-    )
-    server = listen(
-        app,
-        args.port,
-        args.host,
-        flash_policy=args.flash_policy,
-        flash_policy_port=args.flash_policy_port,
-        flash_policy_domains=domains,
-        flash_policy_ports=args.flash_policy_ports,
-        flash_policy_reuse_port=args.flash_policy_reuse_port,
-    )
+    server = listen(app, args.port, args.host, **_flash_policy_options(args))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -220,11 +281,7 @@ async def _serve(args: argparse.Namespace) -> None:
         server.ports[0] if server.ports else args.port,
         router.prefix or "/",
     )
-    if server.policy_server is not None:
-        log.info(
-            "Flash socket policy served on port %s",
-            ",".join(str(port) for port in server.policy_server.ports),
-        )
+    _log_policy_server(server)
     await stop.wait()
     server.stop()
     router.service.registry.close_all(1001)
@@ -234,11 +291,14 @@ async def _serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        level=getattr(logging, str(getattr(args, "log_level", "INFO")).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.command == "admin":
+            return admin_cli.run(args)
         if args.command == "serve":
+            config = _apply_config(args)
             workers = _worker_count(args.workers)
             if workers > 1:
                 serve_args = _without_options(
@@ -251,8 +311,12 @@ def main(argv: list[str] | None = None) -> int:
                     log.warning(
                         "%d workers without --broker: channels stay in each process", workers
                     )
+                serve_args += ["--workers", "1"]
                 return supervise(serve_args, workers, args.port)
-            asyncio.run(_serve(args))
+            if config is not None:
+                asyncio.run(_serve_config(args, config))
+            else:
+                asyncio.run(_serve(args))
     except ConfigurationError as error:
         print(f"fallback: {error}", file=sys.stderr)
         return 2

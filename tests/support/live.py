@@ -59,9 +59,9 @@ class LiveServer:
             self._loop = loop
 
             async def setup() -> None:
-                self.app = self._app_factory()
                 sockets = bind_sockets(0, "127.0.0.1", backlog=DEFAULT_BACKLOG)
-                self.port = sockets[0].getsockname()[1]
+                self.port = sockets[0].getsockname()[1]  # known to the factory
+                self.app = self._app_factory()
                 # The server `fallback.server.listen` starts, in-band Flash policy and all,
                 # so every loopback test also proves HTTP is unaffected by it.
                 self._server = make_server(self.app, self.port, **self._server_settings)
