@@ -65,3 +65,8 @@ protocol-compat: $(VENV)/.test-installed
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+## HTTP latency with and without in-band Flash policy detection (one run, interleaved).
+.PHONY: bench-flashpolicy
+bench-flashpolicy: $(VENV)/.installed
+	$(PY) bench/inband_policy.py
