@@ -27,8 +27,16 @@ from tornado.web import HTTPError, RequestHandler
 from ..exceptions import PeerError
 from ..info import ConnectionInfo
 from ..origins import origin_allowed, request_origin
-from ..protocol import ANOTHER_CONNECTION_FRAME, DIFFERENT_IP_FRAME, SessionId
-from ..service import Service
+from ..protocol import (
+    ANOTHER_CONNECTION_FRAME,
+    DEFAULT_REASONS,
+    DIFFERENT_IP_FRAME,
+    CloseCode,
+    SessionId,
+    close_frame,
+)
+from ..resume import RESUME_PARAMETER
+from ..service import Service, ServiceBusy
 from ..session import Session
 
 log = logging.getLogger("fallback.transports")
@@ -188,6 +196,7 @@ class ReceivingHandler(BaseHandler):
     _session: Session | None = None
     _waiter: Future[None] | None = None
     _client_gone = False
+    _replaced = False
 
     #: When `open_receiver` refuses: the close frame to answer with instead.
     refusal_frame: str = ANOTHER_CONNECTION_FRAME
@@ -198,9 +207,18 @@ class ReceivingHandler(BaseHandler):
         sid = SessionId(session_id)
         session = self.service.find(sid)
         if session is None:
-            session = self.service.create_session(
-                sid, connection_info(self.request), self.transport_name
-            )
+            try:
+                session = self.service.open_session(
+                    sid,
+                    connection_info(self.request),
+                    self.transport_name,
+                    resume_request=self.get_query_argument(RESUME_PARAMETER, None),
+                )
+            except ServiceBusy:
+                self.refusal_frame = close_frame(
+                    CloseCode.TRY_AGAIN_LATER, DEFAULT_REASONS[CloseCode.TRY_AGAIN_LATER]
+                )
+                return None
         elif not self.same_ip_as(session):
             self.refusal_frame = DIFFERENT_IP_FRAME
             return None
@@ -210,7 +228,11 @@ class ReceivingHandler(BaseHandler):
         return session
 
     async def next_frame(self) -> str | None:
-        """The next frame to write, waiting for one; None once the client is gone."""
+        """The next frame to write, waiting for one; None once the client is gone.
+
+        A receiver replaced by a resumed connection's new request gets the 2010 close
+        frame and ends.
+        """
         while not self._client_gone and self._session is not None:
             frame = self._session.take_frame()
             if frame is not None:
@@ -218,7 +240,15 @@ class ReceivingHandler(BaseHandler):
             self._waiter = Future()
             await self._waiter
             self._waiter = None
+        if self._replaced and not self._client_gone:
+            return ANOTHER_CONNECTION_FRAME
         return None
+
+    def abandon(self) -> None:
+        """The session now uses another receiver (a resumed connection): end this one."""
+        self._session = None
+        self._replaced = True
+        self.wake()
 
     def wake(self) -> None:
         waiter = self._waiter
