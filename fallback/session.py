@@ -90,7 +90,15 @@ class Counters:
     they cost nothing measurable; whoever wants rates samples them on a clock.
     """
 
-    __slots__ = ("attached", "received", "sent")
+    __slots__ = (
+        "attached",
+        "bytes_received",
+        "bytes_sent",
+        "queue_high_water",
+        "received",
+        "replayed",
+        "sent",
+    )
 
     def __init__(self) -> None:
         #: Receivers that tried to attach (polls, streams, sockets), refused ones included.
@@ -99,6 +107,14 @@ class Counters:
         self.sent = 0
         #: Messages that arrived from clients.
         self.received = 0
+        #: Frame bytes handed to receivers (before transport envelopes).
+        self.bytes_sent = 0
+        #: Payload bytes that arrived from clients.
+        self.bytes_received = 0
+        #: The longest any session's queue has been.
+        self.queue_high_water = 0
+        #: Messages sent again after a resume.
+        self.replayed = 0
 
 
 class Session:
@@ -248,6 +264,7 @@ class Session:
             return None
         self._heartbeat_pending = False
         self._heartbeat_due = self._clock() + self._settings.heartbeat_delay
+        self._counters.bytes_sent += len(frame)
         return frame
 
     def take_messages(self) -> list[OutgoingMessage]:
@@ -286,6 +303,8 @@ class Session:
             return False
         queue.append(message)
         self._queue_bytes += size
+        if len(queue) > self._counters.queue_high_water:
+            self._counters.queue_high_water = len(queue)
         receiver = self._receiver
         if receiver is not None and len(queue) == 1:
             receiver.wake()
@@ -334,6 +353,7 @@ class Session:
         """Messages from an HTTP send request; `PayloadError` leaves the session intact."""
         if len(body) > self._settings.max_message_size:
             raise MessageTooBig("Message too big.")
+        self._counters.bytes_received += len(body)
         if self.resume is not None:
             self._receive_resumable(*decode_resumable_payload(body, websocket=False))
         else:
@@ -343,6 +363,7 @@ class Session:
         """Messages from one SockJS WebSocket frame."""
         if len(data) > self._settings.max_message_size:
             raise MessageTooBig("Message too big.")
+        self._counters.bytes_received += len(data)
         if self.resume is not None:
             self._receive_resumable(*decode_resumable_payload(data, websocket=True))
         else:
@@ -438,6 +459,7 @@ class Session:
         self.transport = transport
         self._queue[:0] = again
         self._queue_bytes += sum(len(m.text) for m in again)
+        self._counters.replayed += len(again)
         self._open_frame_pending = True
         resume.reported = resume.received
         self._controls = [control_frame(cid=resume.cid, resumed=True, seen=resume.received)]

@@ -24,7 +24,7 @@ from tornado.http1connection import HTTP1Connection
 from tornado.httputil import HTTPServerRequest
 from tornado.web import HTTPError, RequestHandler
 
-from ..exceptions import PeerError
+from ..exceptions import CallbackError, PayloadError, PeerError
 from ..info import ConnectionInfo
 from ..origins import origin_allowed, request_origin
 from ..protocol import (
@@ -74,6 +74,17 @@ def connection_info(request: HTTPServerRequest) -> ConnectionInfo:
     )
 
 
+def refusal_reason(error: PeerError) -> str:
+    """The statistics label of a refusal: ``bad_payload``, ``too_big``, ``bad_callback``..."""
+    if isinstance(error, CallbackError):
+        return "bad_callback"
+    if error.status == 413:
+        return "too_big"
+    if isinstance(error, PayloadError):
+        return "bad_payload"
+    return f"status_{error.status}"
+
+
 class BaseHandler(RequestHandler):
     """Base of every SockJS HTTP handler. Subclasses set `allowed_methods`."""
 
@@ -100,6 +111,7 @@ class BaseHandler(RequestHandler):
         if not origin_allowed(
             origin, self.service.settings.allowed_origins, self.request.host
         ):
+            self.service.count_refusal("origin")
             self.answer_error(403, "Origin not allowed.")
 
     # -- answers ----------------------------------------------------------------------
@@ -115,6 +127,7 @@ class BaseHandler(RequestHandler):
         self.finish(message)
 
     def answer_peer_error(self, error: PeerError) -> None:
+        self.service.count_refusal(refusal_reason(error))
         log.debug("%s %s: %s", self.request.method, self.request.path, error.message)
         self.answer_error(error.status, error.message)
 
@@ -220,6 +233,7 @@ class ReceivingHandler(BaseHandler):
                 )
                 return None
         elif not self.same_ip_as(session):
+            self.service.count_refusal("different_ip")
             self.refusal_frame = DIFFERENT_IP_FRAME
             return None
         if not session.attach(self, self.transport_name):
