@@ -46,7 +46,7 @@ types: $(VENV)/.test-installed
 	$(PY) -m mypy fallback
 
 lint: $(VENV)/.test-installed
-	$(PY) -m ruff check fallback tests demo bench
+	$(PY) -m ruff check .
 
 ## The official SockJS protocol suite against the conformance server (Python 2.7 tool).
 protocol: $(VENV)/.installed

@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import tornado.web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -50,7 +50,7 @@ def dumps(message: dict[str, Any]) -> str:
 class ChatConnection(Connection):
     """One chatter. Rooms are plain sets of connections, kept on the class."""
 
-    rooms: dict[str, set[ChatConnection]] = {}
+    rooms: ClassVar[dict[str, set[ChatConnection]]] = {}
 
     def __init__(self) -> None:
         super().__init__()

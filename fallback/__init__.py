@@ -35,6 +35,6 @@ __all__ = [
     "PeerError",
     "Router",
     "Settings",
-    "broadcast",
     "__version__",
+    "broadcast",
 ]

@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--disabled-transports", type=_csv, default=None, metavar="A,B")
     serve.add_argument("--allowed-origins", type=_csv, default=None, metavar="A,B")
     serve.add_argument("--jsessionid", action="store_true", default=None)
-    serve.add_argument("--no-raw-websocket", dest="raw_websocket", action="store_false", default=None)
+    serve.add_argument(
+        "--no-raw-websocket", dest="raw_websocket", action="store_false", default=None
+    )
     serve.add_argument("--sockjs-url", default=None, metavar="URL")
     serve.add_argument("--log-level", default="INFO")
     return parser

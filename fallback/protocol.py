@@ -87,7 +87,7 @@ _ESCAPABLE = re.compile(
 
 
 def _escape_char(match: re.Match[str]) -> str:
-    return "\\u%04x" % ord(match.group())
+    return f"\\u{ord(match.group()):04x}"
 
 
 def quote(text: str) -> str:
@@ -109,7 +109,7 @@ class OutgoingMessage:
     broadcast to N sessions encodes once.
     """
 
-    __slots__ = ("text", "_encoded", "_frame")
+    __slots__ = ("_encoded", "_frame", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text

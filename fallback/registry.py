@@ -16,7 +16,7 @@ from .session import Clock, Session
 
 
 class SessionRegistry:
-    __slots__ = ("_named", "_anonymous", "_clock", "opened", "closed_by_code")
+    __slots__ = ("_anonymous", "_clock", "_named", "closed_by_code", "opened")
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self._named: dict[SessionId, Session] = {}

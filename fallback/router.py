@@ -97,7 +97,7 @@ class Router:
         p = re.escape(self.prefix)
         s = self.settings
         service = {"service": self.service}
-        rules = [
+        rules: list[Rule] = [
             url(p + r"/?", GreetingHandler, service),
             url(p + r"/info", InfoHandler, service),
             url(p + r"/iframe[0-9A-Za-z_.\-]*\.html", IframeHandler, service),

@@ -84,24 +84,24 @@ class Session:
     """One logical connection's protocol state. Create through the service, not directly."""
 
     __slots__ = (
-        "id",
-        "info",
-        "transport",
-        "framed",
-        "state",
-        "close_code",
-        "close_reason",
+        "_clock",
+        "_close_frame",
+        "_detached_at",
+        "_heartbeat_due",
+        "_heartbeat_pending",
         "_listener",
         "_listening",
-        "_settings",
-        "_clock",
+        "_open_frame_pending",
         "_queue",
         "_receiver",
-        "_open_frame_pending",
-        "_close_frame",
-        "_heartbeat_pending",
-        "_heartbeat_due",
-        "_detached_at",
+        "_settings",
+        "close_code",
+        "close_reason",
+        "framed",
+        "id",
+        "info",
+        "state",
+        "transport",
     )
 
     def __init__(
@@ -335,11 +335,11 @@ class Session:
 
 
 __all__ = [
+    "TRANSITIONS",
     "MessageTooBig",
     "PayloadError",
     "Receiver",
     "Session",
     "SessionListener",
     "SessionState",
-    "TRANSITIONS",
 ]

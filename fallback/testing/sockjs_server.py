@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
+import tornado.ioloop
 import tornado.web
 
 from fallback import Connection, ConnectionInfo, Router, broadcast
@@ -34,8 +35,11 @@ class TickerConnection(Connection):
     """Sends ``tick!`` every second."""
 
     def on_open(self, info: ConnectionInfo) -> None:
-        self._ticker = tornado.ioloop.PeriodicCallback(lambda: self.send("tick!"), 1000)
+        self._ticker = tornado.ioloop.PeriodicCallback(self._tick, 1000)
         self._ticker.start()
+
+    def _tick(self) -> None:
+        self.send("tick!")
 
     def on_close(self) -> None:
         self._ticker.stop()
@@ -55,7 +59,7 @@ class AmplifyConnection(Connection):
 
 
 class BroadcastConnection(Connection):
-    members: set[BroadcastConnection] = set()
+    members: ClassVar[set[BroadcastConnection]] = set()
 
     def on_open(self, info: ConnectionInfo) -> None:
         self.members.add(self)
@@ -74,7 +78,12 @@ def routers(sockjs_url: str | None = None, **overrides: Any) -> list[Router]:
     return [
         Router(EchoConnection, "/echo", response_limit=4096, **common),
         Router(CloseConnection, "/close", **common),
-        Router(EchoConnection, "/disabled_websocket_echo", disabled_transports=["websocket"], **common),
+        Router(
+            EchoConnection,
+            "/disabled_websocket_echo",
+            disabled_transports=["websocket"],
+            **common,
+        ),
         Router(EchoConnection, "/cookie_needed_echo", jsessionid=True, **common),
         Router(TickerConnection, "/ticker", **common),
         Router(AmplifyConnection, "/amplify", **common),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import tornado.web
 
@@ -34,7 +34,7 @@ class Recorder:
         with self._changed:
             while not any(
                 e[0] == "close" and sid == session_id
-                for e, sid in zip(self._events, self._sessions)
+                for e, sid in zip(self._events, self._sessions, strict=False)
             ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -118,7 +118,7 @@ class RejectOnOpen(Connection):
 
 
 class Broadcaster(Connection):
-    members: set[Broadcaster] = set()
+    members: ClassVar[set[Broadcaster]] = set()
 
     def on_open(self, info: ConnectionInfo) -> None:
         self.members.add(self)

@@ -121,7 +121,8 @@ def test_heartbeat_arrives_when_idle(live, transport):
         client.close()
 
 
-def test_application_exception_closes_only_that_session(live, transport, events, caplog):
+@pytest.mark.expect_errors
+def test_application_exception_closes_only_that_session(live, transport, events):
     victim = client_for(transport, live.url + "/recorded")
     bystander = client_for(transport, live.url + "/recorded")
     try:

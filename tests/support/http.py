@@ -103,7 +103,7 @@ class Stream:
             sock.settimeout(remaining)
         try:
             data = self.response.read1(65536)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise TimeoutError("stream: nothing more arrived in time") from None
         if not data:
             self.ended = True
@@ -166,7 +166,7 @@ def recv_until_closed(sock: socket.socket, timeout: float = DEFAULT_TIMEOUT) -> 
         sock.settimeout(remaining)
         try:
             chunk = sock.recv(65536)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise TimeoutError("socket not closed by the server in time") from None
         if not chunk:
             return b"".join(chunks)

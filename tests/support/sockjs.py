@@ -24,7 +24,7 @@ from . import http
 POLLING = ("xhr", "jsonp")
 STREAMING = ("xhr_streaming", "eventsource", "htmlfile")
 HTTP_TRANSPORTS = POLLING + STREAMING
-ALL_TRANSPORTS = ("websocket",) + HTTP_TRANSPORTS
+ALL_TRANSPORTS = ("websocket", *HTTP_TRANSPORTS)
 
 
 def new_session_url(base_url: str, server: str = "000") -> str:

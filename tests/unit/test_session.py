@@ -1,0 +1,316 @@
+"""The session state machine, driven by plain calls and a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from fallback.info import EMPTY_INFO
+from fallback.protocol import CloseCode, OutgoingMessage, SessionId
+from fallback.registry import SessionRegistry
+from fallback.session import TRANSITIONS, MessageTooBig, Session, SessionState
+from fallback.settings import Settings
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Listener:
+    def __init__(self, accept: bool = True, close_in_open: bool = False) -> None:
+        self.accept = accept
+        self.close_in_open = close_in_open
+        self.session: Session | None = None
+        self.events: list[tuple[str, object]] = []
+        self.raise_on: str | None = None
+
+    def _session_opened(self) -> bool:
+        self.events.append(("open", None))
+        if self.raise_on == "open":
+            raise RuntimeError("boom")
+        if self.close_in_open and self.session is not None:
+            self.session.close(4001, "no")
+        return self.accept
+
+    def _session_message(self, text: str) -> None:
+        self.events.append(("message", text))
+        if self.raise_on == "message":
+            raise RuntimeError("boom")
+        if text == "close" and self.session is not None:
+            self.session.close()
+
+    def _session_closed(self) -> None:
+        self.events.append(("close", None))
+        if self.raise_on == "close":
+            raise RuntimeError("boom")
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.wakes = 0
+
+    def wake(self) -> None:
+        self.wakes += 1
+
+
+def make_session(listener: Listener | None = None, clock: FakeClock | None = None, **settings):
+    listener = listener or Listener()
+    session = Session(
+        SessionId("s1"),
+        listener,
+        EMPTY_INFO,
+        Settings(**settings),
+        "xhr",
+        clock=clock or FakeClock(),
+    )
+    listener.session = session
+    return session, listener
+
+
+def drain(session: Session) -> list[str]:
+    frames = []
+    while (frame := session.take_frame()) is not None:
+        frames.append(frame)
+        if frame.startswith("c"):
+            break
+    return frames
+
+
+def test_first_receiver_opens_and_gets_the_open_frame_first():
+    session, listener = make_session()
+    assert session.state is SessionState.NEW
+    assert session.attach(Receiver())
+    assert session.state is SessionState.OPEN
+    assert listener.events == [("open", None)]
+    assert session.take_frame() == "o"
+    assert session.take_frame() is None
+
+
+def test_second_receiver_is_refused_while_one_is_attached():
+    session, _ = make_session()
+    first = Receiver()
+    assert session.attach(first)
+    assert not session.attach(Receiver())
+    session.detach(first)
+    assert session.attach(Receiver())
+
+
+def test_messages_queued_between_writes_leave_as_one_frame_in_order():
+    session, _ = make_session()
+    receiver = Receiver()
+    session.attach(receiver)
+    session.take_frame()
+    for text in ("a", "b", "c"):
+        session.enqueue(OutgoingMessage(text))
+    assert receiver.wakes == 1, "one wake for a batch, not one per message"
+    assert session.take_frame() == 'a["a","b","c"]'
+    assert session.take_frame() is None
+
+
+def test_messages_wait_for_the_next_receiver():
+    session, _ = make_session()
+    receiver = Receiver()
+    session.attach(receiver)
+    session.take_frame()
+    session.detach(receiver)
+    session.enqueue(OutgoingMessage("later"))
+    session.attach(Receiver())
+    assert session.take_frame() == 'a["later"]'
+
+
+def test_close_delivers_queued_messages_then_repeats_the_close_frame():
+    session, listener = make_session()
+    receiver = Receiver()
+    session.attach(receiver)
+    session.take_frame()
+    session.enqueue(OutgoingMessage("last words"))
+    session.close(3000, "Go away!")
+    assert listener.events[-1] == ("close", None)
+    assert session.take_frame() == 'a["last words"]'
+    assert session.take_frame() == 'c[3000,"Go away!"]'
+    session.detach(receiver)
+    session.attach(Receiver())
+    assert session.take_frame() == 'c[3000,"Go away!"]'
+    assert not session.enqueue(OutgoingMessage("too late"))
+    assert not session.close()
+
+
+def test_close_inside_on_open_sends_open_then_close_and_never_calls_on_close():
+    session, listener = make_session(Listener(close_in_open=True))
+    session.attach(Receiver())
+    assert drain(session) == ["o", 'c[4001,"no"]']
+    assert listener.events == [("open", None)]
+
+
+def test_on_open_returning_false_rejects_with_3001():
+    session, listener = make_session(Listener(accept=False))
+    session.attach(Receiver())
+    assert drain(session) == ["o", 'c[3001,"Connection rejected"]']
+    session.receive(["ignored"])
+    assert listener.events == [("open", None)]
+
+
+@pytest.mark.expect_errors
+def test_exception_in_on_open_closes_with_1011():
+    listener = Listener()
+    listener.raise_on = "open"
+    session, _ = make_session(listener)
+    session.attach(Receiver())
+    assert drain(session) == ["o", 'c[1011,"Internal server error"]']
+
+
+@pytest.mark.expect_errors
+def test_exception_in_on_message_closes_with_1011_and_stops_delivery():
+    listener = Listener()
+    session, _ = make_session(listener)
+    session.attach(Receiver())
+    listener.raise_on = "message"
+    session.receive(["a", "b"])
+    assert [e for e in listener.events if e[0] == "message"] == [("message", "a")]
+    assert session.close_code == CloseCode.INTERNAL_ERROR
+
+
+@pytest.mark.expect_errors
+def test_exception_in_on_close_is_contained():
+    listener = Listener()
+    session, _ = make_session(listener)
+    session.attach(Receiver())
+    listener.raise_on = "close"
+    assert session.close()
+    assert session.state is SessionState.CLOSED
+
+
+def test_messages_after_close_inside_a_batch_are_not_delivered():
+    session, listener = make_session()
+    session.attach(Receiver())
+    session.receive(["a", "close", "b"])
+    assert [e[1] for e in listener.events if e[0] == "message"] == ["a", "close"]
+
+
+def test_interrupted_receiver_closes_the_session_with_1002():
+    session, listener = make_session()
+    receiver = Receiver()
+    session.attach(receiver)
+    session.enqueue(OutgoingMessage("lost"))
+    session.detach(receiver, interrupted=True)
+    assert session.close_code == CloseCode.INTERRUPTED
+    assert listener.events[-1] == ("close", None)
+    session.attach(Receiver())
+    assert session.take_frame() == "o"  # the open frame was never taken
+    assert session.take_frame() == 'c[1002,"Connection interrupted"]'
+
+
+def test_detach_by_a_stranger_is_ignored():
+    session, _ = make_session()
+    receiver = Receiver()
+    session.attach(receiver)
+    session.detach(Receiver(), interrupted=True)
+    assert session.state is SessionState.OPEN and session.has_receiver
+
+
+def test_heartbeat_is_due_after_heartbeat_delay_of_silence():
+    clock = FakeClock()
+    session, _ = make_session(clock=clock, heartbeat_delay=10)
+    receiver = Receiver()
+    session.attach(receiver)
+    session.take_frame()
+    clock.now += 9.9
+    assert not session.tick(clock.now) and receiver.wakes == 0
+    clock.now += 0.2
+    assert not session.tick(clock.now)
+    assert receiver.wakes == 1
+    assert session.take_frame() == "h"
+    assert session.take_frame() is None
+
+
+def test_messages_reset_the_heartbeat_deadline():
+    clock = FakeClock()
+    session, _ = make_session(clock=clock, heartbeat_delay=10)
+    receiver = Receiver()
+    session.attach(receiver)
+    session.take_frame()
+    clock.now += 8
+    session.enqueue(OutgoingMessage("x"))
+    session.take_frame()
+    clock.now += 8
+    session.tick(clock.now)
+    assert session.take_frame() is None
+
+
+def test_session_expires_disconnect_delay_after_its_last_receiver():
+    clock = FakeClock()
+    session, listener = make_session(clock=clock, disconnect_delay=5)
+    receiver = Receiver()
+    session.attach(receiver)
+    session.take_frame()
+    clock.now += 100
+    assert not session.tick(clock.now), "a session with a receiver never expires"
+    session.detach(receiver)
+    clock.now += 4.9
+    assert not session.tick(clock.now)
+    clock.now += 0.2
+    assert session.tick(clock.now)
+    assert session.state is SessionState.CLOSED
+    assert listener.events[-1] == ("close", None)
+
+
+def test_queue_overflow_closes_with_3008_and_frees_the_queue():
+    session, _ = make_session(max_queue=3)
+    session.attach(Receiver())
+    session.take_frame()
+    for i in range(3):
+        assert session.enqueue(OutgoingMessage(str(i)))
+    assert not session.enqueue(OutgoingMessage("one too many"))
+    assert session.close_code == CloseCode.QUEUE_OVERFLOW
+    assert session.queued == 0
+    assert session.take_frame() == 'c[3008,"Send queue overflow"]'
+
+
+def test_oversized_payloads_are_refused_before_decoding():
+    session, listener = make_session(max_message_size=10)
+    session.attach(Receiver())
+    with pytest.raises(MessageTooBig):
+        session.receive_send_payload(b'["' + b"x" * 20 + b'"]')
+    with pytest.raises(MessageTooBig):
+        session.receive_websocket_payload('"' + "x" * 20 + '"')
+    assert session.state is SessionState.OPEN
+    session.receive_send_payload('["ok"]')
+    assert listener.events[-1] == ("message", "ok")
+
+
+def test_unframed_sessions_have_no_open_or_heartbeat_frames():
+    clock = FakeClock()
+    listener = Listener()
+    session = Session(None, listener, EMPTY_INFO, Settings(heartbeat_delay=1), "raw", framed=False, clock=clock)
+    receiver = Receiver()
+    session.attach(receiver)
+    clock.now += 5
+    session.tick(clock.now)
+    assert receiver.wakes == 0
+    session.enqueue(OutgoingMessage("a"))
+    session.enqueue(OutgoingMessage("b"))
+    assert [m.text for m in session.take_messages()] == ["a", "b"]
+
+
+def test_transition_table_allows_only_forward_moves():
+    assert TRANSITIONS[SessionState.CLOSED] == frozenset()
+    assert SessionState.NEW not in TRANSITIONS[SessionState.OPEN]
+
+
+def test_registry_sweep_forgets_expired_sessions_and_counts_them():
+    clock = FakeClock()
+    registry = SessionRegistry(clock)
+    session, _ = make_session(clock=clock, disconnect_delay=1)
+    registry.add(session)
+    with pytest.raises(KeyError):
+        registry.add(session)
+    assert registry.get(SessionId("s1")) is session
+    assert registry.sweep() == 0
+    clock.now += 2
+    assert registry.sweep() == 1
+    assert registry.get(SessionId("s1")) is None
+    assert len(registry) == 0
+    assert registry.closed_by_code[CloseCode.INTERRUPTED] == 1
