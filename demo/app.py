@@ -139,7 +139,8 @@ class PageHandler(tornado.web.RequestHandler):
 
 def make_app() -> tornado.web.Application:
     router = Router(ChatConnection, PREFIX)
-    assets = (r"/assets/(.*)", tornado.web.StaticFileHandler, {"path": os.path.join(HERE, "static")})
+    assets_path = {"path": os.path.join(HERE, "static")}
+    assets = (r"/assets/(.*)", tornado.web.StaticFileHandler, assets_path)
     return make_application(router, [(r"/", PageHandler), assets])
 
 

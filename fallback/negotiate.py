@@ -69,6 +69,13 @@ def _quirk(family: str, pattern: str, drops: Collection[str], why: str, **flags:
 #: The negotiation table. Keep `why` short: it is the README's last column.
 QUIRKS: tuple[Quirk, ...] = (
     _quirk(
+        "Any browser, page on another origin",
+        r"",
+        ["htmlfile"],
+        "the htmlfile page calls into the page that framed it: same origin only",
+        cross_origin_only=True,
+    ),
+    _quirk(
         "Opera 12 and older (Presto)",
         r"\bOpera[/ ](?!.*\bOPR/)",
         ["xhr_streaming"],
@@ -126,7 +133,11 @@ def matching_quirks(
     user_agent: str | None, *, cross_origin: bool = False, cookie_needed: bool = False
 ) -> list[Quirk]:
     ua = user_agent or ""
-    return [q for q in QUIRKS if q.applies(ua, cross_origin=cross_origin, cookie_needed=cookie_needed)]
+    return [
+        quirk
+        for quirk in QUIRKS
+        if quirk.applies(ua, cross_origin=cross_origin, cookie_needed=cookie_needed)
+    ]
 
 
 def offered_transports(
@@ -150,7 +161,8 @@ def offered_transports(
         dropped.update(("websocket", "flash"))
     if not flash:
         dropped.add("flash")
-    for quirk in matching_quirks(user_agent, cross_origin=cross_origin, cookie_needed=cookie_needed):
+    quirks = matching_quirks(user_agent, cross_origin=cross_origin, cookie_needed=cookie_needed)
+    for quirk in quirks:
         dropped.update(quirk.drops)
     return [name for name in DEFAULT_ORDER if name not in dropped]
 
@@ -164,5 +176,6 @@ def markdown_table() -> str:
     for quirk in QUIRKS:
         pattern = quirk.pattern.pattern.replace("|", "\\|")
         drops = ", ".join(f"`{name}`" for name in DEFAULT_ORDER if name in quirk.drops)
-        rows.append(f"| {quirk.family} | `{pattern}` | {drops} | {quirk.why} |")
+        test = f"`{pattern}`" if quirk.pattern.pattern else "(any)"
+        rows.append(f"| {quirk.family} | {test} | {drops} | {quirk.why} |")
     return "\n".join(rows) + "\n"

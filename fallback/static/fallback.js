@@ -1,13 +1,14 @@
-/*! fallback.js - a WebSocket-shaped client for SockJS servers, one file, no dependencies.
- *
+/*! fallback.js 0.1.0 | MIT | the WebSocket API over SockJS transports */
+/*
  *   var sock = new FallbackSocket("https://example.com/chat");
  *   sock.onmessage = function (e) { ... e.data ... };
- *   sock.send("hello");
+ *   sock.onopen = function () { sock.send("hello"); };
  *
- * ES5 only, feature-detected throughout, so that old browsers parse and run it. It speaks
- * the SockJS protocol (framed WebSocket, EventSource, XHR streaming, htmlfile, XHR polling,
- * JSONP polling) plus, where the page provides web-socket-js, a Flash socket against the
- * server's raw WebSocket endpoint. See the README ("The browser shim") for the API.
+ * One file, no dependencies, no build step. ES5 at most (it even parses as ES3, for IE 6-8),
+ * feature-detected throughout. It speaks the SockJS protocol (framed WebSocket, EventSource,
+ * XHR streaming, htmlfile, XHR polling, JSONP polling) to any SockJS server, plus, where the
+ * page provides web-socket-js, a Flash socket against the server's raw WebSocket endpoint.
+ * The README ("The browser shim") documents the API, the options and drop-in mode.
  */
 (function (window, document) {
   "use strict";

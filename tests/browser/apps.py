@@ -15,7 +15,7 @@ import itertools
 import os
 import threading
 from collections import Counter
-from typing import Any
+from typing import Any, ClassVar
 
 import tornado.web
 from tornado.iostream import IOStream, StreamClosedError
@@ -106,7 +106,7 @@ def _count(name: str) -> None:
 class SilentUpgrade(tornado.web.RequestHandler):
     """Completes the WebSocket handshake, then holds the socket and never answers."""
 
-    held: list[IOStream] = []
+    held: ClassVar[list[IOStream]] = []
 
     def initialize(self, name: str) -> None:
         self.name = name

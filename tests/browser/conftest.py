@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.browser import apps
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.server.apps import Recorder
 from tests.support.live import LiveServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -25,11 +26,13 @@ ARTIFACTS = os.path.join(ROOT, "tests", "artifacts", "browser")
 INTEROP = os.path.join(ROOT, "tests", "interop")
 SHIM_PATH = os.path.join(ROOT, "fallback", "static", "fallback.js")
 
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
     setattr(item, "report_" + report.when, report)
+
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
@@ -40,21 +43,25 @@ def browser() -> Iterator[Browser]:
         yield launched
         launched.close()
 
+
 @pytest.fixture(scope="session")
 def live() -> Iterator[LiveServer]:
     server = LiveServer(apps.make_app).start()
     yield server
     server.stop()
 
+
 @pytest.fixture(scope="session")
 def cross_origin(live: LiveServer) -> str:
     """The same server under another origin: pages load from here, services from `live.url`."""
     return f"http://localhost:{live.port}"
 
+
 @pytest.fixture
-def events() -> apps.Recorder:
+def events() -> Recorder:
     apps.recorder.clear()
     return apps.recorder
+
 
 class Pages:
     """Opens pages, each in its own browser context unless told otherwise."""
@@ -105,6 +112,7 @@ class Pages:
         for context in self.contexts:
             context.close()
 
+
 @pytest.fixture
 def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Pages]:
     pages = Pages(browser)
@@ -114,30 +122,38 @@ def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page
         pages.save_failure(re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name))
     pages.close()
 
+
 # -- helpers for tests ------------------------------------------------------------------
+
 
 def events_of(page: Page) -> list[dict[str, Any]]:
     return page.evaluate("window.events")  # type: ignore[no-any-return]
+
 
 def wait_open(page: Page, timeout: float = 15_000) -> dict[str, Any]:
     """Wait for the harness socket to open (or close); return the open event."""
     page.wait_for_function("window.events.length > 0", timeout=timeout)
     first = events_of(page)[0]
     assert first["type"] == "open", events_of(page)
-    return first  # type: ignore[no-any-return]
+    return first
+
 
 def wait_received(page: Page, count: int, timeout: float = 15_000) -> list[str]:
     page.wait_for_function("n => window.received.length >= n", arg=count, timeout=timeout)
     return page.evaluate("window.received")  # type: ignore[no-any-return]
 
+
 def wait_closed(page: Page, timeout: float = 15_000) -> dict[str, Any]:
     page.wait_for_function("window.events.some(e => e.type == 'close')", timeout=timeout)
     return next(e for e in events_of(page) if e["type"] == "close")
 
+
 def open_socket(page: Page, url: str, options: dict[str, Any] | None = None) -> None:
     page.evaluate("([url, options]) => openSocket(url, options)", [url, options or {}])
 
+
 # -- the npm sockjs server ----------------------------------------------------------------
+
 
 class NodeServer:
     def __init__(self) -> None:
@@ -168,6 +184,7 @@ class NodeServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
+
 
 @pytest.fixture(scope="session")
 def sockjs_node() -> Iterator[NodeServer]:

@@ -34,20 +34,24 @@ def join(open_page, demo: LiveServer, nick: str, room: str, transport: str) -> P
 
 def said(page: Page) -> list[str]:
     return page.eval_on_selector_all(
-        "#messages li.said", "items => items.map(i => i.querySelector('.nick').textContent"
-        " + ': ' + i.querySelector('.text').textContent)"
+        "#messages li.said",
+        "items => items.map(i => i.querySelector('.nick').textContent"
+        " + ': ' + i.querySelector('.text').textContent)",
     )
 
 
 def wait_said(page: Page, count: int) -> list[str]:
-    page.wait_for_function("n => document.querySelectorAll('#messages li.said').length >= n", arg=count)
+    page.wait_for_function(
+        "n => document.querySelectorAll('#messages li.said').length >= n", arg=count
+    )
     return said(page)
 
 
 def users(page: Page) -> list[str]:
     return page.eval_on_selector_all(
-        "#users li", "items => items.map(i => i.querySelector('.nick').textContent"
-        " + ' ' + i.querySelector('.badge').textContent)"
+        "#users li",
+        "items => items.map(i => i.querySelector('.nick').textContent"
+        " + ' ' + i.querySelector('.badge').textContent)",
     )
 
 
@@ -109,4 +113,13 @@ def test_best_available_transport_is_websocket_and_selector_lists_every_transpor
     page = join(open_page, demo, "ann", f"room{next(rooms)}", "")
     assert page.text_content("#status") == "connected over websocket"
     options = page.eval_on_selector_all("#transport option", "os => os.map(o => o.value)")
-    assert options == ["", "websocket", "flash", "eventsource", "xhr_streaming", "htmlfile", "xhr", "jsonp"]
+    assert options == [
+        "",
+        "websocket",
+        "flash",
+        "eventsource",
+        "xhr_streaming",
+        "htmlfile",
+        "xhr",
+        "jsonp",
+    ]

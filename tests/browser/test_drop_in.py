@@ -34,7 +34,8 @@ EXPECTED_LOG = ["open true", "message hello", "message world", "close 1000 done 
 
 def run_page(open_page, live, attributes: str, init_scripts: list[str], body: str = WITH_PROTOCOLS):
     page = open_page(
-        live.url + apps.pages.add(apps.page(body, shim="/recorded/fallback.js", attributes=attributes)),
+        live.url
+        + apps.pages.add(apps.page(body, shim="/recorded/fallback.js", attributes=attributes)),
         init_scripts=init_scripts,
     )
     page.wait_for_function("window.log && log.length >= 4")
@@ -44,7 +45,9 @@ def run_page(open_page, live, attributes: str, init_scripts: list[str], body: st
 def test_script_attribute_installs_the_shim_where_websocket_is_missing(open_page, live, events):
     page = run_page(open_page, live, "data-fallback-websocket", [NO_WEBSOCKET])
     assert page.evaluate("log") == EXPECTED_LOG
-    assert page.evaluate("[WebSocket === FallbackSocket, ws instanceof WebSocket, ws.transport]") == [
+    assert page.evaluate(
+        "[WebSocket === FallbackSocket, ws instanceof WebSocket, ws.transport]"
+    ) == [
         True,
         True,
         "eventsource",
@@ -62,7 +65,10 @@ def test_install_call_does_the_same(open_page, live):
 
 def test_native_websocket_is_left_alone_unless_forced(open_page, live):
     native = run_page(open_page, live, "data-fallback-websocket", [], PLAIN)
-    assert native.evaluate("[WebSocket === FallbackSocket, FallbackSocket.install()]") == [False, False]
+    assert native.evaluate("[WebSocket === FallbackSocket, FallbackSocket.install()]") == [
+        False,
+        False,
+    ]
     # The browser's own WebSocket on the raw endpoint (its close reason is whatever the
     # server's close frame echoes, so only the code is compared).
     log = native.evaluate("log")
@@ -75,7 +81,12 @@ def test_native_websocket_is_left_alone_unless_forced(open_page, live):
 
 
 def test_script_tag_transports_attribute_sets_the_default(open_page, live):
-    page = run_page(open_page, live, 'data-fallback-websocket data-transports="xhr-polling, jsonp"', [NO_WEBSOCKET])
+    page = run_page(
+        open_page,
+        live,
+        'data-fallback-websocket data-transports="xhr-polling, jsonp"',
+        [NO_WEBSOCKET],
+    )
     assert page.evaluate("ws.transport") == "xhr"
     assert page.evaluate("log") == EXPECTED_LOG
 
@@ -85,7 +96,9 @@ def test_drop_in_with_flash_keeps_web_socket_js_working_behind_our_global(open_p
     assert page.evaluate("log") == EXPECTED_LOG
     # window.WebSocket stays ours; Flash's callbacks by that global name still reach
     # web-socket-js's state, now held on our constructor.
-    assert page.evaluate("[WebSocket === FallbackSocket, ws.transport, WebSocket.__flash !== null]") == [
+    assert page.evaluate(
+        "[WebSocket === FallbackSocket, ws.transport, WebSocket.__flash !== null]"
+    ) == [
         True,
         "flash",
         True,

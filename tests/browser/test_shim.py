@@ -30,7 +30,13 @@ TRANSPORTS = [
     ("xhr", True),
     ("jsonp", True),
 ]
-TRICKY = ["plain", "", "😀 \u2028\u2029 \ufeff \x00 \ud7ff", '</script> "quoted" \\ back', "é" * 3000]
+TRICKY = [
+    "plain",
+    "",
+    "😀 \u2028\u2029 \ufeff \x00 \ud7ff",
+    '</script> "quoted" \\ back',
+    "é" * 3000,
+]
 
 
 def harness(open_page, live, cross_origin, *, other_origin: bool = False, attributes: str = ""):
@@ -41,7 +47,9 @@ def harness(open_page, live, cross_origin, *, other_origin: bool = False, attrib
 
 
 @pytest.mark.parametrize(("transport", "other_origin"), TRANSPORTS, ids=[t for t, _ in TRANSPORTS])
-def test_each_transport_echoes_messages_in_order(open_page, live, cross_origin, events, transport, other_origin):
+def test_each_transport_echoes_messages_in_order(
+    open_page, live, cross_origin, events, transport, other_origin
+):
     page = harness(open_page, live, cross_origin, other_origin=other_origin)
     open_socket(page, live.url + "/recorded", {"transports": [transport]})
     assert wait_open(page)["transport"] == transport
@@ -57,7 +65,9 @@ def test_each_transport_echoes_messages_in_order(open_page, live, cross_origin, 
 
 
 @pytest.mark.parametrize(("transport", "other_origin"), TRANSPORTS, ids=[t for t, _ in TRANSPORTS])
-def test_server_close_reaches_onclose_with_code_and_reason(open_page, live, cross_origin, transport, other_origin):
+def test_server_close_reaches_onclose_with_code_and_reason(
+    open_page, live, cross_origin, transport, other_origin
+):
     page = harness(open_page, live, cross_origin, other_origin=other_origin)
     open_socket(page, live.url + "/recorded", {"transports": [transport]})
     wait_open(page)
@@ -73,7 +83,9 @@ def test_server_close_reaches_onclose_with_code_and_reason(open_page, live, cros
     ("transport", "server_code"),
     [("websocket", 3005), ("xhr_streaming", 1002), ("eventsource", 1002), ("jsonp", None)],
 )
-def test_client_close_fires_onclose_and_ends_the_server_session(open_page, live, events, transport, server_code):
+def test_client_close_fires_onclose_and_ends_the_server_session(
+    open_page, live, events, transport, server_code
+):
     page = harness(open_page, live, live.url)
     open_socket(page, live.url + "/recorded", {"transports": [transport]})
     wait_open(page)
@@ -91,13 +103,21 @@ def test_client_close_fires_onclose_and_ends_the_server_session(open_page, live,
     assert [e[2][0] for e in closed if e[0] == "close"] == [server_code]
 
 
-@pytest.mark.parametrize(("transport", "send_path"), [("xhr", "/xhr_send"), ("jsonp", "/jsonp_send")])
-def test_messages_queued_while_a_send_is_in_flight_leave_in_one_request(open_page, live, transport, send_path):
+@pytest.mark.parametrize(
+    ("transport", "send_path"), [("xhr", "/xhr_send"), ("jsonp", "/jsonp_send")]
+)
+def test_messages_queued_while_a_send_is_in_flight_leave_in_one_request(
+    open_page, live, transport, send_path
+):
     page = harness(open_page, live, live.url)
     bodies: list[str] = []
     page.on(
         "request",
-        lambda request: bodies.append(request.post_data or "") if request.url.split("?")[0].endswith(send_path) else None,
+        lambda request: (
+            bodies.append(request.post_data or "")
+            if request.url.split("?")[0].endswith(send_path)
+            else None
+        ),
     )
     open_socket(page, live.url + "/echo", {"transports": [transport]})
     wait_open(page)
@@ -164,8 +184,14 @@ def test_listeners_run_in_order_and_one_that_throws_does_not_stop_delivery(open_
     )
     page.wait_for_function("calls.length >= 8")
     assert page.evaluate("calls") == [
-        "on a", "first a true", "second a", "object a",
-        "on b", "first b true", "second b", "object b",
+        "on a",
+        "first a true",
+        "second a",
+        "object a",
+        "on b",
+        "first b true",
+        "second b",
+        "object b",
     ]
     page.evaluate("dropSecond(); calls.length = 0; sock.send('c')")
     page.wait_for_function("calls.length >= 3")
@@ -202,7 +228,9 @@ def test_info_transports_list_is_followed(open_page, live):
 def test_heartbeat_timeout_closes_a_connection_that_went_quiet(open_page, live):
     page = harness(open_page, live, live.url)
     # The server's next heartbeat is 25 s away: nothing arrives, the 0.7 s watchdog fires.
-    open_socket(page, live.url + "/echo", {"transports": ["xhr_streaming"], "heartbeatTimeout": 700})
+    open_socket(
+        page, live.url + "/echo", {"transports": ["xhr_streaming"], "heartbeatTimeout": 700}
+    )
     wait_open(page)
     close = wait_closed(page, timeout=10_000)
     assert (close["code"], close["reason"], close["wasClean"]) == (1006, "No heartbeat", False)
@@ -212,7 +240,9 @@ def test_heartbeat_timeout_closes_a_connection_that_went_quiet(open_page, live):
 def test_heartbeats_keep_a_quiet_connection_open(open_page, live):
     page = harness(open_page, live, live.url)
     with page.expect_websocket() as opened:
-        open_socket(page, live.url + "/heartbeat", {"transports": ["websocket"], "heartbeatTimeout": 700})
+        open_socket(
+            page, live.url + "/heartbeat", {"transports": ["websocket"], "heartbeatTimeout": 700}
+        )
     socket = opened.value
     wait_open(page)
     # A heartbeat every 0.2 s: ten of them span more than two watchdog periods.
@@ -227,7 +257,11 @@ def test_all_transports_failing_fires_error_then_close(open_page, live):
     open_socket(page, "http://127.0.0.1:9/nothing-listens-here", {"transports": ["xhr", "jsonp"]})
     close = wait_closed(page)
     assert [e["type"] for e in events_of(page)] == ["error", "close"]
-    assert (close["code"], close["reason"], close["wasClean"]) == (1006, "All transports failed", False)
+    assert (close["code"], close["reason"], close["wasClean"]) == (
+        1006,
+        "All transports failed",
+        False,
+    )
 
 
 def test_served_at_the_service_prefix_and_under_static(open_page, live):
@@ -235,7 +269,8 @@ def test_served_at_the_service_prefix_and_under_static(open_page, live):
     for path in ("/echo/fallback.js", "/recorded/fallback.js", "/static/fallback.js"):
         response = page.request.get(live.url + path)
         assert response.status == 200
-        assert response.text() == open(SHIM_PATH, encoding="utf-8").read()
+        with open(SHIM_PATH, encoding="utf-8") as shim:
+            assert response.text() == shim.read()
 
 
 def test_page_opened_from_a_file_connects(open_page, live, tmp_path):
