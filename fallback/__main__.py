@@ -11,10 +11,12 @@ import signal
 import sys
 from typing import Any
 
+from . import channels
 from .connection import Connection
 from .exceptions import ConfigurationError
 from .router import Router
 from .server import listen, make_application
+from .workers import default_worker_count, supervise
 
 log = logging.getLogger("fallback")
 
@@ -66,8 +68,54 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-raw-websocket", dest="raw_websocket", action="store_false", default=None
     )
     serve.add_argument("--sockjs-url", default=None, metavar="URL")
+    serve.add_argument(
+        "--broker",
+        default=None,
+        metavar="URL",
+        help="channel broker joining processes: redis://host:port/db (default: in memory)",
+    )
+    serve.add_argument(
+        "--workers",
+        nargs="?",
+        const="auto",
+        default="1",
+        metavar="N",
+        help="run N server processes on ports PORT..PORT+N-1 (no N: one per core)",
+    )
     serve.add_argument("--log-level", default="INFO")
     return parser
+
+
+def _worker_count(value: str) -> int:
+    if value == "auto":
+        return default_worker_count()
+    try:
+        count = int(value)
+    except ValueError:
+        raise ConfigurationError(f"--workers takes a number, not {value!r}") from None
+    if count < 1:
+        raise ConfigurationError("--workers must be at least 1")
+    return count
+
+
+def _without_options(
+    argv: list[str], names: tuple[str, ...], optional_value: tuple[str, ...]
+) -> list[str]:
+    """`argv` minus the given options and their values."""
+    result: list[str] = []
+    skip = False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in names:
+            if "=" not in arg:
+                has_value = i + 1 < len(argv) and not argv[i + 1].startswith("-")
+                skip = has_value if name in optional_value else True
+            continue
+        result.append(arg)
+    return result
 
 
 _SETTING_FLAGS = (
@@ -93,6 +141,8 @@ async def _serve(args: argparse.Namespace) -> None:
     }
     router = Router(connection_class, args.prefix, **settings)
     app = make_application(router, static_path=args.static_path or None)
+    if args.broker:
+        await channels.start(args.broker)
     server = listen(app, args.port, args.host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -108,6 +158,7 @@ async def _serve(args: argparse.Namespace) -> None:
     await stop.wait()
     server.stop()
     router.service.registry.close_all(1001)
+    await channels.hub().stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +169,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         if args.command == "serve":
+            workers = _worker_count(args.workers)
+            if workers > 1:
+                serve_args = _without_options(
+                    list(sys.argv[1:] if argv is None else argv)[1:],
+                    ("--workers", "--port"),
+                    ("--workers",),
+                )
+                if not args.broker:
+                    log.warning(
+                        "%d workers without --broker: channels stay in each process", workers
+                    )
+                return supervise(serve_args, workers, args.port)
             asyncio.run(_serve(args))
     except ConfigurationError as error:
         print(f"fallback: {error}", file=sys.stderr)

@@ -77,7 +77,8 @@ class SessionListener(Protocol):
 
     def _session_message(self, text: str) -> None: ...
 
-    def _session_closed(self) -> None: ...
+    def _session_closed(self, opened: bool) -> None:
+        """The session closed; `opened` says whether ``on_open`` had accepted it."""
 
 
 class Session:
@@ -250,12 +251,12 @@ class Session:
         self._close_frame = close_frame(code, reason)
         if self._receiver is not None:
             self._receiver.wake()
-        if self._listening:
-            self._listening = False
-            try:
-                self._listener._session_closed()
-            except Exception:
-                log.exception("session %s: on_close raised", self.id)
+        opened = self._listening
+        self._listening = False
+        try:
+            self._listener._session_closed(opened)
+        except Exception:
+            log.exception("session %s: on_close raised", self.id)
         return True
 
     # -- incoming ---------------------------------------------------------------------
