@@ -99,6 +99,9 @@
     }
     return false;
   };
-  window.chat = { say: function (value) { sock.send(JSON.stringify({ type: "say", text: value })); } };
+  window.chat = {
+    say: function (value) { sock.send(JSON.stringify({ type: "say", text: value })); },
+    socket: function () { return sock; }
+  };
   if ($("nick").value) { $("join").onsubmit(); }
 })();

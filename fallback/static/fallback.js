@@ -276,6 +276,8 @@
     document.body.appendChild(form);
     form.submit();
     listen(iframe, "load", function () {
+      // Some browsers report the empty frame's own load late: wait for the answer's.
+      try { if (iframe.contentWindow.location.href == "about:blank") { return; } } catch (e) { /* other origin: it is */ }
       later(function () { remove(form); remove(iframe); });
       done(true);
     });

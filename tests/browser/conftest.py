@@ -25,6 +25,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ARTIFACTS = os.path.join(ROOT, "tests", "artifacts", "browser")
 INTEROP = os.path.join(ROOT, "tests", "interop")
 SHIM_PATH = os.path.join(ROOT, "fallback", "static", "fallback.js")
+#: What a failure report shows of the page's socket (the harness's, or the demo chat's).
+SOCKET_STATE = """() => {
+  const s = window.sock || (window.chat && chat.socket());
+  return s ? {readyState: s.readyState, transport: s.transport, attempt: s._attempt,
+              sending: !!s._sending, queued: s._queue.length, candidates: s._candidates}
+           : null;
+}"""
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -107,6 +114,10 @@ class Pages:
             except Exception as error:  # a crashed page still lets the others be saved
                 print(f"no screenshot of page {n}: {error}")
             print(f"page {n} ({page.url}) console:", *self.console.get(id(page), []), sep="\n  ")
+            try:
+                print(f"page {n} socket:", page.evaluate(SOCKET_STATE))
+            except Exception as error:
+                print(f"page {n} socket: {error}")
 
     def close(self) -> None:
         for context in self.contexts:

@@ -34,6 +34,29 @@ NO_CORS_XHR = """
   };
 })();
 """
+#: IE 8-9's XDomainRequest: cross-origin, no cookies, text only, errors for any non-2xx.
+#: Built on the real XHR's open, saved before NO_CORS_XHR (which must come after) patches it.
+XDOMAINREQUEST = """
+(function () {
+  var open = XMLHttpRequest.prototype.open;
+  window.__xdrUrls = [];
+  window.XDomainRequest = function () { this.responseText = ""; };
+  XDomainRequest.prototype.open = function (method, url) { this.method = method; this.url = url; };
+  XDomainRequest.prototype.send = function (body) {
+    var self = this, x = this.xhr = new XMLHttpRequest();
+    __xdrUrls.push(this.url);
+    open.call(x, this.method, this.url, true);
+    x.onprogress = function () { self.responseText = x.responseText; if (self.onprogress) { self.onprogress(); } };
+    x.onload = function () {
+      self.responseText = x.responseText;
+      if (x.status >= 200 && x.status < 300) { self.onload(); } else { self.onerror(); }
+    };
+    x.onerror = function () { self.onerror(); };
+    x.send(body);
+  };
+  XDomainRequest.prototype.abort = function () { if (this.xhr) { this.xhr.abort(); } };
+})();
+"""
 #: A Flash player is present (the web-socket-js stand-in does the rest).
 FLASH_PLAYER = """
 window.__NativeWebSocket = window.WebSocket;
@@ -53,6 +76,12 @@ OLD_BROWSERS = [
     ("IE 6-7 style, same origin", [NO_WEBSOCKET, NO_EVENTSOURCE, NO_CORS_XHR], False, "htmlfile"),
     ("IE 6-7 style, other origin", [NO_WEBSOCKET, NO_EVENTSOURCE, NO_CORS_XHR], True, "jsonp"),
     ("no CORS XHR, other origin", [NO_CORS_XHR], True, "websocket"),
+    (
+        "IE 8-9 style, other origin",
+        [NO_WEBSOCKET, NO_EVENTSOURCE, XDOMAINREQUEST, NO_CORS_XHR],
+        True,
+        "xhr_streaming",
+    ),
 ]
 
 
@@ -77,6 +106,28 @@ def test_old_browser_gets_the_next_transport_without_configuration(
     # requests are those of the chosen transport (and its sends).
     sessions = [url.split("?")[0].rsplit("/", 1)[1] for url in tried if "/info" not in url]
     assert set(sessions) <= {expected, "xhr_send", "jsonp_send"}, tried
+
+
+def test_xdomainrequest_carries_info_streaming_and_sends_but_not_where_cookies_are_needed(
+    open_page, live, cross_origin
+):
+    ie9 = [NO_WEBSOCKET, NO_EVENTSOURCE, XDOMAINREQUEST, NO_CORS_XHR]
+    page = open_page(cross_origin + apps.pages.add(apps.page()), init_scripts=ie9)
+    open_socket(page, live.url + "/echo")
+    assert wait_open(page)["transport"] == "xhr_streaming"
+    page.evaluate("sock.send('via XDR')")
+    assert wait_received(page, 1) == ["via XDR"]
+    paths = [url.split("?")[0].split("/echo", 1)[1] for url in page.evaluate("__xdrUrls")]
+    assert paths[0] == "/info"
+    assert paths[1].endswith("/xhr_streaming") and paths[2].endswith("/xhr_send")
+
+    # XDomainRequest sends no cookies: a service that needs them gets JSONP instead.
+    cookies = open_page(cross_origin + apps.pages.add(apps.page()), init_scripts=ie9)
+    open_socket(cookies, live.url + "/cookie")
+    assert wait_open(cookies)["transport"] == "jsonp"
+    assert [url.split("?")[0].rsplit("/", 1)[1] for url in cookies.evaluate("__xdrUrls")] == [
+        "info"
+    ]
 
 
 def remembered(page, service_url: str) -> dict:

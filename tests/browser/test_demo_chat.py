@@ -77,6 +77,7 @@ def test_two_users_on_different_transports_chat_in_order(open_page, demo, first,
     say(alice, "hello bob")
     wait_said(bob, 1)
     say(bob, "hi alice")
+    wait_said(alice, 2)  # bob's post has landed: the burst below cannot overtake it
     burst = [f"{i} 😀 \u2028 <b>not bold</b>" for i in range(15)]
     alice.evaluate("lines => lines.forEach(line => chat.say(line))", burst)
     expected = ["alice: hello bob", "bob: hi alice"] + [f"alice: {line}" for line in burst]
