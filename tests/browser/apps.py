@@ -159,6 +159,7 @@ def make_app(extra_rules: list[Any] | None = None) -> tornado.web.Application:
         Router(Echo, "/nows", disabled_transports=["websocket"]),
         Router(Echo, "/cookie", jsessionid=True),
         Router(Echo, "/heartbeat", heartbeat_delay=0.2),
+        Router(Echo, "/limit", response_limit=600),
     ]
     # The broken endpoints must come before the routers' own WebSocket rules.
     for router in routers:

@@ -103,6 +103,22 @@ def test_client_close_fires_onclose_and_ends_the_server_session(
     assert [e[2][0] for e in closed if e[0] == "close"] == [server_code]
 
 
+@pytest.mark.parametrize("transport", ["eventsource", "xhr_streaming", "htmlfile"])
+def test_streams_ended_by_the_response_limit_are_reopened_without_loss(open_page, live, transport):
+    page = harness(open_page, live, live.url)
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if f"/{transport}" in r.url else None)
+    open_socket(page, live.url + "/limit", {"transports": [transport]})
+    wait_open(page)
+    # Six rounds of ~500 bytes: each round's frame ends a 600-byte response.
+    sent = [f"{i:03d} " + "x" * 40 for i in range(60)]
+    for start in range(0, 60, 10):
+        page.evaluate("messages => messages.forEach(m => sock.send(m))", sent[start : start + 10])
+        assert wait_received(page, start + 10) == sent[: start + 10]
+    assert len(streams) >= 4
+    assert len({url.split("?")[0] for url in streams}) == 1  # the same session throughout
+
+
 @pytest.mark.parametrize(
     ("transport", "send_path"), [("xhr", "/xhr_send"), ("jsonp", "/jsonp_send")]
 )
