@@ -11,9 +11,12 @@ import signal
 import sys
 from typing import Any
 
-from . import channels
+from . import admin_cli, channels
 from .connection import Connection
 from .exceptions import ConfigurationError
+from .flashpolicy import DEFAULT_POLICY_PORT
+from .policyserver import InBandPolicyHTTPServer
+from .realtime import ServerConfig, build_application, load_config
 from .router import Router
 from .server import listen, make_application
 from .workers import default_worker_count, supervise
@@ -49,10 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fallback", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve a Connection class over every transport")
-    serve.add_argument("connection", help="module:ConnectionClass")
+    serve.add_argument("connection", nargs="?", help="module:ConnectionClass")
+    serve.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="serve the tenants of a TOML file (channels, tokens, backend API) instead",
+    )
     serve.add_argument("--prefix", default="/", help="URL prefix (default /)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
     serve.add_argument(
         "--static-path", default="/static", help="where fallback.js is served ('' for nowhere)"
     )
@@ -78,11 +87,51 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         nargs="?",
         const="auto",
-        default="1",
+        default=None,
         metavar="N",
         help="run N server processes on ports PORT..PORT+N-1 (no N: one per core)",
     )
+    flash = serve.add_argument_group(
+        "Flash socket policy",
+        "answered in-band on --port by default; see 'Flash socket policy' in the README",
+    )
+    flash.add_argument(
+        "--flash-policy-port",
+        type=int,
+        nargs="?",
+        const=DEFAULT_POLICY_PORT,
+        default=None,
+        metavar="PORT",
+        help=f"also serve the policy on this port (alone: {DEFAULT_POLICY_PORT}, which "
+        "needs root or CAP_NET_BIND_SERVICE)",
+    )
+    flash.add_argument(
+        "--flash-policy-domain",
+        dest="flash_policy_domains",
+        action="append",
+        type=_csv,
+        default=None,
+        metavar="DOMAIN[,DOMAIN]",
+        help="page domain allowed by the policy (repeatable; default: the hosts of "
+        "--allowed-origins)",
+    )
+    flash.add_argument(
+        "--flash-policy-ports",
+        default=None,
+        metavar="PORTS",
+        help="to-ports the policy grants: 8080, 8000-8003, 80,443 or * (default: --port; "
+        "with --workers, all the workers' ports)",
+    )
+    # Set by the --workers supervisor: every worker binds the policy port (SO_REUSEPORT).
+    flash.add_argument("--flash-policy-reuse-port", action="store_true", help=argparse.SUPPRESS)
+    flash.add_argument(
+        "--no-flash-policy",
+        dest="flash_policy",
+        action="store_false",
+        help="do not answer policy requests on --port",
+    )
     serve.add_argument("--log-level", default="INFO")
+    admin_cli.add_parser(commands)
     return parser
 
 
@@ -118,6 +167,17 @@ def _without_options(
     return result
 
 
+def _flash_policy_worker_args(args: argparse.Namespace, workers: int) -> list[str]:
+    """Workers share one policy: it grants all their ports, and each binds the policy port
+    with SO_REUSEPORT (the kernel spreads policy clients over them)."""
+    extra: list[str] = []
+    if args.flash_policy_ports is None:
+        extra += ["--flash-policy-ports", f"{args.port}-{args.port + workers - 1}"]
+    if args.flash_policy_port is not None:
+        extra.append("--flash-policy-reuse-port")
+    return extra
+
+
 _SETTING_FLAGS = (
     "heartbeat_delay",
     "disconnect_delay",
@@ -132,6 +192,72 @@ _SETTING_FLAGS = (
 )
 
 
+def _apply_config(args: argparse.Namespace) -> ServerConfig | None:
+    """Read ``--config``; command-line flags win over the file's [server] values."""
+    config = load_config(args.config) if args.config else None
+    if config is None and not args.connection:
+        raise ConfigurationError("serve needs module:ConnectionClass or --config FILE")
+    if config is not None and args.connection:
+        raise ConfigurationError("give either module:ConnectionClass or --config, not both")
+    args.host = args.host or (config.host if config else "127.0.0.1")
+    args.port = args.port if args.port is not None else (config.port if config else 8080)
+    if config is not None:
+        args.broker = args.broker or config.broker
+    if args.workers is None:
+        args.workers = config.workers if config is not None else "1"
+    return config
+
+
+def _flash_policy_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The Flash policy flags as `listen` keywords."""
+    domains = (
+        None
+        if args.flash_policy_domains is None
+        else [domain for group in args.flash_policy_domains for domain in group]
+    )
+    return {
+        "flash_policy": args.flash_policy,
+        "flash_policy_port": args.flash_policy_port,
+        "flash_policy_domains": domains,
+        "flash_policy_ports": args.flash_policy_ports,
+        "flash_policy_reuse_port": args.flash_policy_reuse_port,
+    }
+
+
+def _log_policy_server(server: InBandPolicyHTTPServer) -> None:
+    if server.policy_server is not None:
+        log.info(
+            "Flash socket policy served on port %s",
+            ",".join(str(port) for port in server.policy_server.ports),
+        )
+
+
+async def _serve_config(args: argparse.Namespace, config: ServerConfig) -> None:
+    app, runtimes = build_application(config)
+    await channels.start(args.broker)
+    server = listen(app, args.port, args.host, **_flash_policy_options(args))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    for runtime in runtimes:
+        log.info(
+            "fallback serving tenant %s on http://%s:%d%s",
+            runtime.tenant.name,
+            args.host,
+            args.port,
+            runtime.tenant.prefix,
+        )
+    _log_policy_server(server)
+    await stop.wait()
+    server.stop()
+    for runtime in runtimes:
+        if runtime.router is not None:
+            runtime.router.service.registry.close_all(1001)
+        await runtime.stop()
+    await channels.hub().stop()
+
+
 async def _serve(args: argparse.Namespace) -> None:
     connection_class = load_object(args.connection)
     if not (isinstance(connection_class, type) and issubclass(connection_class, Connection)):
@@ -143,7 +269,7 @@ async def _serve(args: argparse.Namespace) -> None:
     app = make_application(router, static_path=args.static_path or None)
     if args.broker:
         await channels.start(args.broker)
-    server = listen(app, args.port, args.host)
+    server = listen(app, args.port, args.host, **_flash_policy_options(args))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -152,9 +278,10 @@ async def _serve(args: argparse.Namespace) -> None:
         "fallback serving %s on http://%s:%d%s",
         args.connection,
         args.host,
-        args.port,
+        server.ports[0] if server.ports else args.port,
         router.prefix or "/",
     )
+    _log_policy_server(server)
     await stop.wait()
     server.stop()
     router.service.registry.close_all(1001)
@@ -164,11 +291,14 @@ async def _serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        level=getattr(logging, str(getattr(args, "log_level", "INFO")).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.command == "admin":
+            return admin_cli.run(args)
         if args.command == "serve":
+            config = _apply_config(args)
             workers = _worker_count(args.workers)
             if workers > 1:
                 serve_args = _without_options(
@@ -176,12 +306,17 @@ def main(argv: list[str] | None = None) -> int:
                     ("--workers", "--port"),
                     ("--workers",),
                 )
+                serve_args += _flash_policy_worker_args(args, workers)
                 if not args.broker:
                     log.warning(
                         "%d workers without --broker: channels stay in each process", workers
                     )
+                serve_args += ["--workers", "1"]
                 return supervise(serve_args, workers, args.port)
-            asyncio.run(_serve(args))
+            if config is not None:
+                asyncio.run(_serve_config(args, config))
+            else:
+                asyncio.run(_serve(args))
     except ConfigurationError as error:
         print(f"fallback: {error}", file=sys.stderr)
         return 2

@@ -45,6 +45,8 @@ MAX_CHANNEL_NAME = 200
 
 #: ``(channel, member_id, info or None)`` -- info is None when the member left.
 PresenceListener = Callable[[str, str, "Mapping[str, Any] | None"], None]
+#: ``(data)`` -- an instruction from `Channels.control` in any process.
+ControlListener = Callable[[str], None]
 
 
 def check_channel_name(channel: str) -> str:
@@ -66,6 +68,7 @@ class Channels:
         self._joined: dict[Connection, dict[str, None]] = {}
         self._ids = itertools.count(1)
         self._listeners: list[PresenceListener] = []
+        self._control_listeners: list[ControlListener] = []
         self._started = False
         self.published = 0
         self.delivered = 0
@@ -165,6 +168,18 @@ class Channels:
                 result[member_id] = {}
         return result
 
+    async def channel_counts(self, prefix: str = "") -> dict[str, int]:
+        """Member counts of channels named `prefix`..., across every process."""
+        return await self.broker.channel_counts(prefix)
+
+    def control(self, data: str) -> None:
+        """Run every control listener with `data`, here and in every other process."""
+        self._run_control(data)
+        self.broker.publish_control(data)
+
+    def on_control(self, listener: ControlListener) -> None:
+        self._control_listeners.append(listener)
+
     def on_presence(self, listener: PresenceListener) -> None:
         """Call ``listener(channel, member_id, info)`` on every join (and with ``None``
         on every leave), in any process."""
@@ -206,9 +221,18 @@ class Channels:
         self.delivered += delivered
         return delivered
 
+    def _run_control(self, data: str) -> None:
+        for listener in self._control_listeners:
+            try:
+                listener(data)
+            except Exception:
+                log.exception("a control listener raised")
+
     def _on_remote(self, event: RemoteEvent) -> None:
         if event.kind is EventKind.MESSAGE:
             self._deliver(event.channel, event.data)
+        elif event.kind is EventKind.CONTROL:
+            self._run_control(event.data)
         elif event.kind is EventKind.JOIN:
             try:
                 info = json.loads(event.info) if event.info else {}

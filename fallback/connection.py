@@ -141,15 +141,20 @@ class Connection:
         self._close_hooks.append(hook)
 
 
-def broadcast(connections: Iterable[Connection], text: str) -> int:
+def broadcast(connections: Iterable[Connection], text: str | OutgoingMessage) -> int:
     """Send `text` to every open connection in `connections`; returns how many got it.
 
     The message is JSON-encoded once for all of them. Closed connections are skipped,
     and a failure on one receiver never stops the others or reaches the caller.
+    (An already built `OutgoingMessage` is accepted too, for adapters such as
+    `fallback.compat` that encode their messages differently.)
     """
-    if not isinstance(text, str):
+    if isinstance(text, OutgoingMessage):
+        message = text
+    elif isinstance(text, str):
+        message = OutgoingMessage(text)
+    else:
         raise TypeError(f"broadcast() takes str, not {type(text).__name__}")
-    message = OutgoingMessage(text)
     delivered = 0
     for connection in list(connections):
         session = connection._session

@@ -12,6 +12,8 @@ class EventKind(enum.Enum):
     MESSAGE = "m"
     JOIN = "j"
     LEAVE = "l"
+    #: A process-to-process instruction (channel ``""``), e.g. "disconnect user X".
+    CONTROL = "x"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -86,3 +88,11 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     async def presence(self, channel: str) -> Mapping[str, str]:
         """Every member of `channel` in every process: member id -> info JSON."""
+
+    @abc.abstractmethod
+    def publish_control(self, data: str) -> None:
+        """Send an instruction to every other process (they get a CONTROL event)."""
+
+    @abc.abstractmethod
+    async def channel_counts(self, prefix: str) -> dict[str, int]:
+        """Member counts of every channel whose name starts with `prefix`, all processes."""

@@ -43,3 +43,13 @@ class MemoryBroker(Broker):
 
     async def presence(self, channel: str) -> Mapping[str, str]:
         return dict(self._presence.get(channel, {}))
+
+    def publish_control(self, data: str) -> None:
+        return None
+
+    async def channel_counts(self, prefix: str) -> dict[str, int]:
+        return {
+            name: len(members)
+            for name, members in self._presence.items()
+            if name.startswith(prefix) and members
+        }

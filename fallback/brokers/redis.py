@@ -157,6 +157,33 @@ class RedisBroker(Broker):
         key = self._presence_key(channel)
         self._enqueue((False, lambda pipe: pipe.hdel(key, member_id)))
 
+    def publish_control(self, data: str) -> None:
+        payload = f"{self.node_id}|{EventKind.CONTROL.value}|{data}"
+        key = f"{self.namespace}:ctl"
+        if not self._enqueue((True, lambda pipe: pipe.publish(key, payload))):
+            self.stats.lost += 1
+
+    async def channel_counts(self, prefix: str) -> dict[str, int]:
+        """Counts from the presence hashes (this process's own if Redis is away)."""
+        local = {
+            name: len(members)
+            for name, members in self._presence.items()
+            if name.startswith(prefix) and members
+        }
+        client = self._client
+        if client is None or not self.stats.connected:
+            return local
+        counts: dict[str, int] = {}
+        key_prefix = self._presence_key(prefix)
+        try:
+            async for key in client.scan_iter(match=_glob_escape(key_prefix) + "*", count=500):
+                name = _text(key)[len(self._presence_key("")) :]
+                counts[name] = int(await client.hlen(key))
+        except (RedisError, OSError) as error:
+            log.warning("channel counts from Redis failed (%s); local counts only", error)
+            return local
+        return {name: count for name, count in counts.items() if count}
+
     async def presence(self, channel: str) -> Mapping[str, str]:
         """All members of `channel`; this process's own from memory if Redis is away."""
         client = self._client
@@ -318,11 +345,17 @@ class RedisBroker(Broker):
         pubsub = self._pubsub
         assert pubsub is not None
         prefix = self.namespace + ":c:"
+        control_key = self.namespace + ":ctl"
         while not self._stopping:
             message = await pubsub.get_message(timeout=1.0)
             if message is None:
                 continue
             channel_key = _text(message["channel"])
+            if channel_key == control_key and message.get("type") == "message":
+                event = self._parse("", _text(message["data"]))
+                if event is not None and event.kind is EventKind.CONTROL:
+                    self._dispatch(event)
+                continue
             if not channel_key.startswith(prefix):
                 continue
             if message.get("type") == "subscribe":
@@ -331,12 +364,17 @@ class RedisBroker(Broker):
             if message.get("type") != "message":
                 continue
             event = self._parse(channel_key[len(prefix) :], _text(message["data"]))
-            if event is not None and self._on_event is not None:
-                self.stats.received += 1
-                try:
-                    self._on_event(event)
-                except Exception:
-                    log.exception("delivering a remote event on %r failed", event.channel)
+            if event is not None:
+                self._dispatch(event)
+
+    def _dispatch(self, event: RemoteEvent) -> None:
+        if self._on_event is None:
+            return
+        self.stats.received += 1
+        try:
+            self._on_event(event)
+        except Exception:
+            log.exception("delivering a remote event on %r failed", event.channel)
 
     def _confirm(self, channel: str) -> None:
         waiters = self._pending_subscriptions.pop(channel, None)
@@ -384,6 +422,11 @@ class RedisBroker(Broker):
         while not self._stopping:
             await asyncio.sleep(self.node_ttl / 3)
             await client.set(self._node_key, "1", ex=max(1, int(self.node_ttl)))
+
+
+def _glob_escape(text: str) -> str:
+    """Escape Redis glob metacharacters so a channel prefix matches literally."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def _text(value: bytes | str) -> str:
