@@ -152,7 +152,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     async def run() -> None:
-        listen(make_app(), args.port, args.host)
+        # The demo accepts pages from any origin, so its Flash socket policy does too.
+        listen(make_app(), args.port, args.host, flash_policy_domains="*")
         log.info("demo chat on http://%s:%d/", args.host, args.port)
         await asyncio.Event().wait()
 

@@ -1,4 +1,4 @@
-"""Fixtures of the browser suite: one Chromium per session, a fresh context per page.
+"""Fixtures of the browser suite: one Chromium for the suite, a fresh context per page.
 
 `open_page` keeps every page a test opened; when the test fails, each is screenshotted
 into ``tests/artifacts/browser/`` (gitignored) and its console is printed.
@@ -41,7 +41,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     setattr(item, "report_" + report.when, report)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is alive, the main thread has an
+# asyncio loop marked as running, and later suites calling asyncio.run() would fail.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (installs Debian's chromium)")
@@ -51,14 +53,14 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live() -> Iterator[LiveServer]:
     server = LiveServer(apps.make_app).start()
     yield server
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cross_origin(live: LiveServer) -> str:
     """The same server under another origin: pages load from here, services from `live.url`."""
     return f"http://localhost:{live.port}"
@@ -197,7 +199,7 @@ class NodeServer:
             self.process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sockjs_node() -> Iterator[NodeServer]:
     server = NodeServer()
     yield server
