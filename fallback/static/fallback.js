@@ -38,7 +38,9 @@
   var ESCAPE_ASCII = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
   var CALLBACKS = "_fallbackjs"; // the global that JSONP and htmlfile responses call into
   var callbacks = window[CALLBACKS] = window[CALLBACKS] || {};
-  var counter = 0;
+  // Callback and frame names; the count lives on the shared global so that two copies
+  // of this script on one page never hand out the same name.
+  function nextId(kind) { callbacks.n = (callbacks.n || 0) + 1; return kind + callbacks.n; }
 
   function noop() {}
   function now() { return new Date().getTime(); }
@@ -228,7 +230,7 @@
   }
 
   function htmlfileReceiver(url, env, onFrame, end) {
-    var id = "h" + (++counter), iframe = document.createElement("iframe"), over = false;
+    var id = nextId("h"), iframe = document.createElement("iframe"), over = false;
     function stop() { if (!over) { over = true; callbacks[id] = noop; later(function () { remove(iframe); }); end(false); } }
     callbacks[id] = { start: noop, message: onFrame, stop: stop };
     iframe.style.display = "none";
@@ -239,7 +241,7 @@
   }
 
   function jsonpReceiver(url, env, onFrame, end) {
-    var id = "j" + (++counter), script = document.createElement("script"), over = false;
+    var id = nextId("j"), script = document.createElement("script"), over = false;
     function finish(failed) {
       if (!over) { over = true; later(function () { delete callbacks[id]; remove(script); }); end(failed); }
     }
@@ -261,7 +263,7 @@
 
   // JSONP's sends are form posts into a hidden iframe: no CORS needed, nothing to read back.
   function formSender(url, env, list, done) {
-    var id = "f" + (++counter), form = document.createElement("form"), area = document.createElement("textarea"), iframe;
+    var id = nextId("f"), form = document.createElement("form"), area = document.createElement("textarea"), iframe;
     try { iframe = document.createElement('<iframe name="' + id + '">'); } catch (e) { iframe = document.createElement("iframe"); iframe.name = id; }
     form.style.display = iframe.style.display = "none";
     form.method = "POST";

@@ -302,3 +302,26 @@ def test_page_opened_from_a_file_connects(open_page, live, tmp_path):
         assert wait_received(page, 1) == ["from a file"]
         page.evaluate("sock.close()")
         wait_closed(page)
+
+
+def test_two_copies_of_the_script_on_one_page_keep_their_jsonp_callbacks_apart(open_page, live):
+    body = (
+        "<script>window.First = FallbackSocket;</script>"
+        '<script src="/recorded/fallback.js"></script>'
+    )
+    page = open_page(live.url + apps.pages.add(apps.page(body)))
+    page.evaluate(
+        """() => {
+        window.got = {first: [], second: []};
+        const pair = {first: new First('/echo', {transports: ['jsonp']}),
+                      second: new FallbackSocket('/echo', {transports: ['jsonp']})};
+        for (const [name, s] of Object.entries(pair)) {
+          s.onopen = () => { for (let i = 0; i < 5; i++) s.send(name + ' ' + i); };
+          s.onmessage = e => got[name].push(e.data);
+        }
+    }"""
+    )
+    assert page.evaluate("First !== FallbackSocket")  # really two copies
+    page.wait_for_function("got.first.length >= 5 && got.second.length >= 5")
+    got = page.evaluate("got")
+    assert got == {name: [f"{name} {i}" for i in range(5)] for name in ("first", "second")}
