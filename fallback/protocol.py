@@ -322,7 +322,12 @@ def htmlfile_prelude(callback: str) -> str:
 
 
 def htmlfile_chunk(frame: str) -> str:
-    return "<script>\np(" + quote(frame) + ");\n</script>\r\n"
+    """One frame as a script block of the htmlfile page.
+
+    ``<`` travels as ``\\u003c`` (the same string to the script) so that a message
+    holding ``</script>`` or ``<!--`` cannot end the block or start a comment in HTML.
+    """
+    return "<script>\np(" + quote(frame).replace("<", "\\u003c") + ");\n</script>\r\n"
 
 
 IFRAME_TEMPLATE = """<!DOCTYPE html>
