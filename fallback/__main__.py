@@ -18,7 +18,15 @@ from .flashpolicy import DEFAULT_POLICY_PORT
 from .policyserver import InBandPolicyHTTPServer
 from .realtime import ServerConfig, build_application, load_config
 from .router import Router
-from .server import listen, make_application
+from .server import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_SHUTDOWN_DRAIN,
+    listen,
+    make_application,
+    shutdown,
+)
+from .stats import DEFAULT_STATS_ALLOW
 from .workers import default_worker_count, supervise
 
 log = logging.getLogger("fallback")
@@ -70,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--response-limit", type=int, default=None, metavar="BYTES")
     serve.add_argument("--max-message-size", type=int, default=None, metavar="BYTES")
     serve.add_argument("--max-queue", type=int, default=None, metavar="MESSAGES")
+    serve.add_argument("--max-queue-bytes", type=int, default=None, metavar="BYTES")
+    serve.add_argument("--max-sessions", type=int, default=None, metavar="SESSIONS")
     serve.add_argument("--disabled-transports", type=_csv, default=None, metavar="A,B")
     serve.add_argument("--allowed-origins", type=_csv, default=None, metavar="A,B")
     serve.add_argument("--jsessionid", action="store_true", default=None)
@@ -90,6 +100,42 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="run N server processes on ports PORT..PORT+N-1 (no N: one per core)",
+    )
+    limits = serve.add_argument_group("connections, shutdown and statistics")
+    limits.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=DEFAULT_IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="close connections that wait longer for a request's headers "
+        f"(default {DEFAULT_IDLE_TIMEOUT:g})",
+    )
+    limits.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULT_BODY_TIMEOUT,
+        metavar="SECONDS",
+        help=f"close connections whose request body is slower (default {DEFAULT_BODY_TIMEOUT:g})",
+    )
+    limits.add_argument(
+        "--shutdown-drain",
+        type=float,
+        default=DEFAULT_SHUTDOWN_DRAIN,
+        metavar="SECONDS",
+        help="on SIGTERM, how long clients get to receive what is queued before the "
+        f"close (default {DEFAULT_SHUTDOWN_DRAIN:g})",
+    )
+    limits.add_argument(
+        "--stats-path",
+        default=None,
+        metavar="PATH",
+        help="serve statistics as JSON at PATH and as Prometheus text at PATH/metrics",
+    )
+    limits.add_argument(
+        "--stats-allow",
+        default=",".join(DEFAULT_STATS_ALLOW),
+        metavar="NET[,NET]",
+        help="addresses or networks that may read statistics (default: loopback)",
     )
     flash = serve.add_argument_group(
         "Flash socket policy",
@@ -184,6 +230,8 @@ _SETTING_FLAGS = (
     "response_limit",
     "max_message_size",
     "max_queue",
+    "max_queue_bytes",
+    "max_sessions",
     "disabled_transports",
     "allowed_origins",
     "jsessionid",
@@ -224,6 +272,28 @@ def _flash_policy_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _server_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`listen` keywords: the Flash policy flags and the connection deadlines."""
+    return {
+        **_flash_policy_options(args),
+        "idle_connection_timeout": args.idle_timeout,
+        "body_timeout": args.body_timeout,
+    }
+
+
+def _stats_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"stats": args.stats_path, "stats_allow": args.stats_allow}
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by the first SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
 def _log_policy_server(server: InBandPolicyHTTPServer) -> None:
     if server.policy_server is not None:
         log.info(
@@ -233,13 +303,10 @@ def _log_policy_server(server: InBandPolicyHTTPServer) -> None:
 
 
 async def _serve_config(args: argparse.Namespace, config: ServerConfig) -> None:
-    app, runtimes = build_application(config)
+    app, runtimes = build_application(config, **_stats_options(args))
     await channels.start(args.broker)
-    server = listen(app, args.port, args.host, **_flash_policy_options(args))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    server = listen(app, args.port, args.host, **_server_options(args))
+    stop = _stop_on_signals()
     for runtime in runtimes:
         log.info(
             "fallback serving tenant %s on http://%s:%d%s",
@@ -250,10 +317,8 @@ async def _serve_config(args: argparse.Namespace, config: ServerConfig) -> None:
         )
     _log_policy_server(server)
     await stop.wait()
-    server.stop()
+    await shutdown(app, [server], deadline=args.shutdown_drain)
     for runtime in runtimes:
-        if runtime.router is not None:
-            runtime.router.service.registry.close_all(1001)
         await runtime.stop()
     await channels.hub().stop()
 
@@ -266,14 +331,13 @@ async def _serve(args: argparse.Namespace) -> None:
         name: getattr(args, name) for name in _SETTING_FLAGS if getattr(args, name) is not None
     }
     router = Router(connection_class, args.prefix, **settings)
-    app = make_application(router, static_path=args.static_path or None)
+    app = make_application(
+        router, static_path=args.static_path or None, **_stats_options(args)
+    )
     if args.broker:
         await channels.start(args.broker)
-    server = listen(app, args.port, args.host, **_flash_policy_options(args))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    server = listen(app, args.port, args.host, **_server_options(args))
+    stop = _stop_on_signals()
     log.info(
         "fallback serving %s on http://%s:%d%s",
         args.connection,
@@ -282,9 +346,10 @@ async def _serve(args: argparse.Namespace) -> None:
         router.prefix or "/",
     )
     _log_policy_server(server)
+    if args.stats_path:
+        log.info("statistics at %s (JSON) and %s/metrics", args.stats_path, args.stats_path)
     await stop.wait()
-    server.stop()
-    router.service.registry.close_all(1001)
+    await shutdown(app, [server], deadline=args.shutdown_drain)
     await channels.hub().stop()
 
 

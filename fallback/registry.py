@@ -107,6 +107,12 @@ class SessionRegistry:
     def resumable(self, cid: str) -> Session | None:
         return self._resumable.get(cid)
 
+    @property
+    def has_tombstones(self) -> bool:
+        """Whether ended resumable connections are still remembered (the sweep must go
+        on running to forget them)."""
+        return bool(self._tombstones)
+
     def tombstone(self, cid: str) -> tuple[int, str] | None:
         """Why the resumable connection `cid` ended, if it ended recently."""
         entry = self._tombstones.get(cid)

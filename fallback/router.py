@@ -25,7 +25,12 @@ from .transports.polling import (
 from .transports.streaming import EventSourceHandler, HtmlFileHandler, XhrStreamingHandler
 from .transports.websocket import RawWebSocketHandler, SockJSWebSocketHandler
 
-_SESSION = r"/([^/.]+)/([^/.]+)"
+#: Longest server or session id in a session URL. The protocol sets no limit (clients
+#: use 3 digits and 8 random characters); ids past this are refused with 404 like any
+#: other id the protocol does not allow (empty, or with a dot).
+MAX_ID_LENGTH = 128
+
+_SESSION = rf"/([^/.]{{1,{MAX_ID_LENGTH}}})/([^/.]{{1,{MAX_ID_LENGTH}}})"
 
 #: Where ``fallback.js`` lives (installed with the package).
 SHIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")

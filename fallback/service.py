@@ -29,9 +29,17 @@ ConnectionFactory = Callable[[], Connection]
 
 
 class ServiceBusy(PeerError):
-    """``max_sessions`` reached: answered 503 (HTTP) or closed with 1013 (WebSocket)."""
+    """No new session now: ``max_sessions`` reached. A receiving request gets the close
+    frame of `close_code` (1013), a WebSocket closes with it."""
 
     status = 503
+    close_code: int = CloseCode.TRY_AGAIN_LATER
+
+
+class ServiceRestarting(ServiceBusy):
+    """The process is shutting down (`fallback.server.shutdown`): reconnect elsewhere."""
+
+    close_code = CloseCode.SERVICE_RESTART
 
 
 class _Refused:
@@ -72,6 +80,11 @@ class Service:
         self.refused: dict[str, int] = {}
         #: Connections resumed after their transport dropped.
         self.resumed = 0
+        #: Set by `fallback.server.shutdown`: new sessions are refused with 1012.
+        self.draining = False
+        #: Receiving responses still being written (`fallback.server.shutdown` waits for
+        #: them to end before it closes connections).
+        self.responding: set[object] = set()
         self._sweeper: PeriodicCallback | None = None
         self._sweeper_loop: IOLoop | None = None
 
@@ -84,8 +97,11 @@ class Service:
     def find(self, session_id: SessionId) -> Session | None:
         return self.registry.get(session_id)
 
-    def count_refusal(self, reason: str) -> None:
+    def count_refusal(self, reason: str, detail: str = "") -> None:
+        """Count a refusal under `reason` (a statistics label) and log it: one WARNING
+        line, no traceback -- every refusal is logged exactly once, here."""
         self.refused[reason] = self.refused.get(reason, 0) + 1
+        log.warning("%s refused %s%s", self.prefix or "/", reason, f": {detail}" if detail else "")
 
     def open_session(
         self,
@@ -106,10 +122,14 @@ class Service:
         request = parse_resume_request(resume_request) if framed and self.settings.resume else False
         if isinstance(request, tuple):
             return self._resume(session_id, info, transport, *request)
+        if self.draining:
+            self.count_refusal("shutting_down", f"new {transport} session")
+            raise ServiceRestarting(DEFAULT_REASONS[CloseCode.SERVICE_RESTART])
         if len(self.registry) >= self.settings.max_sessions:
-            self.count_refusal("max_sessions")
-            log.warning("refusing a session: max_sessions (%d) reached", self.settings.max_sessions)
-            raise ServiceBusy("Server busy, try again later.")
+            self.count_refusal(
+                "max_sessions", f"{self.settings.max_sessions} sessions open, {transport} refused"
+            )
+            raise ServiceBusy(DEFAULT_REASONS[CloseCode.TRY_AGAIN_LATER])
         resume = (
             ResumeState(
                 new_connection_id(),
@@ -138,13 +158,13 @@ class Service:
                 CloseCode.RESUME_UNKNOWN,
                 DEFAULT_REASONS[CloseCode.RESUME_UNKNOWN],
             )
-            self.count_refusal("resume")
+            self.count_refusal("resume", f"{code} {reason}")
             return self._refusal(session_id, info, transport, code, reason)
         try:
             replaced = session.take_over(client_seen, transport)
         except ResumeError as error:
             self.registry.remove(session)
-            self.count_refusal("resume")
+            self.count_refusal("resume", f"{error.code} {error.reason}")
             return self._refusal(session_id, info, transport, error.code, error.reason)
         if replaced is not None:
             abandon = getattr(replaced, "abandon", None)
@@ -219,7 +239,7 @@ class Service:
             self.registry.sweep()
         except Exception:
             log.exception("session sweep failed")
-        if not len(self.registry):
+        if not len(self.registry) and not self.registry.has_tombstones:
             self._stop_sweeper()
 
     def _ensure_sweeper(self) -> None:

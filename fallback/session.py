@@ -94,6 +94,7 @@ class Counters:
         "attached",
         "bytes_received",
         "bytes_sent",
+        "overflowed",
         "queue_high_water",
         "received",
         "replayed",
@@ -115,6 +116,8 @@ class Counters:
         self.queue_high_water = 0
         #: Messages sent again after a resume.
         self.replayed = 0
+        #: Sessions closed with 3008 because their client did not keep up.
+        self.overflowed = 0
 
 
 class Session:
@@ -137,6 +140,7 @@ class Session:
         "_settings",
         "close_code",
         "close_reason",
+        "close_sent",
         "framed",
         "id",
         "info",
@@ -168,6 +172,8 @@ class Session:
         self.state = SessionState.NEW
         self.close_code: int | None = None
         self.close_reason: str | None = None
+        #: The close frame has been handed to a receiver at least once.
+        self.close_sent = False
         self._listener = listener
         self._listening = False  # on_open accepted and on_close not yet called
         self._settings = settings
@@ -228,6 +234,10 @@ class Session:
             self._clear_queue()
             self.close(CloseCode.INTERRUPTED)
 
+    def detached_since(self) -> float | None:
+        """When the last receiver left (clock time), or None while one is attached."""
+        return None if self._receiver is not None else self._detached_at
+
     def owns(self, receiver: Receiver) -> bool:
         """Whether `receiver` is the attached one (a replaced receiver must stop)."""
         return self._receiver is receiver
@@ -253,6 +263,7 @@ class Session:
             if resume is not None:
                 resume.sent_out(queue)
         elif self.state is SessionState.CLOSED:
+            self.close_sent = True
             return self._close_frame
         elif self._heartbeat_pending:
             if resume is not None and resume.ack_pending:
@@ -298,6 +309,7 @@ class Session:
                 len(queue),
                 self._queue_bytes,
             )
+            self._counters.overflowed += 1
             self._clear_queue()
             self.close(CloseCode.QUEUE_OVERFLOW)
             return False

@@ -9,6 +9,13 @@ The protocol suite checks these byte for byte, so they are decided here once:
   answers and ``iframe.html`` are cached for a year.
 * Errors are ``text/plain`` with the protocol's message; 405 carries ``Allow`` and
   nothing else.
+* Request bodies are streamed (`stream_request_body`) and count against the router's
+  ``max_message_size`` as they arrive: a declared ``Content-Length`` past it is answered
+  413 before a byte of the body is read, and a chunked body that grows past it is
+  refused as soon as it does. Only send endpoints keep what they read.
+
+Every refusal goes through `BaseHandler.refuse`: the status and the protocol's message,
+one WARNING line and a count under a reason label (`Service.count_refusal`).
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from typing import Any
 from tornado.concurrent import Future
 from tornado.http1connection import HTTP1Connection
 from tornado.httputil import HTTPServerRequest
-from tornado.web import HTTPError, RequestHandler
+from tornado.iostream import StreamClosedError
+from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from ..exceptions import CallbackError, PayloadError, PeerError
 from ..info import ConnectionInfo
@@ -31,7 +39,6 @@ from ..protocol import (
     ANOTHER_CONNECTION_FRAME,
     DEFAULT_REASONS,
     DIFFERENT_IP_FRAME,
-    CloseCode,
     SessionId,
     close_frame,
 )
@@ -46,6 +53,10 @@ ONE_YEAR = 365 * 24 * 60 * 60
 
 TEXT_PLAIN = "text/plain; charset=UTF-8"
 APPLICATION_JAVASCRIPT = "application/javascript; charset=UTF-8"
+
+#: How far past ``max_message_size`` Tornado may read a chunked body before it gives up
+#: on its own (400): room for our 413 to be decided first, on the data that arrived.
+BODY_SLACK = 64 * 1024
 
 
 def connection_info(request: HTTPServerRequest) -> ConnectionInfo:
@@ -74,6 +85,13 @@ def connection_info(request: HTTPServerRequest) -> ConnectionInfo:
     )
 
 
+def _content_length(value: str | None) -> int | None:
+    """A plain decimal Content-Length, else None (Tornado answers malformed ones 400)."""
+    if value is None or not value.isdigit() or not value.isascii():
+        return None
+    return int(value)
+
+
 def refusal_reason(error: PeerError) -> str:
     """The statistics label of a refusal: ``bad_payload``, ``too_big``, ``bad_callback``..."""
     if isinstance(error, CallbackError):
@@ -85,14 +103,26 @@ def refusal_reason(error: PeerError) -> str:
     return f"status_{error.status}"
 
 
+@stream_request_body
 class BaseHandler(RequestHandler):
     """Base of every SockJS HTTP handler. Subclasses set `allowed_methods`."""
 
     allowed_methods: tuple[str, ...] = ("GET",)
+    #: Keep the request body (send endpoints); the others only count it.
+    keeps_body = False
     service: Service
+    #: This request was answered with a refusal (already logged and counted).
+    refused = False
 
     def initialize(self, service: Service) -> None:
         self.service = service
+        self._body_parts: list[bytes] = []
+        self._body_size = 0
+
+    @property
+    def body(self) -> bytes:
+        """The request body (only kept for handlers with `keeps_body`)."""
+        return b"".join(self._body_parts)
 
     # Cross-site XHR from sockjs-client cannot carry Tornado's XSRF token.
     def check_xsrf_cookie(self) -> None:
@@ -111,8 +141,47 @@ class BaseHandler(RequestHandler):
         if not origin_allowed(
             origin, self.service.settings.allowed_origins, self.request.host
         ):
-            self.service.count_refusal("origin")
-            self.answer_error(403, "Origin not allowed.")
+            self.refuse(403, "origin", "Origin not allowed.", f"origin {origin}")
+            return
+        self._limit_body()
+
+    def _limit_body(self) -> None:
+        """Refuse a body declared too big now, before it is read; bound chunked ones."""
+        limit = self.service.settings.max_message_size
+        connection = self.request.connection
+        declared = _content_length(self.request.headers.get("Content-Length"))
+        if declared is not None and declared > limit:
+            # Tornado reads no further once we have answered: it closes the connection
+            # after the 413 instead (raising its own limit keeps it from answering 400
+            # on top of ours in the meantime).
+            if isinstance(connection, HTTP1Connection):
+                connection.set_max_body_size(declared)
+            self.refuse(413, "too_big", "Message too big.", f"Content-Length {declared}")
+            return
+        if isinstance(connection, HTTP1Connection):
+            connection.set_max_body_size(limit + BODY_SLACK)
+
+    def data_received(self, chunk: bytes) -> None:
+        if self.refused:
+            return
+        self._body_size += len(chunk)
+        if self._body_size > self.service.settings.max_message_size:
+            self._body_parts = []
+            self.refuse(413, "too_big", "Message too big.", f"body over {self._body_size} bytes")
+            return
+        if self.keeps_body:
+            self._body_parts.append(chunk)
+
+    def refuse(self, status: int, reason: str, message: str, detail: str = "") -> None:
+        """Answer a client error: count it under `reason`, log it once, send `message`."""
+        self.refused = True
+        request = self.request
+        self.service.count_refusal(
+            reason,
+            f"{status} {request.method} {request.path} from {request.remote_ip}"
+            + (f" ({detail})" if detail else ""),
+        )
+        self.answer_error(status, message)
 
     # -- answers ----------------------------------------------------------------------
 
@@ -127,9 +196,7 @@ class BaseHandler(RequestHandler):
         self.finish(message)
 
     def answer_peer_error(self, error: PeerError) -> None:
-        self.service.count_refusal(refusal_reason(error))
-        log.debug("%s %s: %s", self.request.method, self.request.path, error.message)
-        self.answer_error(error.status, error.message)
+        self.refuse(error.status, refusal_reason(error), error.message, error.message)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         if status_code == 405:
@@ -227,19 +294,33 @@ class ReceivingHandler(BaseHandler):
                     self.transport_name,
                     resume_request=self.get_query_argument(RESUME_PARAMETER, None),
                 )
-            except ServiceBusy:
+            except ServiceBusy as error:
                 self.refusal_frame = close_frame(
-                    CloseCode.TRY_AGAIN_LATER, DEFAULT_REASONS[CloseCode.TRY_AGAIN_LATER]
+                    error.close_code, DEFAULT_REASONS.get(error.close_code, error.message)
                 )
                 return None
         elif not self.same_ip_as(session):
-            self.service.count_refusal("different_ip")
+            self.service.count_refusal(
+                "different_ip", f"session {sid} from {self.request.remote_ip}"
+            )
             self.refusal_frame = DIFFERENT_IP_FRAME
             return None
         if not session.attach(self, self.transport_name):
             return None
         self._session = session
+        self.service.responding.add(self)
         return session
+
+    async def end_response(self, chunk: str | bytes | None = None) -> bool:
+        """Finish the response and wait until it has left (a shutdown waits for this);
+        False if the client was gone."""
+        try:
+            await self.finish(chunk)
+        except StreamClosedError:
+            return False
+        finally:
+            self.service.responding.discard(self)
+        return True
 
     async def next_frame(self) -> str | None:
         """The next frame to write, waiting for one; None once the client is gone.
@@ -278,8 +359,11 @@ class ReceivingHandler(BaseHandler):
 
     def on_connection_close(self) -> None:
         self._client_gone = True
+        self.service.responding.discard(self)
         self.release(interrupted=True)
         self.wake()
+        # Ends a request body that was still streaming in (stream_request_body).
+        super().on_connection_close()
 
     def end_http10_response(self) -> None:
         """Close the socket after a body with no length on HTTP/1.0.

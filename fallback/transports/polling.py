@@ -3,6 +3,8 @@ send endpoints every HTTP transport posts its messages to."""
 
 from __future__ import annotations
 
+from tornado.httputil import HTTPInputError, parse_body_arguments
+
 from ..exceptions import PeerError
 from ..protocol import (
     SessionId,
@@ -14,6 +16,7 @@ from ..session import Session, SessionState
 from .base import APPLICATION_JAVASCRIPT, TEXT_PLAIN, BaseHandler, ReceivingHandler
 
 SESSION_NOT_FOUND = "Session not found."
+FORM = "application/x-www-form-urlencoded"
 
 
 class XhrPollingHandler(ReceivingHandler):
@@ -34,7 +37,7 @@ class XhrPollingHandler(ReceivingHandler):
         if frame is None:
             return
         self.release()
-        self.finish(xhr_chunk(frame))
+        await self.end_response(xhr_chunk(frame))
 
 
 class JsonpPollingHandler(ReceivingHandler):
@@ -61,17 +64,18 @@ class JsonpPollingHandler(ReceivingHandler):
         if frame is None:
             return
         self.release()
-        self.finish(jsonp_body(callback, frame))
+        await self.end_response(jsonp_body(callback, frame))
 
 
 class _SendHandler(BaseHandler):
     """Shared by the send endpoints: find the session, hand it the messages."""
 
+    keeps_body = True
+
     def open_session(self, session_id: str) -> Session | None:
         session = self.service.find(SessionId(session_id))
         if session is None or session.state is SessionState.CLOSED or not self.same_ip_as(session):
-            self.service.count_refusal("unknown_session")
-            self.answer_error(404, SESSION_NOT_FOUND)
+            self.refuse(404, "unknown_session", SESSION_NOT_FOUND)
             return None
         return session
 
@@ -94,7 +98,7 @@ class XhrSendHandler(_SendHandler):
         self.set_cors_headers()
         self.set_session_cookie()
         session = self.open_session(session_id)
-        if session is None or not self.deliver(session, self.request.body):
+        if session is None or not self.deliver(session, self.body):
             return
         self.set_status(204)
         self.set_header("Content-Type", TEXT_PLAIN)
@@ -113,11 +117,17 @@ class JsonpSendHandler(_SendHandler):
         if session is None:
             return
         content_type = self.request.headers.get("Content-Type", "")
-        if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
-            values = self.request.body_arguments.get("d")
+        if content_type.split(";")[0].strip().lower() == FORM:
+            # The body was streamed in (`BaseHandler`), so Tornado did not parse it.
+            fields: dict[str, list[bytes]] = {}
+            try:
+                parse_body_arguments(FORM, self.body, fields, {})
+            except HTTPInputError:
+                fields = {}  # answered below as a missing payload
+            values = fields.get("d")
             payload = values[-1] if values else b""
         else:
-            payload = self.request.body
+            payload = self.body
         if not self.deliver(session, payload):
             return
         self.set_header("Content-Type", TEXT_PLAIN)

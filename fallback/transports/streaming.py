@@ -8,12 +8,14 @@ count) so that browsers can free what they buffered; the client reconnects withi
 
 from __future__ import annotations
 
+from tornado.http1connection import HTTP1Connection
 from tornado.iostream import StreamClosedError
 
 from ..exceptions import PeerError
 from ..protocol import (
     EVENTSOURCE_PRELUDE,
     XHR_STREAMING_PRELUDE,
+    CloseCode,
     check_callback,
     eventsource_chunk,
     htmlfile_chunk,
@@ -26,6 +28,8 @@ from .base import APPLICATION_JAVASCRIPT, ReceivingHandler
 
 class StreamingHandler(ReceivingHandler):
     content_type = ""
+    #: A chunk is written and not yet taken by the client's socket.
+    _writing = False
 
     def envelope(self, frame: str) -> str:
         raise NotImplementedError
@@ -57,20 +61,39 @@ class StreamingHandler(ReceivingHandler):
         await self._end()
 
     async def _write(self, chunk: str | bytes) -> bool:
-        """Write one chunk and wait until it has left; False if the client is gone."""
+        """Write one chunk and wait until it has left; False if the client is gone.
+
+        One chunk at a time: while it waits, messages pile up in the session's queue,
+        where ``max_queue``/``max_queue_bytes`` bound them.
+        """
         self.write(chunk)
+        self._writing = True
         try:
             await self.flush()
         except StreamClosedError:
             return False
+        finally:
+            self._writing = False
         return True
 
+    def wake(self) -> None:
+        session = self._session
+        if (
+            self._writing
+            and session is not None
+            and session.close_code == CloseCode.QUEUE_OVERFLOW
+        ):
+            # The client stopped reading (its queue overflowed while our last chunk is
+            # still unread): the close frame could never reach it, so cut the connection
+            # rather than hold its socket and session until TCP gives up.
+            connection = self.request.connection
+            if isinstance(connection, HTTP1Connection):
+                connection.close()
+        super().wake()
+
     async def _end(self) -> None:
-        try:
-            await self.finish()
-        except StreamClosedError:
-            return
-        self.end_http10_response()
+        if await self.end_response():
+            self.end_http10_response()
 
 
 class XhrStreamingHandler(StreamingHandler):
