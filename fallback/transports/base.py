@@ -352,6 +352,8 @@ class ReceivingHandler(BaseHandler):
 
     def release(self, *, interrupted: bool = False) -> None:
         """Detach from the session (the response is complete, or the client vanished)."""
+        if interrupted:  # no response to end: nothing left to wait for
+            self.service.responding.discard(self)
         session = self._session
         if session is not None:
             self._session = None

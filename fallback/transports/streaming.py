@@ -8,6 +8,9 @@ count) so that browsers can free what they buffered; the client reconnects withi
 
 from __future__ import annotations
 
+from functools import partial
+
+from tornado.concurrent import Future
 from tornado.http1connection import HTTP1Connection
 from tornado.iostream import StreamClosedError
 
@@ -26,10 +29,18 @@ from ..protocol import (
 from .base import APPLICATION_JAVASCRIPT, ReceivingHandler
 
 
+def _open_gate(gate: Future[bool], flushed: Future[None]) -> None:
+    if not gate.done():
+        gate.set_result(True)
+    elif not flushed.cancelled():
+        flushed.exception()  # nobody waits for it any more: mark any error as seen
+
+
 class StreamingHandler(ReceivingHandler):
     content_type = ""
-    #: A chunk is written and not yet taken by the client's socket.
-    _writing = False
+    #: While a chunk waits to leave: resolves True when it has, False when the wait is
+    #: abandoned because the client stopped reading.
+    _gate: Future[bool] | None = None
 
     def envelope(self, frame: str) -> str:
         raise NotImplementedError
@@ -64,31 +75,43 @@ class StreamingHandler(ReceivingHandler):
         """Write one chunk and wait until it has left; False if the client is gone.
 
         One chunk at a time: while it waits, messages pile up in the session's queue,
-        where ``max_queue``/``max_queue_bytes`` bound them.
+        where ``max_queue``/``max_queue_bytes`` bound them. If the queue overflows while
+        we wait, the client has stopped reading: the wait ends, and so does the
+        connection (`wake`).
         """
         self.write(chunk)
-        self._writing = True
+        flushed = self.flush()
+        if not flushed.done():
+            gate: Future[bool] = Future()
+            self._gate = gate
+            flushed.add_done_callback(partial(_open_gate, gate))
+            try:
+                if not await gate:
+                    # Stalled: the close frame could never reach this client, so cut the
+                    # connection rather than hold it (and its socket buffers) until TCP
+                    # gives up.
+                    connection = self.request.connection
+                    if isinstance(connection, HTTP1Connection):
+                        connection.close()
+                    return False
+            finally:
+                self._gate = None
         try:
-            await self.flush()
+            flushed.result()
         except StreamClosedError:
             return False
-        finally:
-            self._writing = False
         return True
 
     def wake(self) -> None:
+        gate = self._gate
         session = self._session
         if (
-            self._writing
+            gate is not None
+            and not gate.done()
             and session is not None
             and session.close_code == CloseCode.QUEUE_OVERFLOW
         ):
-            # The client stopped reading (its queue overflowed while our last chunk is
-            # still unread): the close frame could never reach it, so cut the connection
-            # rather than hold its socket and session until TCP gives up.
-            connection = self.request.connection
-            if isinstance(connection, HTTP1Connection):
-                connection.close()
+            gate.set_result(False)
         super().wake()
 
     async def _end(self) -> None:
