@@ -470,6 +470,24 @@ class Session:
         self._detached_at = self._clock()
         return old
 
+    def resync(self, client_seen: int) -> None:
+        """A new receiving request of this same session says the client has received
+        `client_seen` messages: whatever it missed (a poll or stream that died with
+        frames in flight) goes out again first. Closes with 3010 if that is impossible."""
+        resume = self.resume
+        if resume is None or self._receiver is not None or self.state is not SessionState.OPEN:
+            return
+        try:
+            again = resume.rewind(client_seen, counts_as_resume=False)
+        except ResumeError as error:
+            self._clear_queue()
+            self.close(error.code, error.reason)
+            return
+        if again:
+            self._queue[:0] = again
+            self._queue_bytes += sum(len(m.text) for m in again)
+            self._counters.replayed += len(again)
+
     def _push_control(self, frame: str) -> None:
         if self._controls is None:
             self._controls = []

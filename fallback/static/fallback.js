@@ -299,6 +299,8 @@
       var tr = {}, abort = null, dead = false;
       function start() {
         var got = false;
+        // A resumable connection tells each receiving request how much arrived so far.
+        if (sock._cid) { url.query = sock._resumeQuery(); }
         abort = receiver(url, env, function (frame) { got = true; sock._frame(tr, frame); }, function (failed) {
           abort = null;
           if (dead) { return; }
@@ -604,6 +606,11 @@
     this._timer = later(function () { self._abandon(); }, timeout);
     this._url = url;
     try { this._tr = TRANSPORTS[name](this, url, this._env); } catch (e) { return this._abandon(); }
+  };
+
+  proto._resumeQuery = function () {
+    var query = this._target.query;
+    return query + (query ? "&" : "?") + "fb_resume=" + this._cid + "." + this._rx;
   };
 
   // A new SockJS session address; `extra` goes into its query string.
