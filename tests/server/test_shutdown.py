@@ -256,9 +256,12 @@ ALL = ["websocket", "rawwebsocket", "xhr_streaming", "eventsource", "htmlfile", 
 
 
 def test_sigterm_delivers_everything_queued_then_1012_and_exits_0(served):
-    server = served("tests.server.shutdown_app:Ticker", "--prefix", "/t")
+    server = served("tests.server.shutdown_app:Ticker", "--prefix", "/t", "--stats-path", "/_stats")
     consumers = start_consumers(server.url + "/t", ALL)
-    time.sleep(0.2)  # let numbered messages pile up in flight on every transport
+    stats = json.loads(client_http.get(server.url + "/_stats").body)["routers"]["/t"]
+    assert {t: n for t, n in stats["sessions"]["by_transport"].items() if n} == {
+        t: 1 for t in ALL
+    }
     status, took = server.terminate()
     log = server.text()
     assert status == 0, log
