@@ -27,6 +27,9 @@ log = logging.getLogger("fallback.service")
 
 ConnectionFactory = Callable[[], Connection]
 
+#: Longest refusal detail logged (paths and headers come from the client).
+MAX_DETAIL = 300
+
 
 class ServiceBusy(PeerError):
     """No new session now: ``max_sessions`` reached. A receiving request gets the close
@@ -101,6 +104,8 @@ class Service:
         """Count a refusal under `reason` (a statistics label) and log it: one WARNING
         line, no traceback -- every refusal is logged exactly once, here."""
         self.refused[reason] = self.refused.get(reason, 0) + 1
+        if len(detail) > MAX_DETAIL:  # the client chose most of it: keep log lines short
+            detail = detail[:MAX_DETAIL] + "..."
         log.warning("%s refused %s%s", self.prefix or "/", reason, f": {detail}" if detail else "")
 
     def open_session(

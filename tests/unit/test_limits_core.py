@@ -125,3 +125,23 @@ def test_statistics_of_a_quiet_router_list_every_transport_and_reason_at_zero():
     text = prometheus_text([router])
     assert 'fallback_refusals_total{prefix="/q",reason="queue_overflow"} 0' in text
     assert 'fallback_draining{prefix="/q"} 0' in text
+
+
+def test_refusal_details_are_logged_on_one_short_line(caplog):
+    service = Service(Echo, "/x", Settings())
+    service.count_refusal("origin", "origin https://" + "e" * 10_000)
+    (record,) = caplog.records
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert len(record.getMessage()) < 400 and "\n" not in record.getMessage()
+    assert service.refused == {"origin": 1}
+
+
+@pytest.mark.parametrize("name", ["idle_connection_timeout", "body_timeout"])
+@pytest.mark.parametrize("value", [0, -1, True, "60"])
+def test_connection_deadlines_must_be_positive_seconds(name, value):
+    from fallback.exceptions import ConfigurationError
+    from fallback.server import make_application, make_server
+
+    app = make_application(Router(Echo, "/x"))
+    with pytest.raises(ConfigurationError, match=name):
+        make_server(app, 8080, flash_policy=False, **{name: value})
