@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast test-browser shim-size demo-screenshot venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
+.PHONY: fuzz demo test test-fast test-browser shim-size demo-screenshot venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -82,3 +82,7 @@ clean:
 .PHONY: bench-flashpolicy
 bench-flashpolicy: $(VENV)/.installed
 	$(PY) bench/inband_policy.py
+
+## The fuzz tests of make test, FALLBACK_FUZZ_SCALE (default 20) times longer.
+fuzz: $(VENV)/.test-installed
+	FALLBACK_FUZZ_SCALE=$${FALLBACK_FUZZ_SCALE:-20} $(PY) -m pytest -W error::DeprecationWarning --timeout=0 tests/server/test_fuzz.py $(PYTEST_ARGS)

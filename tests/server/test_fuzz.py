@@ -4,13 +4,15 @@ Whatever arrives, the server answers with a status (or closes the connection), l
 error and no traceback (the suite-wide guard in tests/conftest.py fails a test on any
 ERROR line), leaks no session, and serves a well-behaved client afterwards.
 
-Bounded: a few hundred requests in all, a few seconds.
+Bounded: a few hundred requests in all, a few seconds. ``make fuzz`` runs the same with
+``FALLBACK_FUZZ_SCALE`` (default there: 20) times as many.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import random
 import re
 import select
@@ -31,6 +33,7 @@ from tests.support.sockjs import ALL_TRANSPORTS, client_for
 pytestmark = pytest.mark.timeout(120)
 
 PREFIX = "/h/fuzz"
+SCALE = max(1, int(os.environ.get("FALLBACK_FUZZ_SCALE", "1")))
 ANSWERS = {101, 200, 204, 400, 403, 404, 405, 413, 426, 500}
 
 
@@ -169,7 +172,9 @@ content_types = st.sampled_from(
 
 
 def test_random_bodies_and_query_strings_get_answers_and_leak_nothing(live):
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=150 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(
         endpoint=st.sampled_from(ENDPOINTS),
         body=bodies,
@@ -270,7 +275,7 @@ def blast(port: int, payloads: list[bytes], timeout: float = 3.0) -> None:
 def test_random_and_mutated_bytes_over_raw_sockets(live):
     rng = random.Random(20240607)
     payloads: list[bytes] = []
-    for i in range(300):
+    for i in range(300 * SCALE):
         if i % 3 == 0:
             payloads.append(bytes(rng.randrange(256) for _ in range(rng.randint(0, 600))))
         else:
@@ -321,7 +326,9 @@ handshake_headers = st.fixed_dictionaries(
 
 
 def test_random_websocket_handshakes_get_answers_and_leak_nothing(live):
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=150 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(
         overrides=handshake_headers,
         dropped=st.sets(st.sampled_from(sorted(VALID_HANDSHAKE))),
