@@ -234,6 +234,8 @@ def listen(
     address: str = "127.0.0.1",
     *,
     backlog: int = DEFAULT_BACKLOG,
+    idle_connection_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
     flash_policy: bool = True,
     flash_policy_port: int | None = None,
     flash_policy_domains: Iterable[str] | str | None = None,
@@ -251,6 +253,11 @@ def listen(
     policy grants ``flash_policy_domains`` (default: the hosts of the routers'
     ``allowed_origins``) access to ``flash_policy_ports`` (default: `port`). ``stop()`` on
     the returned server stops the policy server too.
+
+    ``idle_connection_timeout`` (60 s) closes connections that wait longer for a
+    request's headers, ``body_timeout`` (30 s) those whose body is slower (see
+    `make_server`); other keywords go to Tornado's `HTTPServer` (``xheaders``,
+    ``ssl_options``, ``max_header_size``...).
     """
     if flash_policy_port is not None and (
         isinstance(flash_policy_port, bool)
@@ -263,6 +270,8 @@ def listen(
     server = make_server(
         app,
         http_port,
+        idle_connection_timeout=idle_connection_timeout,
+        body_timeout=body_timeout,
         flash_policy=flash_policy,
         flash_policy_domains=flash_policy_domains,
         flash_policy_ports=flash_policy_ports,
