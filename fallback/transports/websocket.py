@@ -1,49 +1,461 @@
-"""WebSocket transports: SockJS-framed (``.../websocket``) and raw (``<prefix>/websocket``).
+"""WebSocket transports on fallback's own engine: SockJS-framed and raw.
 
-For now both ride on Tornado's `WebSocketHandler`; their whole contact with the session
-is `attach`, `wake`/`take_*`, `receive_*` and `detach`, so the engine underneath can be
-swapped without touching sessions.
+``GET <prefix>/<server>/<session>/websocket`` carries SockJS frames as text messages;
+``GET <prefix>/websocket`` carries one application message per text message. Both accept
+every handshake `fallback.wsengine.handshake` knows (RFC 6455, hybi-07/08, hixie-76).
 
-A WebSocket session lives exactly as long as its socket: it is not addressable by id
-(the protocol lets two share one) and closes when the socket does.
+The handler only validates the handshake: then it takes the raw stream with the public
+`RequestHandler.detach` and hands it to a `WebSocketLink`, dropping the request. A link is
+the I/O half of a connection and nothing more: bytes read go into the sans-I/O
+`wsengine.Protocol`, events come out, and the bytes it wants sent go to the stream.
+
+How the link writes (what makes it fast):
+
+* One write in flight per connection. Whatever is queued while a write is in flight
+  leaves in the next write, as one buffer.
+* `wake` (from the session) never writes: it marks the link dirty and puts it on the
+  loop's `_Flusher`, which flushes every dirty link in one callback. A broadcast to N
+  sessions therefore builds one frame: the flusher keeps the last text it serialized, and
+  every link that takes the same frame in that round writes the same bytes.
+* The link that just read a message flushes at the end of that read, so an echo goes
+  out in the same loop iteration.
+* No task and no timer per connection: a read is a future with a callback; a timer exists
+  only while a close handshake is under way.
+
+A SockJS WebSocket session lives exactly as long as its socket: it is not addressable by
+id (the protocol lets two share one) and closes when the socket does.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import socket
+import weakref
+from asyncio import Future
+from typing import Any, cast
 
-from tornado.concurrent import Future
-from tornado.websocket import WebSocketClosedError, WebSocketHandler
+from tornado.ioloop import IOLoop
+from tornado.iostream import IOStream, StreamClosedError
+from tornado.web import HTTPError, RequestHandler
 
 from ..exceptions import PeerError
 from ..origins import origin_allowed
-from ..protocol import CloseCode, is_close_frame
 from ..service import Service
 from ..session import MessageTooBig, Session, SessionState
-from .base import connection_info
+from ..wsengine import (
+    BinaryMessage,
+    CloseCode,
+    CloseReceived,
+    ConnectionFailed,
+    Event,
+    HandshakeError,
+    Protocol,
+    State,
+    TextMessage,
+    accept,
+    is_valid_close_code,
+)
+from ..wsengine.frames import text_frame
+from ..wsengine.protocol import HybiProtocol
+from .base import TEXT_PLAIN, connection_info
 
 log = logging.getLogger("fallback.transports.websocket")
 
+#: How much one read takes from the socket at most.
+READ_CHUNK = 65536
+#: After our close frame, how long the peer has to answer and hang up before we do.
+CLOSE_TIMEOUT = 5.0
 
-class _WebSocketTransport(WebSocketHandler):
-    transport_name = ""
-    framed = True
 
-    def initialize(self, service: Service) -> None:
-        self.service = service
-        self._session: Session | None = None
-        self._write_in_flight: Future[None] | None = None
-        self._closing = False
+class _Flusher:
+    """The links of one IOLoop that were woken since the last flush.
 
-    def check_origin(self, origin: str) -> bool:
-        return origin_allowed(origin, self.service.settings.allowed_origins)
+    It also remembers the last text frame it serialized for RFC 6455 links, so that a
+    round of flushes after a broadcast serializes that frame once.
+    """
+
+    __slots__ = ("_frame", "_loop", "_pending", "_scheduled", "_text")
+
+    def __init__(self, loop: IOLoop) -> None:
+        self._loop = loop
+        self._pending: list[WebSocketLink] = []
+        self._scheduled = False
+        self._text: str | None = None
+        self._frame = b""
+
+    def add(self, link: WebSocketLink) -> None:
+        self._pending.append(link)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.add_callback(self._run)
+
+    def _run(self) -> None:
+        pending = self._pending
+        self._pending = []
+        self._scheduled = False
+        for link in pending:
+            if link._dirty:
+                link._dirty = False
+                link.flush()
+        self._text = None  # do not keep the last frame alive between rounds
+        self._frame = b""
+
+    def hybi_text_frame(self, text: str) -> bytes:
+        """The RFC 6455 text frame of `text`, shared with every link asking for the same."""
+        if text is self._text or text == self._text:
+            return self._frame
+        frame = text_frame(text.encode("utf-8"))
+        self._text = text
+        self._frame = frame
+        return frame
+
+
+_flushers: weakref.WeakKeyDictionary[IOLoop, _Flusher] = weakref.WeakKeyDictionary()
+
+
+def _flusher() -> _Flusher:
+    loop = IOLoop.current()
+    flusher = _flushers.get(loop)
+    if flusher is None:
+        flusher = _flushers[loop] = _Flusher(loop)
+    return flusher
+
+
+def wire_close_code(code: int | None) -> int:
+    """A close code that may travel in a WebSocket close frame.
+
+    SockJS codes such as 2010 are not valid on the wire (RFC 6455 reserves 1004-2999);
+    the application's 3000-4999 codes and the standard ones pass through.
+    """
+    if code is not None and is_valid_close_code(code):
+        return code
+    return CloseCode.NORMAL
+
+
+class WebSocketLink:
+    """One accepted WebSocket connection on a detached stream (the I/O half).
+
+    Subclasses fill in four hooks: `opened` (the handshake response is about to go
+    out), `handle_events` (what the peer sent), `pull` (move what the application queued
+    into the protocol, called only when no write is in flight) and `closed` (the TCP
+    connection is gone).
+    """
+
+    __slots__ = (
+        "_close_timer",
+        "_closed",
+        "_dirty",
+        "_flusher",
+        "_half_closed",
+        "_stream",
+        "_writing",
+        "protocol",
+    )
+
+    def __init__(self, protocol: Protocol) -> None:
+        self.protocol = protocol
+        self._stream: IOStream | None = None
+        self._flusher = _flusher()
+        self._dirty = False
+        self._writing = False
+        self._closed = False
+        self._half_closed = False
+        self._close_timer: object | None = None
+
+    # -- hooks ------------------------------------------------------------------------
+
+    def opened(self) -> None:
+        """The connection is accepted; what `pull` finds now follows the handshake."""
+
+    def handle_events(self, events: list[Event]) -> None:
+        """Events from the peer, in order."""
+
+    def pull(self) -> None:
+        """Queue what the application has for the peer into `protocol`."""
+
+    def closed(self) -> None:
+        """The TCP connection ended (either side); called once."""
+
+    # -- life cycle -------------------------------------------------------------------
+
+    def start(self, stream: IOStream, response: bytes) -> None:
+        """Take over `stream` after an accepted handshake whose `response` is not sent."""
+        self._stream = stream
+        stream.set_nodelay(True)
+        stream.set_close_callback(self._on_stream_closed)
+        self.opened()
+        if self.protocol.can_send:
+            self.pull()
+        # The handshake response and the first frames leave in one write. For hixie-76
+        # the protocol holds frames back until the third key arrives, so this sends the
+        # response headers before that key, as HAProxy needs.
+        self._write(response + self.protocol.data_to_send())
+        self._read()
+
+    def wake(self) -> None:
+        """The application has something to send: flush in this loop iteration."""
+        if not self._dirty:
+            self._dirty = True
+            self._flusher.add(self)
+
+    def flush(self) -> None:
+        """Write what is queued, unless a write is in flight (it flushes when done)."""
+        if self._writing or self._closed:
+            return
+        protocol = self.protocol
+        if protocol.can_send:
+            self.pull()
+        data = protocol.data_to_send()
+        if data:
+            self._write(data)
+        if protocol.close_expected() and not self._writing:
+            self._finish()
+
+    def abort(self) -> None:
+        """Close the TCP connection now."""
+        if self._stream is not None and not self._closed:
+            self._stream.close()
+
+    def start_closing(self) -> None:
+        """Our close frame is queued: give the peer `CLOSE_TIMEOUT` to answer."""
+        if self._close_timer is None and not self._closed:
+            self._close_timer = IOLoop.current().call_later(CLOSE_TIMEOUT, self.abort)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _read(self) -> None:
+        stream = self._stream
+        if stream is None or self._closed:
+            return
+        try:
+            future = cast("Future[bytes]", stream.read_bytes(READ_CHUNK, partial=True))
+        except StreamClosedError:
+            return  # the close callback follows
+        future.add_done_callback(self._on_read)
+
+    def _on_read(self, future: Future[bytes]) -> None:
+        try:
+            data = future.result()
+        except StreamClosedError:
+            return
+        protocol = self.protocol
+        protocol.receive_data(data)
+        events = protocol.events_received()
+        if events:
+            try:
+                self.handle_events(events)
+            except Exception:
+                log.exception("WebSocket: handling a message failed; closing the connection")
+                protocol.fail(CloseCode.INTERNAL_ERROR, "Internal server error")
+        self._dirty = False
+        self.flush()
+        self._read()
+
+    # -- writing ----------------------------------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        stream = self._stream
+        if stream is None or self._closed:
+            return
+        try:
+            future = stream.write(data)
+        except StreamClosedError:
+            return
+        if stream.writing():
+            self._writing = True
+            future.add_done_callback(self._on_written)
+
+    def _on_written(self, future: Future[None]) -> None:
+        self._writing = False
+        if future.exception() is not None:
+            return  # the stream closed; its close callback follows
+        self.flush()
+
+    def _finish(self) -> None:
+        """Everything is written and the protocol is done: end our side of TCP.
+
+        Half-closing and reading on until the peer's EOF (or the timeout) avoids the
+        reset a close with unread data would cause, which could destroy the close frame
+        before the peer reads it.
+        """
+        stream = self._stream
+        if stream is None or self._closed:
+            return
+        if self._half_closed:
+            return  # waiting for the peer's EOF
+        self._half_closed = True
+        try:
+            stream.socket.shutdown(socket.SHUT_WR)
+        except OSError:
+            stream.close()
+            return
+        if self._close_timer is None:
+            self._close_timer = IOLoop.current().call_later(CLOSE_TIMEOUT, self.abort)
+
+    def _on_stream_closed(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._close_timer is not None:
+            IOLoop.current().remove_timeout(self._close_timer)
+            self._close_timer = None
+        if self.protocol.state is not State.CLOSED:
+            self.protocol.receive_eof()
+        self._stream = None
+        try:
+            self.closed()
+        except Exception:
+            log.exception("WebSocket: cleaning up a closed connection failed")
+
+
+class SessionLink(WebSocketLink):
+    """A link that is the `Receiver` of one fallback session."""
+
+    __slots__ = ("_hybi", "_service", "_session")
+
+    def __init__(self, protocol: Protocol, service: Service, session: Session) -> None:
+        super().__init__(protocol)
+        self._service = service
+        self._session: Session | None = session
+        self._hybi = isinstance(protocol, HybiProtocol)
+
+    def opened(self) -> None:
+        session = self._session
+        assert session is not None
+        session.attach(self)
+
+    def closed(self) -> None:
+        self._release(None, "")
+
+    def _frame(self, text: str) -> bytes:
+        if self._hybi:
+            return self._flusher.hybi_text_frame(text)
+        return self.protocol.text_frame(text.encode("utf-8"))
+
+    def _release(self, code: int | None, reason: str) -> Session | None:
+        """Detach from the session; with a code, the client closed with it."""
+        session = self._session
+        if session is None:
+            return None
+        self._session = None
+        if code is not None and code != CloseCode.NO_STATUS:
+            session.close(code, reason)
+        session.detach(self, interrupted=True)
+        self._service.forget(session)
+        return session
+
+    def _close_socket(self, code: int | None, reason: str) -> None:
+        """The session is over: send the WebSocket close frame and detach."""
+        session = self._session
+        self._session = None
+        if session is not None:
+            session.detach(self)
+            self._service.forget(session)
+        if self.protocol.can_send:
+            self.protocol.send_close(wire_close_code(code), reason)
+            self.start_closing()
+
+    def _refuse(self, error: PeerError) -> None:
+        """Bad input ends this socket and its session only, abruptly: no SockJS close
+        frame, just a WebSocket close with the reason (as the protocol suite expects)."""
+        too_big = isinstance(error, MessageTooBig)
+        code = CloseCode.MESSAGE_TOO_BIG if too_big else CloseCode.INVALID_DATA
+        session = self._session
+        self._session = None
+        if session is not None:
+            session.close(code, error.message)
+            session.detach(self)
+            self._service.forget(session)
+        self.protocol.fail(code, error.message)
+
+    def _peer_closed(self, event: CloseReceived | ConnectionFailed) -> None:
+        self._release(event.code, event.reason)
+
+
+class SockJSLink(SessionLink):
+    """SockJS frames (``o``, ``h``, ``a[...]``, ``c[...]``) as WebSocket text messages."""
+
+    __slots__ = ()
+
+    def handle_events(self, events: list[Event]) -> None:
+        for event in events:
+            kind = type(event)
+            if kind is TextMessage or kind is BinaryMessage:
+                session = self._session
+                if session is None:
+                    continue  # closing: what still arrives is not for the application
+                payload = event.text if kind is TextMessage else event.data  # type: ignore[union-attr]
+                try:
+                    session.receive_websocket_payload(payload)
+                except PeerError as error:
+                    self._refuse(error)
+                    return
+            elif kind is CloseReceived or kind is ConnectionFailed:
+                self._peer_closed(event)  # type: ignore[arg-type]
+
+    def pull(self) -> None:
+        session = self._session
+        if session is None:
+            return
+        send = self.protocol.send_frame
+        while True:
+            frame = session.take_frame()
+            if frame is None:
+                return
+            send(self._frame(frame))
+            if frame[0] == "c":
+                self._close_socket(session.close_code, session.close_reason or "")
+                return
+
+
+class RawLink(SessionLink):
+    """One application message per WebSocket text message, no SockJS framing."""
+
+    __slots__ = ()
+
+    def handle_events(self, events: list[Event]) -> None:
+        for event in events:
+            kind = type(event)
+            if kind is TextMessage:
+                session = self._session
+                if session is not None:
+                    session.receive([event.text])  # type: ignore[union-attr]
+            elif kind is BinaryMessage:
+                session = self._session
+                if session is not None:
+                    session.close(CloseCode.UNSUPPORTED_DATA, "Text messages only.")
+            elif kind is CloseReceived or kind is ConnectionFailed:
+                self._peer_closed(event)  # type: ignore[arg-type]
+
+    def pull(self) -> None:
+        session = self._session
+        if session is None:
+            return
+        messages = session.take_messages()
+        if messages:
+            send = self.protocol.send_frame
+            for message in messages:
+                send(self._frame(message.text))
+        if session.state is SessionState.CLOSED:
+            self._close_socket(session.close_code, session.close_reason or "")
+
+
+class WebSocketEndpoint(RequestHandler):
+    """Accepts a WebSocket handshake of any version and hands the stream to a link.
+
+    Refusals are plain HTTP answers: 405 with ``Allow: GET`` for other methods, 400 with
+    a message for requests that are not valid upgrades, 426 for unknown versions, 403 for
+    origins that `allow_origin` refuses.
+    """
+
+    max_message_size = 1 << 20
 
     def check_xsrf_cookie(self) -> None:
         return None
 
-    def get_compression_options(self) -> dict[str, Any] | None:
-        return None  # permessage-deflate costs ~300 KB per socket; not offered
+    def prepare(self) -> None:
+        if self.request.method != "GET":
+            raise HTTPError(405)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         if status_code == 405:
@@ -51,127 +463,82 @@ class _WebSocketTransport(WebSocketHandler):
             self.set_header("Allow", "GET")
             self.finish()
             return
-        super().write_error(status_code, **kwargs)
+        self.set_header("Content-Type", TEXT_PLAIN)
+        self.finish(self._reason)
 
-    def open(self, *args: str, **kwargs: str) -> None:
-        self.set_nodelay(True)
+    def allow_origin(self, origin: str | None) -> bool:
+        return True
+
+    def create_link(self, protocol: Protocol) -> WebSocketLink:
+        raise NotImplementedError
+
+    def get(self, *args: str) -> None:
+        request = self.request
+        try:
+            if request.version != "HTTP/1.1":
+                raise HandshakeError(400, "WebSocket needs HTTP/1.1.")
+            handshake = accept(
+                "GET",
+                request.uri or request.path,
+                request.headers,
+                secure=request.protocol == "https",
+                origin_allowed=self.allow_origin,
+            )
+        except HandshakeError as error:
+            log.debug("WebSocket handshake refused: %s %s", error.status, error.message)
+            for name, value in error.headers.items():
+                self.set_header(name, value)
+            self.set_status(error.status)
+            self.set_header("Content-Type", TEXT_PLAIN)
+            self.finish(error.message)
+            return
+        protocol = Protocol.for_handshake(handshake, max_message_size=self.max_message_size)
+        link = self.create_link(protocol)
+        link.start(self.detach(), handshake.response)
+
+
+class _SessionEndpoint(WebSocketEndpoint):
+    transport_name = ""
+    link_class: type[SessionLink] = SockJSLink
+    framed = True
+
+    def initialize(self, service: Service) -> None:
+        self.service = service
+        self.max_message_size = service.settings.max_message_size
+
+    def allow_origin(self, origin: str | None) -> bool:
+        return origin_allowed(origin, self.service.settings.allowed_origins)
+
+    def create_link(self, protocol: Protocol) -> WebSocketLink:
         session = self.service.create_session(
             None, connection_info(self.request), self.transport_name, framed=self.framed
         )
-        self._session = session
-        session.attach(self)
-        self.wake()
-
-    def on_close(self) -> None:
-        session = self._session
-        if session is None:
-            return
-        self._session = None
-        # The client ended the socket: its close code if it sent one, else interrupted.
-        if self.close_code is not None and session.state is not SessionState.CLOSED:
-            session.close(self.close_code, self.close_reason or "")
-        session.detach(self, interrupted=True)
-        self.service.forget(session)
-
-    def wake(self) -> None:
-        if self._write_in_flight is None and not self._closing:
-            self._flush()
-
-    def _flush(self) -> None:
-        raise NotImplementedError
-
-    def _after_write(self, future: Future[None]) -> None:
-        self._write_in_flight = None
-        try:
-            future.result()
-        except WebSocketClosedError:
-            return
-        self.wake()
-
-    def _send(self, text: str) -> None:
-        try:
-            future = self.write_message(text)
-        except WebSocketClosedError:
-            return
-        self._write_in_flight = future
-        future.add_done_callback(self._after_write)
-
-    def _finish_close(self, code: int, reason: str) -> None:
-        self._closing = True
-        session = self._session
-        if session is not None:
-            self._session = None
-            session.detach(self)
-            self.service.forget(session)
-        self.close(code, reason)
-
-    def _refuse(self, error: PeerError) -> None:
-        """Bad input ends this socket and its session only, abruptly: no SockJS close
-        frame, just a WebSocket close with the reason (as the protocol suite expects)."""
-        session = self._session
-        code = CloseCode.MESSAGE_TOO_BIG if isinstance(error, MessageTooBig) else 1007
-        self._closing = True
-        if session is not None:
-            session.close(code, error.message)
-        self._finish_close(code, error.message)
+        return self.link_class(protocol, self.service, session)
 
 
-class SockJSWebSocketHandler(_WebSocketTransport):
+class SockJSWebSocketHandler(_SessionEndpoint):
     """``GET <prefix>/<server>/<session>/websocket``: SockJS frames as text messages."""
 
     transport_name = "websocket"
-
-    def on_message(self, message: str | bytes) -> None:
-        session = self._session
-        if session is None:
-            return
-        try:
-            session.receive_websocket_payload(message)
-        except PeerError as error:
-            self._refuse(error)
-
-    def _flush(self) -> None:
-        session = self._session
-        if session is None:
-            return
-        frame = session.take_frame()
-        if frame is None:
-            return
-        self._send(frame)
-        if is_close_frame(frame):
-            self._finish_close(session.close_code or CloseCode.GO_AWAY, session.close_reason or "")
+    link_class = SockJSLink
 
 
-class RawWebSocketHandler(_WebSocketTransport):
+class RawWebSocketHandler(_SessionEndpoint):
     """``GET <prefix>/websocket``: plain WebSocket, one message per text frame."""
 
     transport_name = "rawwebsocket"
+    link_class = RawLink
     framed = False
 
-    def on_message(self, message: str | bytes) -> None:
-        session = self._session
-        if session is None:
-            return
-        if isinstance(message, bytes):
-            session.close(1003, "Text messages only.")
-            self._finish_close(1003, "Text messages only.")
-            return
-        if len(message) > self.service.settings.max_message_size:
-            self._refuse(MessageTooBig("Message too big."))
-            return
-        session.receive([message])
 
-    def _flush(self) -> None:
-        session = self._session
-        if session is None:
-            return
-        messages = session.take_messages()
-        for message in messages[:-1]:
-            try:
-                self.write_message(message.text)
-            except WebSocketClosedError:
-                return
-        if messages:
-            self._send(messages[-1].text)
-        if session.state is SessionState.CLOSED:
-            self._finish_close(session.close_code or CloseCode.GO_AWAY, session.close_reason or "")
+__all__ = [
+    "CLOSE_TIMEOUT",
+    "RawLink",
+    "RawWebSocketHandler",
+    "SessionLink",
+    "SockJSLink",
+    "SockJSWebSocketHandler",
+    "WebSocketEndpoint",
+    "WebSocketLink",
+    "wire_close_code",
+]
