@@ -69,6 +69,7 @@ class Protocol:
     __slots__ = (
         "_close_expected",
         "_events",
+        "_failure",
         "_out",
         "close_code",
         "close_reason",
@@ -87,6 +88,7 @@ class Protocol:
         self._events: list[Event] = []
         self._out: list[bytes] = []
         self._close_expected = False
+        self._failure: ProtocolError | None = None
 
     @staticmethod
     def for_handshake(
@@ -116,7 +118,16 @@ class Protocol:
         return events
 
     def data_to_send(self) -> bytes:
-        """Everything to write now, joined into one buffer (b"" if nothing)."""
+        """Everything to write now, joined into one buffer (b"" if nothing).
+
+        After a protocol error, the close frame that fails the connection is queued
+        here, behind whatever was sent in answer to the good messages that came before
+        the bad frame.
+        """
+        failure = self._failure
+        if failure is not None:
+            self._failure = None
+            self.fail(failure.code, failure.reason)
         out = self._out
         if not out:
             return b""
@@ -125,7 +136,7 @@ class Protocol:
 
     def close_expected(self) -> bool:
         """True once the TCP connection should end after `data_to_send` is written."""
-        return self._close_expected
+        return self._close_expected or self._failure is not None
 
     @property
     def can_send(self) -> bool:
@@ -191,12 +202,16 @@ class Protocol:
         raise NotImplementedError
 
     def _failed(self, error: ProtocolError) -> None:
-        """The peer broke a rule: answer with its close code and expect the end."""
-        if self.state is State.CLOSED:
+        """The peer broke a rule: report it, and fail the connection with its close code.
+
+        The close frame is queued by the next `data_to_send`, so that answers to the
+        messages received before the bad frame still go out first; nothing more is read.
+        """
+        if self.state is State.CLOSED or self._failure is not None:
             return
         self.close_code = error.code
         self.close_reason = error.reason
-        self.fail(error.code, error.reason)
+        self._failure = error
         self._events.append(ConnectionFailed(error.code, error.reason))
 
 
@@ -210,7 +225,7 @@ class HybiProtocol(Protocol):
         self._reader = FrameReader(max_message_size)
 
     def receive_data(self, data: bytes) -> None:
-        if self.state is State.CLOSED:
+        if self.state is State.CLOSED or self._failure is not None:
             return
         items: list[Item] = []
         try:
@@ -225,8 +240,8 @@ class HybiProtocol(Protocol):
     def _dispatch(self, items: list[Item]) -> None:
         events = self._events
         for opcode, payload in items:
-            if self.state is State.CLOSED:
-                return  # nothing after a close frame counts
+            if self.state is State.CLOSED or self._failure is not None:
+                return  # nothing after a close frame or a protocol error counts
             if opcode == _TEXT:
                 events.append(TextMessage(payload))  # type: ignore[arg-type]
             elif opcode == _BINARY:
@@ -303,7 +318,7 @@ class Hixie76Protocol(Protocol):
         self._reader = HixieReader(max_message_size)
 
     def receive_data(self, data: bytes) -> None:
-        if self.state is State.CLOSED:
+        if self.state is State.CLOSED or self._failure is not None:
             return
         if self.state is State.CONNECTING:
             need = 8 - len(self._key3)
@@ -329,7 +344,7 @@ class Hixie76Protocol(Protocol):
 
     def _dispatch(self, items: list[Item]) -> None:
         for opcode, payload in items:
-            if self.state is State.CLOSED:
+            if self.state is State.CLOSED or self._failure is not None:
                 return
             if opcode == _TEXT:
                 self._events.append(TextMessage(payload))  # type: ignore[arg-type]
