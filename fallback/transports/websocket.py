@@ -61,8 +61,11 @@ from .base import TEXT_PLAIN, connection_info
 
 log = logging.getLogger("fallback.transports.websocket")
 
-#: How much one read takes from the socket at most.
+#: How much one read hands to the parser at most.
 READ_CHUNK = 65536
+#: How much one ``recv`` asks for: the stream allocates (and zeroes) this much for every
+#: read attempt, so the default 64 KiB costs more than the small messages it carries.
+RECV_SIZE = 8192
 #: After our close frame, how long the peer has to answer and hang up before we do.
 CLOSE_TIMEOUT = 5.0
 
@@ -147,6 +150,7 @@ class WebSocketLink:
         "_dirty",
         "_flusher",
         "_half_closed",
+        "_in_read",
         "_stream",
         "_writing",
         "protocol",
@@ -160,6 +164,7 @@ class WebSocketLink:
         self._writing = False
         self._closed = False
         self._half_closed = False
+        self._in_read = False
         self._close_timer: object | None = None
 
     # -- hooks ------------------------------------------------------------------------
@@ -181,6 +186,7 @@ class WebSocketLink:
     def start(self, stream: IOStream, response: bytes) -> None:
         """Take over `stream` after an accepted handshake whose `response` is not sent."""
         self._stream = stream
+        stream.read_chunk_size = RECV_SIZE
         stream.set_nodelay(True)
         stream.set_close_callback(self._on_stream_closed)
         self.opened()
@@ -193,10 +199,14 @@ class WebSocketLink:
         self._read()
 
     def wake(self) -> None:
-        """The application has something to send: flush in this loop iteration."""
+        """The application has something to send: flush in this loop iteration.
+
+        During this link's own read callback the flush at its end takes care of it.
+        """
         if not self._dirty:
             self._dirty = True
-            self._flusher.add(self)
+            if not self._in_read:
+                self._flusher.add(self)
 
     def flush(self) -> None:
         """Write what is queued, unless a write is in flight (it flushes when done)."""
@@ -242,11 +252,14 @@ class WebSocketLink:
         protocol.receive_data(data)
         events = protocol.events_received()
         if events:
+            self._in_read = True
             try:
                 self.handle_events(events)
             except Exception:
                 log.exception("WebSocket: handling a message failed; closing the connection")
                 protocol.fail(CloseCode.INTERNAL_ERROR, "Internal server error")
+            finally:
+                self._in_read = False
         self._dirty = False
         self.flush()
         self._read()
@@ -257,6 +270,20 @@ class WebSocketLink:
         stream = self._stream
         if stream is None or self._closed:
             return
+        if not stream.writing():
+            # Nothing of the stream's is pending, so the socket can take the bytes
+            # directly: a small frame then costs one send() and no future. Whatever
+            # the socket does not take goes through the stream, which finishes it.
+            try:
+                sent = stream.socket.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                stream.close()
+                return
+            if sent == len(data):
+                return
+            data = data[sent:]
         try:
             future = stream.write(data)
         except StreamClosedError:

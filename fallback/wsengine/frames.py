@@ -180,6 +180,17 @@ class FrameReader:
 
     def feed(self, data: bytes, out: list[Item]) -> None:
         """Parse `data`; append every complete message and control frame to `out`."""
+        if not self._buffer and not self._remaining and not self._message_opcode:
+            # The usual case first: exactly one small masked text frame.
+            b1 = data[1] if len(data) > 5 else 0
+            if data[0] == 0x81 and 0x80 < b1 < 0xFE and len(data) == (b1 & 0x7F) + 6:
+                if b1 - 0x80 > self.max_message_size:
+                    raise PayloadTooBig(f"message over {self.max_message_size} bytes")
+                try:
+                    out.append((_TEXT, unmask(data[6:], data[2:6]).decode("utf-8")))
+                except UnicodeDecodeError:
+                    raise InvalidPayload("text message is not valid UTF-8") from None
+                return
         if self._buffer:
             data = self._buffer + data
             self._buffer = b""
