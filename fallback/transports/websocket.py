@@ -7,7 +7,7 @@ every handshake `fallback.wsengine.handshake` knows (RFC 6455, hybi-07/08, hixie
 The handler only validates the handshake: then it takes the raw stream with the public
 `RequestHandler.detach` and hands it to a `WebSocketLink`, dropping the request. A link is
 the I/O half of a connection and nothing more: bytes read go into the sans-I/O
-`wsengine.Protocol`, events come out, and the bytes it wants sent go to the stream.
+`wsengine.Protocol`, events come out, and the bytes it wants sent go to the socket.
 
 How the link writes (what makes it fast):
 
@@ -19,8 +19,9 @@ How the link writes (what makes it fast):
   every link that takes the same frame in that round writes the same bytes.
 * The link that just read a message flushes at the end of that read, so an echo goes
   out in the same loop iteration.
-* No task and no timer per connection: a read is a future with a callback; a timer exists
-  only while a close handshake is under way.
+* No task and no timer per connection: a plain TCP link registers its socket with the
+  IOLoop (one callback per readiness event, one ``recv``, one ``send``); a timer exists
+  only while a close handshake is under way. TLS links keep the stream and its futures.
 
 A SockJS WebSocket session lives exactly as long as its socket: it is not addressable by
 id (the protocol lets two share one) and closes when the socket does.
@@ -28,14 +29,15 @@ id (the protocol lets two share one) and closes when the socket does.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import weakref
-from asyncio import Future
+from asyncio import AbstractEventLoop, Future
 from typing import Any, cast
 
 from tornado.ioloop import IOLoop
-from tornado.iostream import IOStream, StreamClosedError
+from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 from tornado.web import HTTPError, RequestHandler
 
 from ..exceptions import PeerError
@@ -61,11 +63,10 @@ from .base import TEXT_PLAIN, connection_info
 
 log = logging.getLogger("fallback.transports.websocket")
 
-#: How much one read hands to the parser at most.
+_OPEN = State.OPEN
+
+#: How much one read takes from the socket at most.
 READ_CHUNK = 65536
-#: How much one ``recv`` asks for: the stream allocates (and zeroes) this much for every
-#: read attempt, so the default 64 KiB costs more than the small messages it carries.
-RECV_SIZE = 8192
 #: After our close frame, how long the peer has to answer and hang up before we do.
 CLOSE_TIMEOUT = 5.0
 
@@ -135,8 +136,169 @@ def wire_close_code(code: int | None) -> int:
     return CloseCode.NORMAL
 
 
+class _SocketIO:
+    """Plain TCP: the link owns the socket and watches it with the asyncio loop.
+
+    Taken over from the detached stream (see `WebSocketLink.start`), a socket costs one
+    ``recv`` per readiness event, one ``send`` per flush, and no future, buffer object or
+    extra loop hop: on a machine where the stream's bookkeeping costs more than the
+    message, this is what makes the engine fast.
+    """
+
+    __slots__ = ("_fd", "_link", "_loop", "_pending", "_sock")
+
+    def __init__(self, link: WebSocketLink, sock: socket.socket, loop: AbstractEventLoop) -> None:
+        self._link = link
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._loop = loop
+        self._pending = b""  # bytes the socket did not take yet
+
+    def start(self) -> None:
+        self._loop.add_reader(self._fd, self._on_readable)
+
+    def write(self, data: bytes) -> bool:
+        """Send `data`; False when part of it waits for the socket (a write in flight)."""
+        try:
+            sent = self._sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self.close()
+            return True
+        if sent == len(data):
+            return True
+        self._pending = data[sent:]
+        self._loop.add_writer(self._fd, self._on_writable)
+        return False
+
+    def half_close(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self.close()
+
+    def close(self) -> None:
+        if self._fd < 0:
+            return
+        self._loop.remove_reader(self._fd)
+        if self._pending:
+            self._loop.remove_writer(self._fd)
+            self._pending = b""
+        self._fd = -1
+        self._sock.close()
+        self._link._connection_lost()
+
+    def _on_writable(self) -> None:
+        data = self._pending
+        try:
+            sent = self._sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.close()
+            return
+        self._pending = data[sent:]
+        if not self._pending:
+            self._loop.remove_writer(self._fd)
+            self._link._write_done()
+
+    def _on_readable(self) -> None:
+        try:
+            data = self._sock.recv(READ_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.close()
+            return
+        if not data:
+            self.close()
+            return
+        self._link._data_received(data)
+
+
+def _reader_loop() -> AbstractEventLoop | None:
+    """The running asyncio loop if it can watch sockets itself (not Windows' proactor)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _reader_loops:
+        try:
+            loop.remove_reader(-1)  # a harmless probe: only "not implemented" matters
+        except NotImplementedError:
+            _reader_loops[loop] = False
+        except (ValueError, OSError, KeyError):
+            _reader_loops[loop] = True
+        else:
+            _reader_loops[loop] = True
+    return loop if _reader_loops[loop] else None
+
+
+_reader_loops: weakref.WeakKeyDictionary[AbstractEventLoop, bool] = weakref.WeakKeyDictionary()
+
+
+class _StreamIO:
+    """TLS: the bytes keep going through the (SSL) IOStream, with its public futures."""
+
+    __slots__ = ("_link", "_stream")
+
+    def __init__(self, link: WebSocketLink, stream: IOStream) -> None:
+        self._link = link
+        self._stream: IOStream | None = stream
+        stream.set_close_callback(self._on_close)
+
+    def start(self) -> None:
+        self._read()
+
+    def write(self, data: bytes) -> bool:
+        stream = self._stream
+        if stream is None:
+            return True
+        try:
+            future = stream.write(data)
+        except StreamClosedError:
+            return True
+        if not stream.writing():
+            return True
+        future.add_done_callback(self._on_written)
+        return False
+
+    def half_close(self) -> None:
+        # A TLS stream cannot be half-closed under the TLS layer; the peer's close frame
+        # has been answered, so ending the connection loses nothing.
+        self.close()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+
+    def _read(self) -> None:
+        stream = self._stream
+        if stream is None:
+            return
+        try:
+            future = cast("Future[bytes]", stream.read_bytes(READ_CHUNK, partial=True))
+        except StreamClosedError:
+            return  # the close callback follows
+        future.add_done_callback(self._on_read)
+
+    def _on_read(self, future: Future[bytes]) -> None:
+        try:
+            data = future.result()
+        except StreamClosedError:
+            return
+        self._link._data_received(data)
+        self._read()
+
+    def _on_written(self, future: Future[None]) -> None:
+        if future.exception() is None:
+            self._link._write_done()
+
+    def _on_close(self) -> None:
+        self._stream = None
+        self._link._connection_lost()
+
+
 class WebSocketLink:
-    """One accepted WebSocket connection on a detached stream (the I/O half).
+    """One accepted WebSocket connection (the I/O half), after the handshake.
 
     Subclasses fill in four hooks: `opened` (the handshake response is about to go
     out), `handle_events` (what the peer sent), `pull` (move what the application queued
@@ -151,14 +313,14 @@ class WebSocketLink:
         "_flusher",
         "_half_closed",
         "_in_read",
-        "_stream",
+        "_io",
         "_writing",
         "protocol",
     )
 
     def __init__(self, protocol: Protocol) -> None:
         self.protocol = protocol
-        self._stream: IOStream | None = None
+        self._io: _SocketIO | _StreamIO | None = None
         self._flusher = _flusher()
         self._dirty = False
         self._writing = False
@@ -184,11 +346,31 @@ class WebSocketLink:
     # -- life cycle -------------------------------------------------------------------
 
     def start(self, stream: IOStream, response: bytes) -> None:
-        """Take over `stream` after an accepted handshake whose `response` is not sent."""
-        self._stream = stream
-        stream.read_chunk_size = RECV_SIZE
+        """Take over `stream` after an accepted handshake whose `response` is not sent.
+
+        A plain TCP stream is retired: whatever it had already read past the request
+        headers (hixie-76's third key, frames sent right behind the handshake) is taken
+        from it, its socket is duplicated for the link, and the stream is closed. TLS
+        streams stay in charge of their socket.
+        """
         stream.set_nodelay(True)
-        stream.set_close_callback(self._on_stream_closed)
+        early = b""
+        loop = None if isinstance(stream, SSLIOStream) else _reader_loop()
+        if loop is None:
+            self._io = _StreamIO(self, stream)
+        else:
+            try:
+                future = cast("Future[bytes]", stream.read_bytes(READ_CHUNK, partial=True))
+                sock = stream.socket.dup()
+            except (StreamClosedError, OSError):
+                stream.close()
+                self._closed = True
+                return
+            if future.done():
+                early = future.result()
+            stream.close()
+            sock.setblocking(False)
+            self._io = _SocketIO(self, sock, loop)
         self.opened()
         if self.protocol.can_send:
             self.pull()
@@ -196,7 +378,11 @@ class WebSocketLink:
         # the protocol holds frames back until the third key arrives, so this sends the
         # response headers before that key, as HAProxy needs.
         self._write(response + self.protocol.data_to_send())
-        self._read()
+        if self._closed:
+            return
+        self._io.start()
+        if early:
+            self._data_received(early)
 
     def wake(self) -> None:
         """The application has something to send: flush in this loop iteration.
@@ -213,7 +399,7 @@ class WebSocketLink:
         if self._writing or self._closed:
             return
         protocol = self.protocol
-        if protocol.can_send:
+        if protocol.state is _OPEN or protocol.can_send:
             self.pull()
         data = protocol.data_to_send()
         if data:
@@ -223,31 +409,17 @@ class WebSocketLink:
 
     def abort(self) -> None:
         """Close the TCP connection now."""
-        if self._stream is not None and not self._closed:
-            self._stream.close()
+        if self._io is not None and not self._closed:
+            self._io.close()
 
     def start_closing(self) -> None:
         """Our close frame is queued: give the peer `CLOSE_TIMEOUT` to answer."""
         if self._close_timer is None and not self._closed:
             self._close_timer = IOLoop.current().call_later(CLOSE_TIMEOUT, self.abort)
 
-    # -- reading ----------------------------------------------------------------------
+    # -- called by the I/O object -------------------------------------------------------
 
-    def _read(self) -> None:
-        stream = self._stream
-        if stream is None or self._closed:
-            return
-        try:
-            future = cast("Future[bytes]", stream.read_bytes(READ_CHUNK, partial=True))
-        except StreamClosedError:
-            return  # the close callback follows
-        future.add_done_callback(self._on_read)
-
-    def _on_read(self, future: Future[bytes]) -> None:
-        try:
-            data = future.result()
-        except StreamClosedError:
-            return
+    def _data_received(self, data: bytes) -> None:
         protocol = self.protocol
         protocol.receive_data(data)
         events = protocol.events_received()
@@ -262,64 +434,12 @@ class WebSocketLink:
                 self._in_read = False
         self._dirty = False
         self.flush()
-        self._read()
 
-    # -- writing ----------------------------------------------------------------------
-
-    def _write(self, data: bytes) -> None:
-        stream = self._stream
-        if stream is None or self._closed:
-            return
-        if not stream.writing():
-            # Nothing of the stream's is pending, so the socket can take the bytes
-            # directly: a small frame then costs one send() and no future. Whatever
-            # the socket does not take goes through the stream, which finishes it.
-            try:
-                sent = stream.socket.send(data)
-            except BlockingIOError:
-                sent = 0
-            except OSError:
-                stream.close()
-                return
-            if sent == len(data):
-                return
-            data = data[sent:]
-        try:
-            future = stream.write(data)
-        except StreamClosedError:
-            return
-        if stream.writing():
-            self._writing = True
-            future.add_done_callback(self._on_written)
-
-    def _on_written(self, future: Future[None]) -> None:
+    def _write_done(self) -> None:
         self._writing = False
-        if future.exception() is not None:
-            return  # the stream closed; its close callback follows
         self.flush()
 
-    def _finish(self) -> None:
-        """Everything is written and the protocol is done: end our side of TCP.
-
-        Half-closing and reading on until the peer's EOF (or the timeout) avoids the
-        reset a close with unread data would cause, which could destroy the close frame
-        before the peer reads it.
-        """
-        stream = self._stream
-        if stream is None or self._closed:
-            return
-        if self._half_closed:
-            return  # waiting for the peer's EOF
-        self._half_closed = True
-        try:
-            stream.socket.shutdown(socket.SHUT_WR)
-        except OSError:
-            stream.close()
-            return
-        if self._close_timer is None:
-            self._close_timer = IOLoop.current().call_later(CLOSE_TIMEOUT, self.abort)
-
-    def _on_stream_closed(self) -> None:
+    def _connection_lost(self) -> None:
         if self._closed:
             return
         self._closed = True
@@ -328,11 +448,33 @@ class WebSocketLink:
             self._close_timer = None
         if self.protocol.state is not State.CLOSED:
             self.protocol.receive_eof()
-        self._stream = None
         try:
             self.closed()
         except Exception:
             log.exception("WebSocket: cleaning up a closed connection failed")
+
+    # -- internals --------------------------------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        io = self._io
+        if io is None or self._closed:
+            return
+        if not io.write(data):
+            self._writing = True
+
+    def _finish(self) -> None:
+        """Everything is written and the protocol is done: end our side of TCP.
+
+        Half-closing and reading on until the peer's EOF (or the timeout) avoids the
+        reset a close with unread data would cause, which could destroy the close frame
+        before the peer reads it.
+        """
+        if self._half_closed or self._io is None or self._closed:
+            return
+        self._half_closed = True
+        self._io.half_close()
+        if self._close_timer is None and not self._closed:
+            self._close_timer = IOLoop.current().call_later(CLOSE_TIMEOUT, self.abort)
 
 
 class SessionLink(WebSocketLink):

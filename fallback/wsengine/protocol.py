@@ -63,6 +63,9 @@ class State(enum.Enum):
     CLOSED = "closed"
 
 
+_OPEN = State.OPEN
+
+
 class Protocol:
     """What both framings share: state, the event list and the outgoing bytes."""
 
@@ -157,6 +160,9 @@ class Protocol:
 
     def send_frame(self, frame: bytes) -> None:
         """Queue bytes made by `text_frame` (or a concatenation of such frames)."""
+        if self.state is _OPEN:
+            self._out.append(frame)  # the common case, without the general checks
+            return
         self._check_can_send()
         self._queue(frame)
 
@@ -234,7 +240,9 @@ class HybiProtocol(Protocol):
             self._dispatch(items)
             self._failed(error)
             return
-        if items:
+        if len(items) == 1 and items[0][0] == _TEXT:
+            self._events.append(TextMessage(items[0][1]))  # type: ignore[arg-type]
+        elif items:
             self._dispatch(items)
 
     def _dispatch(self, items: list[Item]) -> None:
