@@ -1,0 +1,366 @@
+"""The WebSocket engine on real sockets: refusals, close codes, framing rules, big messages.
+
+`/autobahn` of the conformance server is the engine-level echo Autobahn|Testsuite runs
+against; the SockJS routes come from the shared test application.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import ssl
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from fallback.testing.sockjs_server import make_app as conformance_app
+from fallback.transports import websocket as ws_transport
+from tests.support import http
+from tests.support.live import LiveServer
+from tests.support.wsclient import (
+    BINARY,
+    PONG,
+    TEXT,
+    ServerClosed,
+    WSClient,
+    client_frame,
+)
+
+pytestmark = pytest.mark.timeout(30)
+
+UPGRADE = {
+    "Upgrade": "websocket",
+    "Connection": "Upgrade",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version": "13",
+}
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[LiveServer]:
+    server = LiveServer(conformance_app).start()
+    yield server
+    server.stop()
+
+
+def sockjs_path(prefix: str = "/echo") -> str:
+    return f"{prefix}/000/{uuid.uuid4().hex}/websocket"
+
+
+# -- refusals ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/echo/0/0/websocket", "/echo/websocket", "/autobahn"])
+def test_plain_get_is_400_with_a_message(live, engine, path):
+    server = engine if path == "/autobahn" else live
+    response = http.get(server.url + path)
+    assert response.status == 400
+    assert response.text == 'Can "Upgrade" only to "WebSocket".'
+    assert response.header("Content-Type") == "text/plain; charset=UTF-8"
+
+
+def test_connection_header_without_upgrade_is_400(live):
+    response = http.get(live.url + "/echo/0/0/websocket", headers={**UPGRADE, "Connection": "close"})
+    assert (response.status, response.text) == (400, '"Connection" must be "Upgrade".')
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("path", ["/echo/0/0/websocket", "/echo/websocket"])
+def test_other_methods_are_405_with_allow_get(live, method, path):
+    response = http.request(method, live.url + path, headers=UPGRADE)
+    assert response.status == 405
+    assert response.header("Allow") == "GET"
+    assert response.header("Content-Type") is None
+    assert response.body == b""
+
+
+def test_unknown_version_is_426_naming_the_versions_we_speak(live):
+    response = http.get(live.url + "/echo/websocket", headers={**UPGRADE, "Sec-WebSocket-Version": "14"})
+    assert response.status == 426
+    assert response.header("Sec-WebSocket-Version") == "13, 8, 7"
+    assert response.text == "Unsupported WebSocket version."
+
+
+@pytest.mark.parametrize("key", ["", "short", "dGhlIHNhbXBsZSBub25jZQ"])
+def test_bad_key_is_400(live, key):
+    response = http.get(live.url + "/echo/websocket", headers={**UPGRADE, "Sec-WebSocket-Key": key})
+    assert response.status == 400
+    assert "Sec-WebSocket-Key" in response.text
+
+
+def test_bad_hixie76_key_is_400(live):
+    headers = {
+        "Upgrade": "WebSocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key1": "12345",  # no spaces: not a valid key
+        "Sec-WebSocket-Key2": "1 2",
+    }
+    response = http.get(live.url + "/echo/websocket", headers=headers)
+    assert (response.status, response.text) == (400, "Invalid hixie-76 key.")
+
+
+def test_http10_upgrade_is_refused(live):
+    request = (
+        "GET /echo/websocket HTTP/1.0\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    sock = http.raw_exchange("127.0.0.1", live.port, request.encode())
+    try:
+        data = http.recv_until_closed(sock)
+    finally:
+        sock.close()
+    assert data.split(b"\r\n", 1)[0].endswith(b"400 Bad Request")
+    assert data.endswith(b"WebSocket needs HTTP/1.1.")
+
+
+# -- the SockJS transport ---------------------------------------------------------------
+
+
+def test_broken_json_closes_abruptly_with_1007_and_no_sockjs_close_frame(live):
+    client = WSClient.connect(live.port, sockjs_path())
+    try:
+        assert client.recv_text() == "o"
+        client.send_text('["a')
+        assert client.recv_close() == (1007, "Broken JSON encoding.")
+        client.wait_closed()
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("path", ["/small/000/abc/websocket", "/small/websocket"])
+def test_message_over_the_size_limit_closes_with_1009(live, path):
+    client = WSClient.connect(live.port, path)
+    try:
+        if "000" in path:
+            assert client.recv_text() == "o"
+        client.send_text(json.dumps(["x" * 100]))
+        code, _ = client.recv_close()
+        assert code == 1009
+        client.wait_closed()
+    finally:
+        client.close()
+
+
+def test_fragmented_message_is_joined_before_the_session_sees_it(live):
+    client = WSClient.connect(live.port, sockjs_path())
+    try:
+        assert client.recv_text() == "o"
+        client.send_fragments(TEXT, [b'["frag', "\u2713".encode()[:2], "\u2713".encode()[2:] + b'ment"]'])
+        assert client.recv_text() == 'a["frag\u2713ment"]'
+    finally:
+        client.close()
+
+
+def test_server_close_sends_sockjs_close_then_websocket_close_and_waits_for_the_client(live, events):
+    client = WSClient.connect(live.port, sockjs_path("/recorded"))
+    try:
+        assert client.recv_text() == "o"
+        client.send_text('["close"]')
+        assert client.recv_text() == 'c[4000,"asked to close"]'
+        assert client.recv_close() == (4000, "asked to close")
+        client.send_close(4000)
+        client.wait_closed()
+    finally:
+        client.close()
+    assert events.events("close") == [("close", "websocket", (4000, "asked to close"))]
+
+
+def test_unanswered_close_is_ended_by_the_server_after_the_timeout(live, monkeypatch):
+    monkeypatch.setattr(ws_transport, "CLOSE_TIMEOUT", 0.2)
+    client = WSClient.connect(live.port, sockjs_path("/close"))
+    try:
+        assert client.recv_text() == "o"
+        assert client.recv_text() == 'c[3000,"Go away!"]'
+        assert client.recv_close() == (3000, "Go away!")
+        client.wait_closed(timeout=5)  # without answering the close frame
+    finally:
+        client.close()
+
+
+def test_ping_is_answered_with_the_same_payload(live):
+    client = WSClient.connect(live.port, sockjs_path())
+    try:
+        assert client.recv_text() == "o"
+        client.ping(b"are you there")
+        assert client.recv_frame() == (PONG, b"are you there")
+    finally:
+        client.close()
+
+
+def test_client_vanishing_closes_the_session_as_interrupted(live, events):
+    client = WSClient.connect(live.port, sockjs_path("/recorded"))
+    assert client.recv_text() == "o"
+    client.close()
+    events.wait_for(lambda ev: any(e[0] == "close" for e in ev))
+    assert events.events("close") == [("close", "websocket", (1002, "Connection interrupted"))]
+
+
+# -- the raw transport ------------------------------------------------------------------
+
+
+def test_raw_server_close_carries_the_application_code_and_reason(live, events):
+    client = WSClient.connect(live.port, "/recorded/websocket")
+    try:
+        client.send_text("hello")
+        assert client.recv_text() == "hello"
+        client.send_text("close")
+        assert client.recv_close() == (4000, "asked to close")
+    finally:
+        client.close()
+
+
+def test_raw_rejected_connection_closes_with_3001(live):
+    client = WSClient.connect(live.port, "/reject/websocket")
+    try:
+        assert client.recv_close() == (3001, "Connection rejected")
+    finally:
+        client.close()
+
+
+def test_raw_binary_message_closes_with_1003(live):
+    client = WSClient.connect(live.port, "/echo/websocket")
+    try:
+        client.send_binary(b"\x00\x01")
+        assert client.recv_close() == (1003, "Text messages only.")
+    finally:
+        client.close()
+
+
+# -- framing rules, at the engine level -------------------------------------------------
+
+
+def test_engine_echoes_text_and_binary_as_they_came(engine):
+    client = WSClient.connect(engine.port, "/autobahn")
+    try:
+        client.send_text("text \u2713")
+        assert client.recv_frame() == (TEXT, "text \u2713".encode())
+        client.send_binary(b"\xff\x00binary")
+        assert client.recv_frame() == (BINARY, b"\xff\x00binary")
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (client_frame(TEXT, b"\xed\xa0\x80"), 1007),  # a UTF-16 surrogate
+        (client_frame(TEXT, b"x", masked=False), 1002),
+        (client_frame(TEXT, b"x", rsv=1), 1002),
+        (client_frame(0x3, b"x"), 1002),
+        (client_frame(0x0, b"x"), 1002),
+        (client_frame(0x9, b"x" * 126), 1002),
+        (client_frame(0x8, b"\x03\xed"), 1002),  # close code 1005 may not be sent
+    ],
+    ids=["invalid-utf8", "unmasked", "rsv", "reserved-opcode", "lone-continuation",
+         "long-ping", "bad-close-code"],
+)
+def test_protocol_violations_fail_the_connection_with_their_code(engine, frame, code):
+    client = WSClient.connect(engine.port, "/autobahn")
+    try:
+        client.send_raw(client_frame(TEXT, b"before") + frame)
+        assert client.recv_text() == "before"
+        assert client.recv_close()[0] == code
+        client.wait_closed()
+    finally:
+        client.close()
+
+
+def test_invalid_utf8_fails_before_the_message_ends(engine):
+    client = WSClient.connect(engine.port, "/autobahn")
+    try:
+        # One frame announced as 1000 bytes, of which only the first 4 (invalid) arrive.
+        frame = client_frame(TEXT, b"\xf4\x90\x80\x80" + b"a" * 996)
+        client.send_raw(frame[:12])
+        assert client.recv_close()[0] == 1007
+    finally:
+        client.close()
+
+
+def test_frames_sent_right_behind_the_handshake_are_not_lost(engine):
+    sock = socket.create_connection(("127.0.0.1", engine.port), timeout=5)
+    try:
+        request = "GET /autobahn HTTP/1.1\r\nHost: x\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in UPGRADE.items()
+        )
+        sock.sendall(request.encode() + b"\r\n" + client_frame(TEXT, b"early"))
+        client = WSClient(sock, "13", b"", b"")
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        client.buffer = data.partition(b"\r\n\r\n")[2]
+        assert client.recv_text() == "early"
+    finally:
+        sock.close()
+
+
+def test_big_message_is_echoed_whole_while_the_socket_is_full(engine):
+    client = WSClient.connect(engine.port, "/autobahn")
+    try:
+        payload = os.urandom(8 * 1024 * 1024)
+        client.send_binary(payload)
+        opcode, echoed = client.recv_frame(timeout=20)
+        assert opcode == BINARY and echoed == payload
+    finally:
+        client.close()
+
+
+def test_client_close_is_echoed_and_tcp_ends(engine):
+    client = WSClient.connect(engine.port, "/autobahn")
+    try:
+        client.send_close(1000, "done")
+        assert client.recv_close() == (1000, "")
+        client.wait_closed()
+        with pytest.raises(ServerClosed):
+            client.recv_frame(timeout=1)
+    finally:
+        client.close()
+
+
+# -- TLS --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    done = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"],
+        capture_output=True, timeout=60,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"openssl could not make a certificate: {done.stderr[-200:]!r}")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    server = LiveServer(conformance_app, ssl_options=context).start()
+    yield server
+    server.stop()
+
+
+def test_websocket_over_tls_echoes(tls_engine):
+    raw = socket.create_connection(("127.0.0.1", tls_engine.port), timeout=5)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    sock = context.wrap_socket(raw)
+    try:
+        request = "GET /echo/000/tls/websocket HTTP/1.1\r\nHost: x\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in UPGRADE.items()
+        )
+        sock.sendall(request.encode() + b"\r\n")
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        head, _, rest = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101")
+        client = WSClient(sock, "13", head, rest)  # type: ignore[arg-type]
+        assert client.recv_text() == "o"
+        client.send_text('["over tls"]')
+        assert client.recv_text() == 'a["over tls"]'
+        client.send_close(1000)
+        assert client.recv_close() == (1000, "")
+    finally:
+        sock.close()
