@@ -182,9 +182,9 @@ class FrameReader:
         """Parse `data`; append every complete message and control frame to `out`."""
         if not self._buffer and not self._remaining and not self._message_opcode:
             # The usual case first: exactly one small masked text frame.
-            b1 = data[1] if len(data) > 5 else 0
-            if data[0] == 0x81 and 0x80 < b1 < 0xFE and len(data) == (b1 & 0x7F) + 6:
-                if b1 - 0x80 > self.max_message_size:
+            n = len(data)
+            if n > 5 and data[0] == 0x81 and 0x80 < data[1] < 0xFE and n == data[1] - 0x7A:
+                if n - 6 > self.max_message_size:
                     raise PayloadTooBig(f"message over {self.max_message_size} bytes")
                 try:
                     out.append((_TEXT, unmask(data[6:], data[2:6]).decode("utf-8")))
