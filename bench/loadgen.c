@@ -48,8 +48,8 @@ typedef struct {
 static int sockjs;
 static conn_t *conns;
 static int nconns;
-static char *frame;        /* one masked client message frame */
-static size_t frame_len;
+static char **frames;      /* per connection: one masked client message frame */
+static size_t frame_len;   /* all frames have the same length */
 static long counting;      /* messages received while measuring */
 static int measuring;
 static unsigned done_count[RING];
@@ -88,33 +88,42 @@ static void send_all(int fd, const char *data, size_t n) {
     }
 }
 
-static void build_frame(int size) {
-    char *payload = malloc((size_t)size + 8);
-    size_t plen = 0;
-    if (sockjs) {
-        payload[plen++] = '[';
-        payload[plen++] = '"';
-    }
-    for (int i = 0; i < size; i++) payload[plen++] = (char)('a' + i % 26);
-    if (sockjs) {
-        payload[plen++] = '"';
-        payload[plen++] = ']';
-    }
+/* Each connection's message starts with its own number, so that no two connections
+ * send the same bytes (a server cannot profit from identical messages in echo). */
+static void build_frames(int size, int count) {
+    frames = calloc((size_t)count, sizeof *frames);
+    char *payload = malloc((size_t)size + 16);
     const unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
-    frame = malloc(plen + 14);
-    size_t h = 0;
-    frame[h++] = (char)0x81;
-    if (plen < 126) {
-        frame[h++] = (char)(0x80 | plen);
-    } else {
-        frame[h++] = (char)(0x80 | 126);
-        frame[h++] = (char)(plen >> 8);
-        frame[h++] = (char)(plen & 0xff);
+    for (int c = 0; c < count; c++) {
+        size_t plen = 0;
+        if (sockjs) {
+            payload[plen++] = '[';
+            payload[plen++] = '"';
+        }
+        char number[16];
+        int digits = snprintf(number, sizeof number, "%08d", c);
+        for (int i = 0; i < size; i++)
+            payload[plen++] = i < digits ? number[i] : (char)('a' + i % 26);
+        if (sockjs) {
+            payload[plen++] = '"';
+            payload[plen++] = ']';
+        }
+        char *frame = malloc(plen + 14);
+        size_t h = 0;
+        frame[h++] = (char)0x81;
+        if (plen < 126) {
+            frame[h++] = (char)(0x80 | plen);
+        } else {
+            frame[h++] = (char)(0x80 | 126);
+            frame[h++] = (char)(plen >> 8);
+            frame[h++] = (char)(plen & 0xff);
+        }
+        memcpy(frame + h, mask, 4);
+        h += 4;
+        for (size_t i = 0; i < plen; i++) frame[h + i] = (char)(payload[i] ^ mask[i % 4]);
+        frame_len = h + plen;
+        frames[c] = frame;
     }
-    memcpy(frame + h, mask, 4);
-    h += 4;
-    for (size_t i = 0; i < plen; i++) frame[h + i] = (char)(payload[i] ^ mask[i % 4]);
-    frame_len = h + plen;
     free(payload);
 }
 
@@ -179,6 +188,7 @@ static void finish_handshake(conn_t *c) {
 
 static void send_messages(conn_t *c, int count) {
     if (count <= 0) return;
+    const char *frame = frames[c - conns];
     char stack[8192];
     size_t need = frame_len * (size_t)count;
     char *out = need <= sizeof stack ? stack : malloc(need);
@@ -262,9 +272,8 @@ int main(int argc, char **argv) {
     int broadcast = strcmp(mode, "broadcast") == 0;
     int idle = strcmp(mode, "idle") == 0;
     if (inflight >= RING) inflight = RING - 1;
-    build_frame(size);
-
     conns = calloc((size_t)nconns, sizeof *conns);
+    build_frames(size, nconns);
     for (int i = 0; i < nconns; i++) conns[i].fd = connect_one(port, path, i);
     for (int i = 0; i < nconns; i++) finish_handshake(&conns[i]);
 
