@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast venv test-deps system-deps node-deps lint types protocol autobahn bench clean
+.PHONY: demo test test-fast venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,18 +40,28 @@ test: test-deps
 
 ## Unit and loopback tests only (no browser, no npm).
 test-fast: $(VENV)/.test-installed
-	$(PY) -m pytest -W error::DeprecationWarning tests/unit tests/server $(PYTEST_ARGS)
+	$(PY) -m pytest -W error::DeprecationWarning tests/unit tests/server tests/compat $(PYTEST_ARGS)
 
 types: $(VENV)/.test-installed
 	$(PY) -m mypy fallback
 
 lint: $(VENV)/.test-installed
-	$(PY) -m ruff check fallback tests demo bench
+	$(PY) -m ruff check .
 
 ## The official SockJS protocol suite against the conformance server (Python 2.7 tool).
 protocol: $(VENV)/.installed
 	@$(PY) -m fallback.testing.sockjs_server --port 8081 >/tmp/fallback-protocol.log 2>&1 & pid=$$!; \
 	  sleep 1; ../shared/tools/sockjs-protocol-suite http://127.0.0.1:8081; rc=$$?; kill $$pid; exit $$rc
+
+## The same suite against the same sockjs-tornado application on sockjs-tornado and on
+## fallback.compat.sockjs_tornado (tests/compat/protocol_server.py), on free ports.
+PROTOCOL_SUITE ?= ../shared/tools/sockjs-protocol-suite
+protocol-compat: $(VENV)/.test-installed
+	@for impl in sockjs-tornado fallback; do \
+	  port=$$($(PY) -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	  $(PY) -m tests.compat.protocol_server --impl $$impl --port $$port >/tmp/fallback-protocol-$$impl.log 2>&1 & pid=$$!; \
+	  sleep 1; echo "== $$impl"; $(PROTOCOL_SUITE) http://127.0.0.1:$$port; kill $$pid; \
+	done
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

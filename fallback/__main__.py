@@ -11,10 +11,13 @@ import signal
 import sys
 from typing import Any
 
+from . import admin_cli, channels
 from .connection import Connection
 from .exceptions import ConfigurationError
+from .realtime import ServerConfig, build_application, load_config
 from .router import Router
 from .server import listen, make_application
+from .workers import default_worker_count, supervise
 
 log = logging.getLogger("fallback")
 
@@ -47,10 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fallback", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve a Connection class over every transport")
-    serve.add_argument("connection", help="module:ConnectionClass")
+    serve.add_argument("connection", nargs="?", help="module:ConnectionClass")
+    serve.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="serve the tenants of a TOML file (channels, tokens, backend API) instead",
+    )
     serve.add_argument("--prefix", default="/", help="URL prefix (default /)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
     serve.add_argument(
         "--static-path", default="/static", help="where fallback.js is served ('' for nowhere)"
     )
@@ -66,8 +75,55 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-raw-websocket", dest="raw_websocket", action="store_false", default=None
     )
     serve.add_argument("--sockjs-url", default=None, metavar="URL")
+    serve.add_argument(
+        "--broker",
+        default=None,
+        metavar="URL",
+        help="channel broker joining processes: redis://host:port/db (default: in memory)",
+    )
+    serve.add_argument(
+        "--workers",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="N",
+        help="run N server processes on ports PORT..PORT+N-1 (no N: one per core)",
+    )
     serve.add_argument("--log-level", default="INFO")
+    admin_cli.add_parser(commands)
     return parser
+
+
+def _worker_count(value: str) -> int:
+    if value == "auto":
+        return default_worker_count()
+    try:
+        count = int(value)
+    except ValueError:
+        raise ConfigurationError(f"--workers takes a number, not {value!r}") from None
+    if count < 1:
+        raise ConfigurationError("--workers must be at least 1")
+    return count
+
+
+def _without_options(
+    argv: list[str], names: tuple[str, ...], optional_value: tuple[str, ...]
+) -> list[str]:
+    """`argv` minus the given options and their values."""
+    result: list[str] = []
+    skip = False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in names:
+            if "=" not in arg:
+                has_value = i + 1 < len(argv) and not argv[i + 1].startswith("-")
+                skip = has_value if name in optional_value else True
+            continue
+        result.append(arg)
+    return result
 
 
 _SETTING_FLAGS = (
@@ -84,6 +140,47 @@ _SETTING_FLAGS = (
 )
 
 
+def _apply_config(args: argparse.Namespace) -> ServerConfig | None:
+    """Read ``--config``; command-line flags win over the file's [server] values."""
+    config = load_config(args.config) if args.config else None
+    if config is None and not args.connection:
+        raise ConfigurationError("serve needs module:ConnectionClass or --config FILE")
+    if config is not None and args.connection:
+        raise ConfigurationError("give either module:ConnectionClass or --config, not both")
+    args.host = args.host or (config.host if config else "127.0.0.1")
+    args.port = args.port if args.port is not None else (config.port if config else 8080)
+    if config is not None:
+        args.broker = args.broker or config.broker
+    if args.workers is None:
+        args.workers = config.workers if config is not None else "1"
+    return config
+
+
+async def _serve_config(args: argparse.Namespace, config: ServerConfig) -> None:
+    app, runtimes = build_application(config)
+    await channels.start(args.broker)
+    server = listen(app, args.port, args.host)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    for runtime in runtimes:
+        log.info(
+            "fallback serving tenant %s on http://%s:%d%s",
+            runtime.tenant.name,
+            args.host,
+            args.port,
+            runtime.tenant.prefix,
+        )
+    await stop.wait()
+    server.stop()
+    for runtime in runtimes:
+        if runtime.router is not None:
+            runtime.router.service.registry.close_all(1001)
+        await runtime.stop()
+    await channels.hub().stop()
+
+
 async def _serve(args: argparse.Namespace) -> None:
     connection_class = load_object(args.connection)
     if not (isinstance(connection_class, type) and issubclass(connection_class, Connection)):
@@ -93,6 +190,8 @@ async def _serve(args: argparse.Namespace) -> None:
     }
     router = Router(connection_class, args.prefix, **settings)
     app = make_application(router, static_path=args.static_path or None)
+    if args.broker:
+        await channels.start(args.broker)
     server = listen(app, args.port, args.host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -108,17 +207,37 @@ async def _serve(args: argparse.Namespace) -> None:
     await stop.wait()
     server.stop()
     router.service.registry.close_all(1001)
+    await channels.hub().stop()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        level=getattr(logging, str(getattr(args, "log_level", "INFO")).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.command == "admin":
+            return admin_cli.run(args)
         if args.command == "serve":
-            asyncio.run(_serve(args))
+            config = _apply_config(args)
+            workers = _worker_count(args.workers)
+            if workers > 1:
+                serve_args = _without_options(
+                    list(sys.argv[1:] if argv is None else argv)[1:],
+                    ("--workers", "--port"),
+                    ("--workers",),
+                )
+                if not args.broker:
+                    log.warning(
+                        "%d workers without --broker: channels stay in each process", workers
+                    )
+                serve_args += ["--workers", "1"]
+                return supervise(serve_args, workers, args.port)
+            if config is not None:
+                asyncio.run(_serve_config(args, config))
+            else:
+                asyncio.run(_serve(args))
     except ConfigurationError as error:
         print(f"fallback: {error}", file=sys.stderr)
         return 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .info import EMPTY_INFO, ConnectionInfo
 from .protocol import CloseCode, OutgoingMessage
@@ -33,6 +33,7 @@ class Connection:
 
     def __init__(self) -> None:
         self._session: Session | None = None
+        self._close_hooks: list[Callable[[Connection], None]] | None = None
 
     # -- to override ------------------------------------------------------------------
 
@@ -113,19 +114,47 @@ class Connection:
     def _session_message(self, text: str) -> None:
         self.on_message(text)
 
-    def _session_closed(self) -> None:
-        self.on_close()
+    def _session_closed(self, opened: bool) -> None:
+        try:
+            if opened:
+                self.on_close()
+        finally:
+            hooks, self._close_hooks = self._close_hooks, None
+            for hook in hooks or ():
+                try:
+                    hook(self)
+                except Exception:
+                    log.exception("a close hook of %r raised", self)
+
+    def add_close_hook(self, hook: Callable[[Connection], None]) -> None:
+        """Run ``hook(connection)`` once when the connection closes (after ``on_close``).
+
+        For libraries built on connections (channels use it to leave every channel); it
+        runs even for a connection rejected in ``on_open``. Added after the close, it
+        runs at once.
+        """
+        if self.is_closed and self._session is not None:
+            hook(self)
+            return
+        if self._close_hooks is None:
+            self._close_hooks = []
+        self._close_hooks.append(hook)
 
 
-def broadcast(connections: Iterable[Connection], text: str) -> int:
+def broadcast(connections: Iterable[Connection], text: str | OutgoingMessage) -> int:
     """Send `text` to every open connection in `connections`; returns how many got it.
 
     The message is JSON-encoded once for all of them. Closed connections are skipped,
     and a failure on one receiver never stops the others or reaches the caller.
+    (An already built `OutgoingMessage` is accepted too, for adapters such as
+    `fallback.compat` that encode their messages differently.)
     """
-    if not isinstance(text, str):
+    if isinstance(text, OutgoingMessage):
+        message = text
+    elif isinstance(text, str):
+        message = OutgoingMessage(text)
+    else:
         raise TypeError(f"broadcast() takes str, not {type(text).__name__}")
-    message = OutgoingMessage(text)
     delivered = 0
     for connection in list(connections):
         session = connection._session

@@ -67,13 +67,19 @@ def _pattern_matches(pattern: str, origin: str) -> bool:
     return p_host == o_host
 
 
-def origin_allowed(origin: str | None, allowed: Sequence[str] | None) -> bool:
+def origin_allowed(
+    origin: str | None, allowed: Sequence[str] | None, host: str | None = None
+) -> bool:
     """Whether a request from `origin` may connect.
 
     ``allowed=None`` allows everything. A request that names no origin (a non-browser
     client) is allowed: an allow-list protects browsers' users from other sites' pages,
-    and only browsers send these headers.
+    and only browsers send these headers. Nor is a page from the server's own `host`
+    (the request's ``Host``) ever refused: the list is about other sites, and Tornado's
+    WebSocket handshake makes the same exception.
     """
     if allowed is None or origin is None:
+        return True
+    if host and origin != "null" and urlsplit(origin).netloc.lower() == host.lower():
         return True
     return any(_pattern_matches(pattern, origin) for pattern in allowed)

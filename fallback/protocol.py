@@ -153,6 +153,11 @@ def is_close_frame(frame: str) -> bool:
 ANOTHER_CONNECTION_FRAME = close_frame(
     CloseCode.ANOTHER_CONNECTION, DEFAULT_REASONS[CloseCode.ANOTHER_CONNECTION]
 )
+#: The answer to a receiving request from another IP than the session's (``verify_ip``);
+#: the wording is sockjs-tornado's, which introduced the check.
+DIFFERENT_IP_FRAME = close_frame(
+    CloseCode.ANOTHER_CONNECTION, "Attempted to connect to session from different IP"
+)
 
 
 # ---------------------------------------------------------------------------------------

@@ -12,11 +12,11 @@ import time
 from collections import Counter
 
 from .protocol import SessionId
-from .session import Clock, Session
+from .session import Clock, Counters, Session
 
 
 class SessionRegistry:
-    __slots__ = ("_anonymous", "_clock", "_named", "closed_by_code", "opened")
+    __slots__ = ("_anonymous", "_clock", "_named", "closed_by_code", "counters", "opened")
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self._named: dict[SessionId, Session] = {}
@@ -26,6 +26,8 @@ class SessionRegistry:
         self.opened: Counter[str] = Counter()
         #: Sessions forgotten, by the code they closed with.
         self.closed_by_code: Counter[int] = Counter()
+        #: Messages and receivers, totalled over every session of this registry.
+        self.counters = Counters()
 
     def __len__(self) -> int:
         return len(self._named) + len(self._anonymous)

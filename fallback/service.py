@@ -82,6 +82,7 @@ class Service:
             transport,
             framed=framed,
             clock=self.clock,
+            counters=self.registry.counters,
         )
         connection._bind(session)
         self.registry.add(session)

@@ -77,7 +77,26 @@ class SessionListener(Protocol):
 
     def _session_message(self, text: str) -> None: ...
 
-    def _session_closed(self) -> None: ...
+    def _session_closed(self, opened: bool) -> None:
+        """The session closed; `opened` says whether ``on_open`` had accepted it."""
+
+
+class Counters:
+    """Running totals a service keeps for statistics, shared by all its sessions.
+
+    Plain integers bumped once per frame or batch (never per receiver per message), so
+    they cost nothing measurable; whoever wants rates samples them on a clock.
+    """
+
+    __slots__ = ("attached", "received", "sent")
+
+    def __init__(self) -> None:
+        #: Receivers that tried to attach (polls, streams, sockets), refused ones included.
+        self.attached = 0
+        #: Messages handed to receivers for the client.
+        self.sent = 0
+        #: Messages that arrived from clients.
+        self.received = 0
 
 
 class Session:
@@ -86,6 +105,7 @@ class Session:
     __slots__ = (
         "_clock",
         "_close_frame",
+        "_counters",
         "_detached_at",
         "_heartbeat_due",
         "_heartbeat_pending",
@@ -114,6 +134,7 @@ class Session:
         *,
         framed: bool = True,
         clock: Clock = time.monotonic,
+        counters: Counters | None = None,
     ) -> None:
         #: The SockJS session id, or None for WebSocket sessions (whose ids may repeat).
         self.id = session_id
@@ -129,6 +150,7 @@ class Session:
         self._listening = False  # on_open accepted and on_close not yet called
         self._settings = settings
         self._clock = clock
+        self._counters = counters if counters is not None else Counters()
         self._queue: list[OutgoingMessage] = []
         self._receiver: Receiver | None = None
         self._open_frame_pending = False
@@ -153,6 +175,7 @@ class Session:
         The first receiver opens the session (``on_open`` runs here). The caller then
         pulls with `take_frame` until it returns None, and waits for `Receiver.wake`.
         """
+        self._counters.attached += 1
         if self._receiver is not None:
             return False
         self._receiver = receiver
@@ -189,6 +212,7 @@ class Session:
             frame = OPEN_FRAME
         elif self._queue:
             frame = messages_frame(self._queue)
+            self._counters.sent += len(self._queue)
             self._queue = []
         elif self.state is SessionState.CLOSED:
             return self._close_frame
@@ -204,6 +228,7 @@ class Session:
         """Everything queued, for receivers that send messages unframed."""
         queue = self._queue
         self._queue = []
+        self._counters.sent += len(queue)
         return queue
 
     # -- outgoing ---------------------------------------------------------------------
@@ -250,12 +275,12 @@ class Session:
         self._close_frame = close_frame(code, reason)
         if self._receiver is not None:
             self._receiver.wake()
-        if self._listening:
-            self._listening = False
-            try:
-                self._listener._session_closed()
-            except Exception:
-                log.exception("session %s: on_close raised", self.id)
+        opened = self._listening
+        self._listening = False
+        try:
+            self._listener._session_closed(opened)
+        except Exception:
+            log.exception("session %s: on_close raised", self.id)
         return True
 
     # -- incoming ---------------------------------------------------------------------
@@ -274,6 +299,7 @@ class Session:
 
     def receive(self, messages: list[str]) -> None:
         """Hand messages to the application in order, stopping if it closes the session."""
+        self._counters.received += len(messages)
         for text in messages:
             if not self._listening:
                 return
@@ -336,6 +362,7 @@ class Session:
 
 __all__ = [
     "TRANSITIONS",
+    "Counters",
     "MessageTooBig",
     "PayloadError",
     "Receiver",

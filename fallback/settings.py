@@ -59,6 +59,11 @@ class Settings:
     #: Origins allowed to connect, ``None`` for any. Entries are ``scheme://host[:port]``,
     #: ``host[:port]`` or ``*.domain``; ``"null"`` allows pages opened from files.
     allowed_origins: tuple[str, ...] | None = None
+    #: Refuse requests for an HTTP session from any IP address but the one that opened
+    #: it (receiving requests get ``c[2010, ...]``, send requests 404). WebSocket
+    #: sessions live on one socket and need no check. Behind a proxy, enable Tornado's
+    #: ``xheaders`` so that the address is the client's.
+    verify_ip: bool = False
     #: Largest incoming message or request body; bigger ones are refused (413 / 1009).
     max_message_size: int = 1024 * 1024
     #: Most messages queued for one session; past it the session closes with 3008.

@@ -27,7 +27,7 @@ from tornado.web import HTTPError, RequestHandler
 from ..exceptions import PeerError
 from ..info import ConnectionInfo
 from ..origins import origin_allowed, request_origin
-from ..protocol import SessionId
+from ..protocol import ANOTHER_CONNECTION_FRAME, DIFFERENT_IP_FRAME, SessionId
 from ..service import Service
 from ..session import Session
 
@@ -89,7 +89,9 @@ class BaseHandler(RequestHandler):
         origin = request_origin(
             self.request.headers.get("Origin"), self.request.headers.get("Referer")
         )
-        if not origin_allowed(origin, self.service.settings.allowed_origins):
+        if not origin_allowed(
+            origin, self.service.settings.allowed_origins, self.request.host
+        ):
             self.answer_error(403, "Origin not allowed.")
 
     # -- answers ----------------------------------------------------------------------
@@ -141,12 +143,18 @@ class BaseHandler(RequestHandler):
         if requested:
             self.set_header("Access-Control-Allow-Headers", requested)
 
+    def same_ip_as(self, session: Session) -> bool:
+        """False when ``verify_ip`` is on and this request is not from the session's IP."""
+        if not self.service.settings.verify_ip:
+            return True
+        return (self.request.remote_ip or "") == session.info.ip
+
     def set_no_cache(self) -> None:
         self.set_header("Cache-Control", NO_CACHE)
 
     def set_cache_forever(self) -> None:
         self.set_header("Cache-Control", f"public, max-age={ONE_YEAR}")
-        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+        expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
             seconds=ONE_YEAR
         )
         self.set_header("Expires", email.utils.format_datetime(expires, usegmt=True))
@@ -181,14 +189,21 @@ class ReceivingHandler(BaseHandler):
     _waiter: Future[None] | None = None
     _client_gone = False
 
+    #: When `open_receiver` refuses: the close frame to answer with instead.
+    refusal_frame: str = ANOTHER_CONNECTION_FRAME
+
     def open_receiver(self, session_id: str) -> Session | None:
-        """Find or create the session and attach; None when another receiver holds it."""
+        """Find or create the session and attach; None (see `refusal_frame`) when
+        another receiver holds it or the request comes from a foreign IP."""
         sid = SessionId(session_id)
         session = self.service.find(sid)
         if session is None:
             session = self.service.create_session(
                 sid, connection_info(self.request), self.transport_name
             )
+        elif not self.same_ip_as(session):
+            self.refusal_frame = DIFFERENT_IP_FRAME
+            return None
         if not session.attach(self, self.transport_name):
             return None
         self._session = session

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from ..exceptions import PeerError
 from ..protocol import (
-    ANOTHER_CONNECTION_FRAME,
     SessionId,
     check_callback,
     jsonp_body,
@@ -29,7 +28,7 @@ class XhrPollingHandler(ReceivingHandler):
         self.set_cors_headers()
         self.set_session_cookie()
         if self.open_receiver(session_id) is None:
-            self.finish(xhr_chunk(ANOTHER_CONNECTION_FRAME))
+            self.finish(xhr_chunk(self.refusal_frame))
             return
         frame = await self.next_frame()
         if frame is None:
@@ -56,7 +55,7 @@ class JsonpPollingHandler(ReceivingHandler):
         self.set_no_cache()
         self.set_session_cookie()
         if self.open_receiver(session_id) is None:
-            self.finish(jsonp_body(callback, ANOTHER_CONNECTION_FRAME))
+            self.finish(jsonp_body(callback, self.refusal_frame))
             return
         frame = await self.next_frame()
         if frame is None:
@@ -70,7 +69,7 @@ class _SendHandler(BaseHandler):
 
     def open_session(self, session_id: str) -> Session | None:
         session = self.service.find(SessionId(session_id))
-        if session is None or session.state is SessionState.CLOSED:
+        if session is None or session.state is SessionState.CLOSED or not self.same_ip_as(session):
             self.answer_error(404, SESSION_NOT_FOUND)
             return None
         return session

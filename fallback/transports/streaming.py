@@ -12,7 +12,6 @@ from tornado.iostream import StreamClosedError
 
 from ..exceptions import PeerError
 from ..protocol import (
-    ANOTHER_CONNECTION_FRAME,
     EVENTSOURCE_PRELUDE,
     XHR_STREAMING_PRELUDE,
     check_callback,
@@ -38,7 +37,7 @@ class StreamingHandler(ReceivingHandler):
         if not await self._write(prelude):
             return
         if self.open_receiver(session_id) is None:
-            await self._write(self.envelope(ANOTHER_CONNECTION_FRAME))
+            await self._write(self.envelope(self.refusal_frame))
             await self._end()
             return
         limit = self.service.settings.response_limit

@@ -51,9 +51,9 @@ class LiveServer:
             self._loop = loop
 
             async def setup() -> None:
-                self.app = self._app_factory()
                 sockets = bind_sockets(0, "127.0.0.1")
-                self.port = sockets[0].getsockname()[1]
+                self.port = sockets[0].getsockname()[1]  # known to the factory
+                self.app = self._app_factory()
                 self._server = HTTPServer(self.app, **self._server_settings)
                 self._server.add_sockets(sockets)
 

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import deque
 from typing import Any
+from urllib.parse import quote
 
 import websocket  # websocket-client
 
@@ -82,8 +83,12 @@ class Client:
             messages.extend(decode_messages(frame))
         return messages
 
-    def send(self, *messages: str) -> http.Response | None:
-        return http.post(self.session_url + "/xhr_send", json.dumps(list(messages)))
+    def send(self, *messages: str, check: bool = True) -> http.Response | None:
+        """Send `messages`; unless `check` is False, fail on a refused send."""
+        response = http.post(self.session_url + "/xhr_send", json.dumps(list(messages)))
+        if check:
+            assert response.status == 204, (response.status, response.body)
+        return response
 
     def _receive(self, timeout: float) -> None:
         raise NotImplementedError
@@ -118,15 +123,16 @@ class JsonpClient(Client):
         assert match, response.text
         self.frames.append(json.loads(match.group(1)))
 
-    def send(self, *messages: str) -> http.Response | None:
-        from urllib.parse import quote
-
+    def send(self, *messages: str, check: bool = True) -> http.Response | None:
         body = "d=" + quote(json.dumps(list(messages)))
-        return http.post(
+        response = http.post(
             self.session_url + "/jsonp_send",
             body,
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
+        if check:
+            assert response.status == 200, (response.status, response.body)
+        return response
 
 
 class _StreamingClient(Client):
@@ -244,7 +250,7 @@ class WebSocketClient(Client):
             raise EOFError("websocket closed by the server")
         self.frames.append(data.decode("utf-8"))
 
-    def send(self, *messages: str) -> None:
+    def send(self, *messages: str, check: bool = True) -> None:
         self._connect().send(json.dumps(list(messages)))
         return None
 

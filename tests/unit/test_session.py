@@ -42,7 +42,9 @@ class Listener:
         if text == "close" and self.session is not None:
             self.session.close()
 
-    def _session_closed(self) -> None:
+    def _session_closed(self, opened: bool) -> None:
+        if not opened:
+            return
         self.events.append(("close", None))
         if self.raise_on == "close":
             raise RuntimeError("boom")

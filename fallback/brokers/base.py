@@ -1,0 +1,98 @@
+"""The broker interface."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import enum
+from collections.abc import Callable, Mapping
+
+
+class EventKind(enum.Enum):
+    MESSAGE = "m"
+    JOIN = "j"
+    LEAVE = "l"
+    #: A process-to-process instruction (channel ``""``), e.g. "disconnect user X".
+    CONTROL = "x"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RemoteEvent:
+    """Something another process published on a channel this process subscribed to."""
+
+    channel: str
+    kind: EventKind
+    #: The message text (MESSAGE) or the presence member id (JOIN/LEAVE).
+    data: str
+    #: The member's presence info as JSON text (JOIN only).
+    info: str = ""
+
+
+@dataclasses.dataclass(slots=True)
+class BrokerStats:
+    published: int = 0
+    received: int = 0
+    #: Publishes that could not reach other processes (broker unavailable).
+    lost: int = 0
+    reconnects: int = 0
+    connected: bool = True
+
+
+EventHandler = Callable[[RemoteEvent], None]
+
+
+class Broker(abc.ABC):
+    """Carries channel traffic between processes.
+
+    Calls are fire-and-forget and keep their order: a publish never blocks the caller and
+    publishes from one process reach every other process in the order they were made.
+    """
+
+    #: Identifies this process among all processes sharing the broker.
+    node_id: str
+    stats: BrokerStats
+
+    @abc.abstractmethod
+    async def start(self, on_event: EventHandler) -> None:
+        """Begin carrying traffic; `on_event` gets other processes' events."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    def subscribe(self, channel: str) -> None:
+        """This process has members in `channel` now (called on the first local member)."""
+
+    async def subscribed(self, channel: str) -> None:
+        """Wait until publishes from other processes on `channel` reach this one.
+
+        A subscription takes a round trip to the broker; what other processes publish
+        before it is in place is not delivered here.
+        """
+        return None
+
+    @abc.abstractmethod
+    def unsubscribe(self, channel: str) -> None:
+        """This process has no member left in `channel`."""
+
+    @abc.abstractmethod
+    def publish(self, channel: str, kind: EventKind, data: str, info: str = "") -> None:
+        """Tell the other processes; the caller has already delivered locally."""
+
+    @abc.abstractmethod
+    def presence_add(self, channel: str, member_id: str, info: str) -> None: ...
+
+    @abc.abstractmethod
+    def presence_remove(self, channel: str, member_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def presence(self, channel: str) -> Mapping[str, str]:
+        """Every member of `channel` in every process: member id -> info JSON."""
+
+    @abc.abstractmethod
+    def publish_control(self, data: str) -> None:
+        """Send an instruction to every other process (they get a CONTROL event)."""
+
+    @abc.abstractmethod
+    async def channel_counts(self, prefix: str) -> dict[str, int]:
+        """Member counts of every channel whose name starts with `prefix`, all processes."""

@@ -1,0 +1,198 @@
+"""The backend HTTP API of a tenant: JSON over HTTP, ``Authorization: Bearer <api_key>``.
+
+Off unless the tenant has an ``api_key``. Everything acts across processes through the
+broker. Endpoints, under the tenant's prefix:
+
+=======================  ================================================  =================================
+request                  body / query                                      answer
+=======================  ================================================  =================================
+``POST api/publish``     ``{"channel": "news", "data": <any JSON>}``       ``{"ok": true, "local": n}``
+``POST api/broadcast``   ``{"channels": ["a", "b"], "data": <any JSON>}``  ``{"ok": true, "local": n}``
+``GET api/presence``     ``?channel=presence-room``                        ``{"channel", "members": [...]}``
+``GET api/channels``                                                       ``{"channels": {"name": count}}``
+``POST api/disconnect``  ``{"user": "42"}``                                ``{"ok": true, "local": n}``
+``GET api/stats``                                                          this process's counters
+=======================  ================================================  =================================
+
+Errors: ``{"error": {"code": ..., "message": ...}}`` with 400 (bad request), 401 (no or
+wrong key), 404 (API off), 405, 413.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from typing import Any
+
+from tornado.web import HTTPError, RequestHandler
+
+from .envelope import CHANNEL_RULE, valid_channel
+from .runtime import TenantRuntime
+
+MAX_BODY = 256 * 1024
+MAX_BROADCAST_CHANNELS = 1000
+
+
+class ApiHandler(RequestHandler):
+    runtime: TenantRuntime
+    methods: tuple[str, ...] = ("POST",)
+
+    def initialize(self, runtime: TenantRuntime) -> None:
+        self.runtime = runtime
+
+    def check_xsrf_cookie(self) -> None:
+        return None
+
+    def compute_etag(self) -> str | None:
+        return None
+
+    def prepare(self) -> None:
+        if self.request.method not in self.methods:
+            raise HTTPError(405)
+        key = self.runtime.tenant.api_key
+        if key is None:
+            self.fail(404, "the backend API is off for this tenant")
+            return
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            presented.strip().encode(), key.encode()
+        ):
+            self.set_header("WWW-Authenticate", 'Bearer realm="fallback"')
+            self.fail(401, "missing or wrong API key")
+            return
+        if len(self.request.body) > MAX_BODY:
+            self.fail(413, "request body too large")
+
+    def fail(self, status: int, message: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"error": {"code": status, "message": message}}))
+
+    def answer(self, body: dict[str, Any]) -> None:
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(body))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.methods))
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        message = self._reason if status_code != 500 else "internal error"
+        self.finish(json.dumps({"error": {"code": status_code, "message": message}}))
+
+    def json_body(self) -> dict[str, Any] | None:
+        try:
+            body = json.loads(self.request.body or b"null")
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            self.fail(400, "body is not JSON")
+            return None
+        if not isinstance(body, dict):
+            self.fail(400, "body must be a JSON object")
+            return None
+        return body
+
+    def channel_name(self, value: object) -> str | None:
+        if isinstance(value, str) and valid_channel(value):
+            return value
+        self.fail(400, CHANNEL_RULE)
+        return None
+
+
+class PublishHandler(ApiHandler):
+    def post(self) -> None:
+        body = self.json_body()
+        if body is None:
+            return
+        channel = self.channel_name(body.get("channel"))
+        if channel is None:
+            return
+        if "data" not in body:
+            self.fail(400, 'publish needs "data"')
+            return
+        self.answer({"ok": True, "local": self.runtime.publish(channel, body["data"])})
+
+
+class BroadcastHandler(ApiHandler):
+    def post(self) -> None:
+        body = self.json_body()
+        if body is None:
+            return
+        names = body.get("channels")
+        if not isinstance(names, list) or not names or len(names) > MAX_BROADCAST_CHANNELS:
+            self.fail(400, f'"channels" must be a list of 1-{MAX_BROADCAST_CHANNELS} names')
+            return
+        channels = []
+        for name in names:
+            channel = self.channel_name(name)
+            if channel is None:
+                return
+            channels.append(channel)
+        if "data" not in body:
+            self.fail(400, 'broadcast needs "data"')
+            return
+        local = sum(self.runtime.publish(channel, body["data"]) for channel in channels)
+        self.answer({"ok": True, "local": local})
+
+
+class PresenceHandler(ApiHandler):
+    methods = ("GET",)
+
+    async def get(self) -> None:
+        channel = self.channel_name(self.get_query_argument("channel", None))
+        if channel is None:
+            return
+        members = await self.runtime.presence(channel)
+        self.answer({"channel": channel, "members": members})
+
+
+class ChannelsHandler(ApiHandler):
+    methods = ("GET",)
+
+    async def get(self) -> None:
+        self.answer({"channels": await self.runtime.channel_counts()})
+
+
+class DisconnectHandler(ApiHandler):
+    def post(self) -> None:
+        body = self.json_body()
+        if body is None:
+            return
+        user = body.get("user")
+        if not isinstance(user, str) or not user or len(user) > 256:
+            self.fail(400, '"user" must be a user id string')
+            return
+        self.answer({"ok": True, "local": self.runtime.disconnect_user(user)})
+
+
+class StatsHandler(ApiHandler):
+    methods = ("GET",)
+
+    async def get(self) -> None:
+        stats = self.runtime.local_stats()
+        stats["node"] = self.runtime.hub.broker.node_id
+        stats["channels"] = await self.runtime.channel_counts()
+        webhook = self.runtime.webhook
+        if webhook is not None:
+            stats["webhook"] = {
+                "delivered": webhook.stats.delivered,
+                "retries": webhook.stats.retries,
+                "failed": webhook.stats.failed,
+                "dropped": webhook.stats.dropped,
+                "pending": webhook.pending,
+            }
+        self.answer(stats)
+
+
+def api_rules(prefix: str, runtime: TenantRuntime) -> list[tuple[str, type, dict[str, Any]]]:
+    escaped = re.escape(prefix)
+    kwargs = {"runtime": runtime}
+    return [
+        (escaped + r"/api/publish", PublishHandler, kwargs),
+        (escaped + r"/api/broadcast", BroadcastHandler, kwargs),
+        (escaped + r"/api/presence", PresenceHandler, kwargs),
+        (escaped + r"/api/channels", ChannelsHandler, kwargs),
+        (escaped + r"/api/disconnect", DisconnectHandler, kwargs),
+        (escaped + r"/api/stats", StatsHandler, kwargs),
+    ]
