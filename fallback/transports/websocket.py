@@ -676,7 +676,7 @@ class _SessionEndpoint(WebSocketEndpoint):
         self.max_message_size = service.settings.max_message_size
 
     def allow_origin(self, origin: str | None) -> bool:
-        return origin_allowed(origin, self.service.settings.allowed_origins)
+        return origin_allowed(origin, self.service.settings.allowed_origins, self.request.host)
 
     def create_link(self, protocol: Protocol) -> WebSocketLink:
         session = self.service.create_session(
