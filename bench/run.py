@@ -326,7 +326,7 @@ def plot(summary: dict[str, Any], path: str) -> None:
         bars = ax.bar([x + (i - 1) * width for x in range(len(names))], rates, width,
                       label=LABELS[kind], color=colors[kind])
         if kind == "fallback":
-            for scenario, bar in zip(SCENARIOS, bars):
+            for scenario, bar in zip(SCENARIOS, bars, strict=True):
                 assert scenario.target is not None
                 ratio = summary["scenarios"][scenario.name]["ratios"][scenario.target[0]]
                 ax.annotate(f"{ratio:.1f}x {LABELS[scenario.target[0]]}",

@@ -572,8 +572,13 @@ class SockJSLink(SessionLink):
             if frame is None:
                 return
             send(self._frame(frame))
-            if frame[0] == "c":
+            kind = frame[0]
+            if kind == "c":
                 self._close_socket(session.close_code, session.close_reason or "")
+                return
+            # An array frame carries everything queued, and a heartbeat goes out only
+            # when nothing is: after either, only a close frame can follow.
+            if kind != "o" and session.state is not SessionState.CLOSED:
                 return
 
 

@@ -8,9 +8,13 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fallback.exceptions import PayloadError
+from fallback.protocol import decode_websocket_payload
 from fallback.wsengine import (
     BinaryMessage,
     CloseReceived,
@@ -143,3 +147,28 @@ def test_handshake_raises_only_handshake_errors(method, headers):
     assert handshake.response.startswith(b"HTTP/1.1 101 ")
     assert handshake.response.endswith(b"\r\n\r\n")
     assert handshake.response.count(b"\r\n\r\n") == 1
+
+
+@FUZZ
+@given(st.one_of(
+    st.text(max_size=30).map(lambda t: '["' + t + '"]'),
+    st.text(max_size=30),
+    st.lists(st.text(max_size=10), max_size=3).map(json.dumps),
+))
+def test_sockjs_websocket_payload_short_path_agrees_with_json(text):
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        expected = None
+    try:
+        got = decode_websocket_payload(text)
+    except PayloadError:
+        assert expected is None or not (
+            isinstance(expected, str)
+            or (isinstance(expected, list) and all(isinstance(x, str) for x in expected))
+        ) or text == ""
+        return
+    if text == "":
+        assert got == []
+    else:
+        assert got == ([expected] if isinstance(expected, str) else expected)
