@@ -160,12 +160,16 @@ def loadgen(args: list[str]) -> subprocess.Popen[str]:
     return proc
 
 
-def measure(scenario: Scenario, kind: str, run: int, warmup: float, seconds: float) -> Measurement:
-    result = Measurement(scenario.name, kind, run)
-    sockjs = kind != "tornado"
+def measure(
+    scenario: Scenario, kind: str, run: int, warmup: float, seconds: float, *, raw: bool = False
+) -> Measurement:
+    """One server, one load: `raw` echoes over fallback's unframed ``<prefix>/websocket``."""
+    result = Measurement("rawecho" if raw else scenario.name, kind, run)
+    sockjs = kind != "tornado" and not raw
+    path = scenario.path + "/websocket" if raw else scenario.path
     server = Server(kind)
     try:
-        gen = loadgen([scenario.mode, str(server.port), scenario.path, str(scenario.conns),
+        gen = loadgen([scenario.mode, str(server.port), path, str(scenario.conns),
                        str(scenario.inflight), str(warmup), str(seconds), "64",
                        "1" if sockjs else "0"])
         assert gen.stdout is not None
@@ -260,6 +264,15 @@ def summarize(measurements: list[Measurement], memory: dict[str, list[float]]) -
         summary["scenarios"][scenario.name] = {"rows": rows, "ratios": ratios}
     for kind, values in memory.items():
         summary["memory_kb"][kind] = median(values)
+    raw = [m for m in measurements if m.scenario == "rawecho" and not m.error]
+    if raw:
+        ratios = []
+        for m in raw:
+            base = [t.rate for t in measurements if t.scenario == "echo" and t.kind == "tornado"
+                    and t.run == m.run and not t.error]
+            if base and base[0]:
+                ratios.append(m.rate / base[0])
+        summary["rawecho"] = {"rate": median([m.rate for m in raw]), "ratio": median(ratios)}
     return summary
 
 
@@ -291,6 +304,14 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
             f"{mem.get('tornado', 0):.1f} | {mem.get('sockjs-tornado', 0):.1f} | "
             f"<= {MEMORY_TARGET_KB:g} KB | - | {'yes' if ours <= MEMORY_TARGET_KB else 'no'} |"
         )
+    raw = summary.get("rawecho")
+    if raw:
+        lines += [
+            "",
+            f"Without SockJS framing (fallback's raw `<prefix>/websocket`, still a session and "
+            f"a `Connection`), the same echo runs at {raw['rate']:,.0f} msg/s, "
+            f"{raw['ratio']:.2f}x plain Tornado in the same runs.",
+        ]
     lines += [
         "",
         "Busy time of both cores (median share of the measurement interval): the server "
@@ -312,35 +333,39 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
 
 
 def plot(summary: dict[str, Any], path: str) -> None:
+    """One panel per scenario (each on its own scale) and one for memory."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [s.name for s in SCENARIOS]
     colors = {"fallback": "#2b6cb0", "tornado": "#a0aec0", "sockjs-tornado": "#ed8936"}
-    fig, (ax, mx) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 1]})
-    width = 0.27
-    for i, kind in enumerate(KINDS):
-        rates = [summary["scenarios"][n]["rows"][kind]["rate"] / 1000 for n in names]
-        bars = ax.bar([x + (i - 1) * width for x in range(len(names))], rates, width,
-                      label=LABELS[kind], color=colors[kind])
-        if kind == "fallback":
-            for scenario, bar in zip(SCENARIOS, bars, strict=True):
-                assert scenario.target is not None
-                ratio = summary["scenarios"][scenario.name]["ratios"][scenario.target[0]]
-                ax.annotate(f"{ratio:.1f}x {LABELS[scenario.target[0]]}",
-                            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                            ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(range(len(names)), [s.title for s in SCENARIOS], fontsize=8)
-    ax.set_ylabel("thousand messages / s")
-    ax.set_title("Throughput (higher is better)")
-    ax.legend(fontsize=8)
+    labels = [LABELS[k] for k in KINDS]
+    fig, axes = plt.subplots(1, len(SCENARIOS) + 1, figsize=(13, 3.8))
+    for ax, scenario in zip(axes, SCENARIOS, strict=False):
+        data = summary["scenarios"][scenario.name]
+        rates = [data["rows"][k]["rate"] / 1000 for k in KINDS]
+        ax.bar(labels, rates, color=[colors[k] for k in KINDS])
+        assert scenario.target is not None
+        kind, goal = scenario.target
+        base = data["rows"][kind]["rate"] / 1000
+        ax.axhline(base * goal, color="#c53030", linestyle="--", linewidth=1)
+        ax.annotate(f"target {goal:g}x {LABELS[kind]}", (2.45, base * goal), ha="right",
+                    va="bottom", fontsize=7, color="#c53030")
+        ax.annotate(f"{data['ratios'][kind]:.2f}x", (0, rates[0]), ha="center", va="bottom",
+                    fontsize=9, fontweight="bold")
+        ax.set_title(scenario.title, fontsize=9)
+        ax.set_ylabel("thousand messages / s", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_ylim(0, max(max(rates), base * goal) * 1.15)
+    mx = axes[-1]
     mem = summary["memory_kb"]
-    mx.bar([LABELS[k] for k in KINDS], [mem.get(k, 0) for k in KINDS],
-           color=[colors[k] for k in KINDS])
+    mx.bar(labels, [mem.get(k, 0) for k in KINDS], color=[colors[k] for k in KINDS])
     mx.axhline(MEMORY_TARGET_KB, color="#c53030", linestyle="--", linewidth=1)
-    mx.set_title("KB per idle session (lower is better)", fontsize=9)
+    mx.annotate(f"target {MEMORY_TARGET_KB:g} KB", (2.45, MEMORY_TARGET_KB), ha="right",
+                va="bottom", fontsize=7, color="#c53030")
+    mx.set_title("memory per idle WebSocket session", fontsize=9)
+    mx.set_ylabel("KB", fontsize=8)
     mx.tick_params(axis="x", labelsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -354,7 +379,16 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=IDLE_CONNS)
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--replot", default="", help="redraw table and plot from a raw JSON")
     args = parser.parse_args()
+    if args.replot:
+        with open(args.replot) as f:
+            raw = json.load(f)
+        runs = len({m["run"] for m in raw["measurements"]})
+        with open(os.path.join(args.out, "results.md"), "w") as f:
+            f.write(markdown(raw["summary"], runs, raw.get("seconds", 3.0)))
+        plot(raw["summary"], os.path.join(args.out, "results.png"))
+        return
     if not os.path.exists(LOADGEN):
         sys.exit(f"{LOADGEN} is missing: run `make bench` (it compiles bench/loadgen.c)")
     only = set(filter(None, args.only.split(",")))
@@ -371,6 +405,11 @@ def main() -> None:
                 status = m.error or (f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}  "
                                      f"loadgen {m.loadgen_cpu:4.0%}")
                 print(f"run {run + 1}  {scenario.name:9} {kind:14} {status}", flush=True)
+            if scenario.name == "echo":
+                m = measure(scenario, "fallback", run, args.warmup, args.seconds, raw=True)
+                measurements.append(m)
+                status = m.error or f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}"
+                print(f"run {run + 1}  raw echo  fallback       {status}", flush=True)
         if not only or "memory" in only:
             for kind in order:
                 kb = measure_memory(kind, args.idle)
@@ -381,7 +420,7 @@ def main() -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with open(os.path.join(args.out, "raw", f"bench-{stamp}.json"), "w") as f:
         json.dump({"measurements": [asdict(m) for m in measurements], "memory": memory,
-                   "summary": summary}, f, indent=1)
+                   "seconds": args.seconds, "summary": summary}, f, indent=1)
     table = markdown(summary, args.runs, args.seconds)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(table)
