@@ -364,3 +364,28 @@ def test_websocket_over_tls_echoes(tls_engine):
         assert client.recv_close() == (1000, "")
     finally:
         sock.close()
+
+
+# -- broadcast --------------------------------------------------------------------------
+
+
+def test_broadcast_serializes_each_frame_once_for_all_receivers(live, monkeypatch):
+    serialized: list[bytes] = []
+    real = ws_transport.text_frame
+
+    def counting(payload: bytes) -> bytes:
+        serialized.append(payload)
+        return real(payload)
+
+    monkeypatch.setattr(ws_transport, "text_frame", counting)
+    clients = [WSClient.connect(live.port, sockjs_path("/broadcast")) for _ in range(20)]
+    try:
+        for client in clients:
+            assert client.recv_text() == "o"
+        clients[0].send_text('["news for everyone"]')
+        received = [client.recv_frame() for client in clients]
+        assert {frame for frame in received} == {(TEXT, b'a["news for everyone"]')}
+        assert serialized.count(b'a["news for everyone"]') == 1
+    finally:
+        for client in clients:
+            client.close()
