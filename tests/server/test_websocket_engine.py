@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import ssl
+import struct
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -389,3 +390,54 @@ def test_broadcast_serializes_each_frame_once_for_all_receivers(live, monkeypatc
     finally:
         for client in clients:
             client.close()
+
+
+def reset(client: WSClient) -> None:
+    """Drop the connection with a TCP reset instead of a FIN."""
+    client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()
+
+
+def test_reset_connection_closes_only_its_session_and_later_writes_to_it_are_harmless(live, events):
+    victim = WSClient.connect(live.port, sockjs_path("/recorded"))
+    sender = WSClient.connect(live.port, sockjs_path("/broadcast"))
+    listener = WSClient.connect(live.port, sockjs_path("/broadcast"))
+    dropped = WSClient.connect(live.port, sockjs_path("/broadcast"))
+    try:
+        for client in (victim, sender, listener, dropped):
+            assert client.recv_text() == "o"
+        reset(victim)
+        events.wait_for(lambda ev: any(e[0] == "close" for e in ev))
+        assert events.events("close") == [("close", "websocket", (1002, "Connection interrupted"))]
+        reset(dropped)  # a broadcast receiver gone without a close frame
+        for i in range(5):
+            sender.send_text(json.dumps([f"after reset {i}"]))
+        got: list[str] = []
+        while len(got) < 5:
+            got.extend(json.loads(listener.recv_text()[1:]))
+        assert got == [f"after reset {i}" for i in range(5)]
+    finally:
+        for client in (sender, listener):
+            client.close()
+
+
+def test_messages_arriving_while_the_server_closes_are_dropped_quietly(live, events):
+    client = WSClient.connect(live.port, sockjs_path("/recorded"))
+    try:
+        assert client.recv_text() == "o"
+        client.send_text('["close"]')
+        assert client.recv_text() == 'c[4000,"asked to close"]'
+        client.send_text('["too late"]')  # before answering the close frame
+        assert client.recv_close() == (4000, "asked to close")
+        client.send_close(4000)
+        client.wait_closed()
+    finally:
+        client.close()
+    assert events.events("message") == [("message", "websocket", "close")]
+
+
+@pytest.mark.parametrize(
+    ("code", "wire"), [(4000, 4000), (3000, 3000), (1011, 1011), (2010, 1000), (1005, 1000), (None, 1000)]
+)
+def test_session_codes_that_may_not_travel_in_a_close_frame_become_1000(code, wire):
+    assert ws_transport.wire_close_code(code) == wire
