@@ -338,7 +338,8 @@ class WebSocketLink:
         """Events from the peer, in order."""
 
     def pull(self) -> None:
-        """Queue what the application has for the peer into `protocol`."""
+        """Queue what the application has for the peer into `protocol` (called only
+        while it is OPEN and no write is in flight)."""
 
     def closed(self) -> None:
         """The TCP connection ended (either side); called once."""
@@ -372,11 +373,12 @@ class WebSocketLink:
             sock.setblocking(False)
             self._io = _SocketIO(self, sock, loop)
         self.opened()
-        if self.protocol.can_send:
+        if self.protocol.state is _OPEN:
             self.pull()
-        # The handshake response and the first frames leave in one write. For hixie-76
-        # the protocol holds frames back until the third key arrives, so this sends the
-        # response headers before that key, as HAProxy needs.
+        # The handshake response and the first frames leave in one write. A hixie-76
+        # connection waits for its third key before anything is pulled from the
+        # application (whose queue limit then still applies), but its response headers
+        # go out now, before that key, as HAProxy needs.
         self._write(response + self.protocol.data_to_send())
         if self._closed:
             return
@@ -399,7 +401,7 @@ class WebSocketLink:
         if self._writing or self._closed:
             return
         protocol = self.protocol
-        if protocol.state is _OPEN or protocol.can_send:
+        if protocol.state is _OPEN:
             self.pull()
         data = protocol.data_to_send()
         if data:
