@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
+.PHONY: demo test test-fast test-browser shim-size demo-screenshot venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,18 @@ test: test-deps
 ## Unit and loopback tests only (no browser, no npm).
 test-fast: $(VENV)/.test-installed
 	$(PY) -m pytest -W error::DeprecationWarning tests/unit tests/server tests/compat $(PYTEST_ARGS)
+
+## The browser suite alone (Chromium via Playwright, plus the npm interop servers).
+test-browser: test-deps
+	$(PY) -m pytest -W error::DeprecationWarning tests/browser $(PYTEST_ARGS)
+
+## fallback.js minified (terser) and gzipped sizes, as the README reports them.
+shim-size: node-deps
+	@node tests/interop/shim_size.js fallback/static/fallback.js
+
+## Regenerate docs/demo-chat.png (two users of the demo chat on different transports).
+demo-screenshot: test-deps
+	$(PY) -m demo.screenshot
 
 types: $(VENV)/.test-installed
 	$(PY) -m mypy fallback
@@ -88,3 +100,8 @@ bench: $(VENV)/.bench-installed bench/.build/loadgen
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+## HTTP latency with and without in-band Flash policy detection (one run, interleaved).
+.PHONY: bench-flashpolicy
+bench-flashpolicy: $(VENV)/.installed
+	$(PY) bench/inband_policy.py

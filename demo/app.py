@@ -1,12 +1,27 @@
-"""The demo chat: ``make demo`` serves it on http://127.0.0.1:8080."""
+"""The demo chat: ``make demo`` serves it on http://127.0.0.1:8080.
+
+Rooms, nicknames, a user list showing the transport each user is on, join and leave
+notices, and a selector that forces the browser onto one transport. The server side uses
+only the public API (`Connection`, `broadcast`, `Router`); the page uses ``fallback.js``
+as served by the router at ``/chat/fallback.js``.
+
+Wire format, JSON both ways:
+
+* from the browser: ``{"type": "join", "nick": ..., "room": ...}``, then
+  ``{"type": "say", "text": ...}``;
+* to the browser: ``welcome`` (your nick, room and transport), ``users`` (everyone in
+  the room with their transport), ``joined``/``left`` notices, ``said``, and ``error``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
-from typing import ClassVar
+import re
+from typing import Any, ClassVar
 
 import tornado.web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -15,49 +30,131 @@ from fallback import Connection, ConnectionInfo, Router, broadcast
 from fallback.server import listen, make_application
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+PREFIX = "/chat"
+MAX_TEXT = 2000
+ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
+MAX_NICK = 24
+
 templates = Environment(
     loader=FileSystemLoader(os.path.join(HERE, "templates")),
     autoescape=select_autoescape(["html"]),
 )
 
+log = logging.getLogger("demo")
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
 
 class ChatConnection(Connection):
-    """Everyone in one room: every message goes to everybody."""
+    """One chatter. Rooms are plain sets of connections, kept on the class."""
 
-    members: ClassVar[set[ChatConnection]] = set()
+    rooms: ClassVar[dict[str, set[ChatConnection]]] = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nick: str | None = None
+        self.room: str | None = None
 
     def on_open(self, info: ConnectionInfo) -> None:
-        self.members.add(self)
-        broadcast(self.members, f"* someone joined over {self.transport}")
+        log.info("open %s over %s", self.session_id or "-", self.transport)
 
     def on_message(self, text: str) -> None:
-        broadcast(self.members, text[:2000])
+        try:
+            message = json.loads(text)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            self.send(dumps({"type": "error", "text": "messages are JSON objects"}))
+            return
+        kind = message.get("type")
+        if kind == "join" and self.room is None:
+            self.join(message.get("nick"), message.get("room"))
+        elif kind == "say" and self.room is not None:
+            said = str(message.get("text", ""))[:MAX_TEXT]
+            if said:
+                self.tell_room({"type": "said", "nick": self.nick, "text": said})
+        else:
+            self.send(dumps({"type": "error", "text": f"unexpected {kind!r} message"}))
 
     def on_close(self) -> None:
-        self.members.discard(self)
-        broadcast(self.members, "* someone left")
+        members = self.rooms.get(self.room or "")
+        if members is None or self not in members:
+            return
+        members.discard(self)
+        if not members:
+            del self.rooms[self.room or ""]
+            return
+        self.tell_room({"type": "left", "nick": self.nick})
+        self.tell_room(self.users_message())
+
+    def join(self, nick: Any, room: Any) -> None:
+        room = str(room or "lobby")
+        if not ROOM_NAME.fullmatch(room):
+            self.send(dumps({"type": "error", "text": "room names are 1-32 of A-Z a-z 0-9 _ -"}))
+            return
+        nick = " ".join(str(nick or "").split())[:MAX_NICK] or "guest"
+        members = self.rooms.setdefault(room, set())
+        taken = {member.nick for member in members}
+        unique, n = nick, 1
+        while unique in taken:
+            n += 1
+            unique = f"{nick} {n}"
+        self.nick, self.room = unique, room
+        members.add(self)
+        self.send(
+            dumps({"type": "welcome", "nick": unique, "room": room, "transport": self.transport})
+        )
+        self.tell_room({"type": "joined", "nick": unique, "transport": self.transport})
+        self.tell_room(self.users_message())
+
+    def users_message(self) -> dict[str, Any]:
+        members = sorted(self.rooms.get(self.room or "", ()), key=lambda m: (m.nick or "").lower())
+        return {
+            "type": "users",
+            "users": [{"nick": m.nick, "transport": m.transport} for m in members],
+        }
+
+    def tell_room(self, message: dict[str, Any]) -> None:
+        broadcast(self.rooms.get(self.room or "", ()), dumps(message))
 
 
 class PageHandler(tornado.web.RequestHandler):
     def get(self) -> None:
-        self.finish(templates.get_template("index.html").render(prefix="/chat"))
+        rooms = sorted(
+            ((name, len(members)) for name, members in ChatConnection.rooms.items()),
+            key=lambda item: (-item[1], item[0]),
+        )
+        self.finish(
+            templates.get_template("index.html").render(
+                prefix=PREFIX,
+                rooms=rooms,
+                nick=self.get_argument("nick", ""),
+                room=self.get_argument("room", "lobby"),
+                transport=self.get_argument("transport", ""),
+            )
+        )
 
 
 def make_app() -> tornado.web.Application:
-    router = Router(ChatConnection, "/chat")
-    return make_application(router, [(r"/", PageHandler)])
+    router = Router(ChatConnection, PREFIX)
+    assets_path = {"path": os.path.join(HERE, "static")}
+    assets = (r"/assets/(.*)", tornado.web.StaticFileHandler, assets_path)
+    return make_application(router, [(r"/", PageHandler), assets])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     async def run() -> None:
-        listen(make_app(), args.port, args.host)
-        logging.getLogger("demo").info("demo chat on http://%s:%d/", args.host, args.port)
+        # The demo accepts pages from any origin, so its Flash socket policy does too.
+        listen(make_app(), args.port, args.host, flash_policy_domains="*")
+        log.info("demo chat on http://%s:%d/", args.host, args.port)
         await asyncio.Event().wait()
 
     asyncio.run(run())

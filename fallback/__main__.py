@@ -14,6 +14,8 @@ from typing import Any
 from . import admin_cli, channels
 from .connection import Connection
 from .exceptions import ConfigurationError
+from .flashpolicy import DEFAULT_POLICY_PORT
+from .policyserver import InBandPolicyHTTPServer
 from .realtime import ServerConfig, build_application, load_config
 from .router import Router
 from .server import listen, make_application
@@ -89,6 +91,45 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run N server processes on ports PORT..PORT+N-1 (no N: one per core)",
     )
+    flash = serve.add_argument_group(
+        "Flash socket policy",
+        "answered in-band on --port by default; see 'Flash socket policy' in the README",
+    )
+    flash.add_argument(
+        "--flash-policy-port",
+        type=int,
+        nargs="?",
+        const=DEFAULT_POLICY_PORT,
+        default=None,
+        metavar="PORT",
+        help=f"also serve the policy on this port (alone: {DEFAULT_POLICY_PORT}, which "
+        "needs root or CAP_NET_BIND_SERVICE)",
+    )
+    flash.add_argument(
+        "--flash-policy-domain",
+        dest="flash_policy_domains",
+        action="append",
+        type=_csv,
+        default=None,
+        metavar="DOMAIN[,DOMAIN]",
+        help="page domain allowed by the policy (repeatable; default: the hosts of "
+        "--allowed-origins)",
+    )
+    flash.add_argument(
+        "--flash-policy-ports",
+        default=None,
+        metavar="PORTS",
+        help="to-ports the policy grants: 8080, 8000-8003, 80,443 or * (default: --port; "
+        "with --workers, all the workers' ports)",
+    )
+    # Set by the --workers supervisor: every worker binds the policy port (SO_REUSEPORT).
+    flash.add_argument("--flash-policy-reuse-port", action="store_true", help=argparse.SUPPRESS)
+    flash.add_argument(
+        "--no-flash-policy",
+        dest="flash_policy",
+        action="store_false",
+        help="do not answer policy requests on --port",
+    )
     serve.add_argument("--log-level", default="INFO")
     admin_cli.add_parser(commands)
     return parser
@@ -126,6 +167,17 @@ def _without_options(
     return result
 
 
+def _flash_policy_worker_args(args: argparse.Namespace, workers: int) -> list[str]:
+    """Workers share one policy: it grants all their ports, and each binds the policy port
+    with SO_REUSEPORT (the kernel spreads policy clients over them)."""
+    extra: list[str] = []
+    if args.flash_policy_ports is None:
+        extra += ["--flash-policy-ports", f"{args.port}-{args.port + workers - 1}"]
+    if args.flash_policy_port is not None:
+        extra.append("--flash-policy-reuse-port")
+    return extra
+
+
 _SETTING_FLAGS = (
     "heartbeat_delay",
     "disconnect_delay",
@@ -156,10 +208,34 @@ def _apply_config(args: argparse.Namespace) -> ServerConfig | None:
     return config
 
 
+def _flash_policy_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The Flash policy flags as `listen` keywords."""
+    domains = (
+        None
+        if args.flash_policy_domains is None
+        else [domain for group in args.flash_policy_domains for domain in group]
+    )
+    return {
+        "flash_policy": args.flash_policy,
+        "flash_policy_port": args.flash_policy_port,
+        "flash_policy_domains": domains,
+        "flash_policy_ports": args.flash_policy_ports,
+        "flash_policy_reuse_port": args.flash_policy_reuse_port,
+    }
+
+
+def _log_policy_server(server: InBandPolicyHTTPServer) -> None:
+    if server.policy_server is not None:
+        log.info(
+            "Flash socket policy served on port %s",
+            ",".join(str(port) for port in server.policy_server.ports),
+        )
+
+
 async def _serve_config(args: argparse.Namespace, config: ServerConfig) -> None:
     app, runtimes = build_application(config)
     await channels.start(args.broker)
-    server = listen(app, args.port, args.host)
+    server = listen(app, args.port, args.host, **_flash_policy_options(args))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -172,6 +248,7 @@ async def _serve_config(args: argparse.Namespace, config: ServerConfig) -> None:
             args.port,
             runtime.tenant.prefix,
         )
+    _log_policy_server(server)
     await stop.wait()
     server.stop()
     for runtime in runtimes:
@@ -192,7 +269,7 @@ async def _serve(args: argparse.Namespace) -> None:
     app = make_application(router, static_path=args.static_path or None)
     if args.broker:
         await channels.start(args.broker)
-    server = listen(app, args.port, args.host)
+    server = listen(app, args.port, args.host, **_flash_policy_options(args))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -201,9 +278,10 @@ async def _serve(args: argparse.Namespace) -> None:
         "fallback serving %s on http://%s:%d%s",
         args.connection,
         args.host,
-        args.port,
+        server.ports[0] if server.ports else args.port,
         router.prefix or "/",
     )
+    _log_policy_server(server)
     await stop.wait()
     server.stop()
     router.service.registry.close_all(1001)
@@ -228,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                     ("--workers", "--port"),
                     ("--workers",),
                 )
+                serve_args += _flash_policy_worker_args(args, workers)
                 if not args.broker:
                     log.warning(
                         "%d workers without --broker: channels stay in each process", workers

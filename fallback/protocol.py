@@ -61,8 +61,18 @@ class CloseCode(enum.IntEnum):
     GO_AWAY = 3000
     #: ``on_open`` returned False.
     REJECTED = 3001
-    #: More than ``max_queue`` messages waited for a slow client.
+    #: More than ``max_queue`` messages (or ``max_queue_bytes``) waited for a slow client.
     QUEUE_OVERFLOW = 3008
+    #: A resumable connection's client did not come back within ``resume_grace``.
+    RESUME_EXPIRED = 3009
+    #: Resume impossible: messages the client needs are gone.
+    RESUME_LOST = 3010
+    #: Resume impossible: no such connection here.
+    RESUME_UNKNOWN = 3011
+    #: The server is shutting down; reconnect (to another server).
+    SERVICE_RESTART = 1012
+    #: Too many sessions in this process.
+    TRY_AGAIN_LATER = 1013
 
 
 DEFAULT_REASONS: dict[int, str] = {
@@ -75,6 +85,11 @@ DEFAULT_REASONS: dict[int, str] = {
     CloseCode.GO_AWAY: "Go away!",
     CloseCode.REJECTED: "Connection rejected",
     CloseCode.QUEUE_OVERFLOW: "Send queue overflow",
+    CloseCode.RESUME_EXPIRED: "Resume grace period expired",
+    CloseCode.RESUME_LOST: "Cannot resume: messages lost",
+    CloseCode.RESUME_UNKNOWN: "Cannot resume: unknown connection",
+    CloseCode.SERVICE_RESTART: "Server restarting, reconnect",
+    CloseCode.TRY_AGAIN_LATER: "Server busy, try again later",
 }
 
 
@@ -199,6 +214,43 @@ def decode_send_payload(payload: str | bytes) -> list[str]:
     return _strings(value)
 
 
+def _split_controls(value: object) -> tuple[list[str], int | None]:
+    """Strings are messages; ``{"ack": n}`` objects are resume acknowledgements."""
+    if not isinstance(value, list):
+        raise PayloadError(BROKEN_JSON)
+    texts: list[str] = []
+    ack: int | None = None
+    for item in value:
+        if isinstance(item, str):
+            texts.append(item)
+        elif (
+            isinstance(item, dict)
+            and isinstance(item.get("ack"), int)
+            and not isinstance(item.get("ack"), bool)
+            and item["ack"] >= 0
+        ):
+            ack = item["ack"] if ack is None else max(ack, item["ack"])
+        else:
+            raise PayloadError(BROKEN_JSON)
+    return texts, ack
+
+
+def decode_resumable_payload(payload: str | bytes, *, websocket: bool) -> tuple[list[str], int | None]:
+    """Messages and the highest acknowledgement from a resumable session's payload."""
+    text = _as_text(payload)
+    if not text:
+        if websocket:
+            return [], None
+        raise PayloadError(PAYLOAD_EXPECTED)
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise PayloadError(BROKEN_JSON) from None
+    if websocket and isinstance(value, str):
+        return [value], None
+    return _split_controls(value)
+
+
 def decode_websocket_payload(payload: str | bytes) -> list[str]:
     """Messages from one SockJS WebSocket frame: an array of strings or a single string.
 
@@ -286,7 +338,12 @@ def htmlfile_prelude(callback: str) -> str:
 
 
 def htmlfile_chunk(frame: str) -> str:
-    return "<script>\np(" + quote(frame) + ");\n</script>\r\n"
+    """One frame as a script block of the htmlfile page.
+
+    ``<`` travels as ``\\u003c`` (the same string to the script) so that a message
+    holding ``</script>`` or ``<!--`` cannot end the block or start a comment in HTML.
+    """
+    return "<script>\np(" + quote(frame).replace("<", "\\u003c") + ");\n</script>\r\n"
 
 
 IFRAME_TEMPLATE = """<!DOCTYPE html>

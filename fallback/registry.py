@@ -9,18 +9,36 @@ sweep can send their heartbeats.
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 
 from .protocol import SessionId
 from .session import Clock, Counters, Session
 
+#: How many ended resumable connections are remembered, to tell a late client why.
+MAX_TOMBSTONES = 10_000
+
 
 class SessionRegistry:
-    __slots__ = ("_anonymous", "_clock", "_named", "closed_by_code", "counters", "opened")
+    __slots__ = (
+        "_anonymous",
+        "_clock",
+        "_named",
+        "_resumable",
+        "_tombstones",
+        "closed_by_code",
+        "counters",
+        "opened",
+        "tombstone_ttl",
+    )
 
-    def __init__(self, clock: Clock = time.monotonic) -> None:
+    def __init__(self, clock: Clock = time.monotonic, tombstone_ttl: float = 30.0) -> None:
         self._named: dict[SessionId, Session] = {}
         self._anonymous: set[Session] = set()
+        #: Resumable connections by connection id, wherever their transport is.
+        self._resumable: dict[str, Session] = {}
+        #: Ended resumable connections: id -> (close code, reason, when).
+        self._tombstones: OrderedDict[str, tuple[int, str, float]] = OrderedDict()
+        self.tombstone_ttl = tombstone_ttl
         self._clock = clock
         #: Sessions ever added, by transport.
         self.opened: Counter[str] = Counter()
@@ -40,32 +58,74 @@ class SessionRegistry:
         return self._named.get(session_id)
 
     def add(self, session: Session) -> None:
+        self._index(session)
+        if session.resume is not None:
+            self._resumable[session.resume.cid] = session
+        self.opened[session.transport] += 1
+
+    def _index(self, session: Session) -> None:
         if session.id is None:
             self._anonymous.add(session)
         else:
             if session.id in self._named:
                 raise KeyError(f"session {session.id} already exists")
             self._named[session.id] = session
-        self.opened[session.transport] += 1
 
-    def remove(self, session: Session) -> None:
-        """Forget a session (it is closed or about to be)."""
+    def _unindex(self, session: Session) -> bool:
         if session.id is None:
             if session in self._anonymous:
                 self._anonymous.discard(session)
-                self._record_close(session)
+                return True
         elif self._named.get(session.id) is session:
             del self._named[session.id]
+            return True
+        return False
+
+    def remove(self, session: Session) -> None:
+        """Forget a session (it is closed or about to be)."""
+        if self._unindex(session):
             self._record_close(session)
+        resume = session.resume
+        if resume is not None and self._resumable.get(resume.cid) is session:
+            del self._resumable[resume.cid]
+            self._tombstones[resume.cid] = (
+                session.close_code or 0,
+                session.close_reason or "",
+                self._clock(),
+            )
+            while len(self._tombstones) > MAX_TOMBSTONES:
+                self._tombstones.popitem(last=False)
+
+    def move(self, session: Session, new_id: SessionId | None) -> None:
+        """Give a resumed connection the address of its new SockJS session."""
+        self._unindex(session)
+        if new_id is not None and new_id in self._named:
+            raise KeyError(f"session {new_id} already exists")
+        session.id = new_id
+        self._index(session)
+
+    def resumable(self, cid: str) -> Session | None:
+        return self._resumable.get(cid)
+
+    def tombstone(self, cid: str) -> tuple[int, str] | None:
+        """Why the resumable connection `cid` ended, if it ended recently."""
+        entry = self._tombstones.get(cid)
+        return (entry[0], entry[1]) if entry is not None else None
 
     def sweep(self, now: float | None = None) -> int:
         """Send due heartbeats and forget expired sessions; returns how many expired."""
         if now is None:
             now = self._clock()
-        expired = [s for s in self._named.values() if s.tick(now)]
+        expired = [s for s in list(self._named.values()) if s.tick(now)]
         expired.extend(s for s in list(self._anonymous) if s.tick(now))
         for session in expired:
             self.remove(session)
+        tombstones = self._tombstones
+        while tombstones:
+            cid, (_, _, when) = next(iter(tombstones.items()))
+            if now - when < self.tombstone_ttl:
+                break
+            del tombstones[cid]
         return len(expired)
 
     def count_by_transport(self) -> Counter[str]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from tornado.routing import Rule
-from tornado.web import url
+from tornado.web import StaticFileHandler, url
 
 from .connection import Connection, broadcast
 from .exceptions import ConfigurationError
@@ -26,6 +27,9 @@ from .transports.websocket import RawWebSocketHandler, SockJSWebSocketHandler
 
 _SESSION = r"/([^/.]+)/([^/.]+)"
 
+#: Where ``fallback.js`` lives (installed with the package).
+SHIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+
 #: Transports that post their messages to ``xhr_send``.
 _XHR_SEND_USERS = ("xhr", "xhr_streaming", "eventsource", "htmlfile")
 
@@ -43,6 +47,19 @@ def normalize_prefix(prefix: str) -> str:
     if "//" in prefix or any(c in prefix for c in "?#"):
         raise ConfigurationError(f"prefix {prefix!r} is not a plain URL path")
     return prefix
+
+
+class ShimHandler(StaticFileHandler):
+    """``<prefix>/fallback.js``: the browser shim at a URL that moves with the service.
+
+    Revalidated on every load (a cheap 304 thanks to the ETag) so that an upgrade of the
+    package reaches browsers at once; readable cross-origin for pages that add
+    ``crossorigin`` or integrity checks to the script tag.
+    """
+
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("Access-Control-Allow-Origin", "*")
 
 
 class Router:
@@ -84,6 +101,7 @@ class Router:
             url(p + r"/?", GreetingHandler, service),
             url(p + r"/info", InfoHandler, service),
             url(p + r"/iframe[0-9A-Za-z_.\-]*\.html", IframeHandler, service),
+            url(p + r"/(fallback\.js)", ShimHandler, {"path": SHIM_DIR}),
         ]
         if s.websocket_enabled:
             if s.raw_websocket:

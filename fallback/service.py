@@ -15,16 +15,36 @@ from collections.abc import Callable
 from tornado.ioloop import IOLoop, PeriodicCallback
 
 from .connection import Connection
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, PeerError
 from .info import ConnectionInfo
-from .protocol import SessionId
+from .protocol import DEFAULT_REASONS, CloseCode, SessionId
 from .registry import SessionRegistry
-from .session import Clock, Session
+from .resume import ResumeError, ResumeState, new_connection_id, parse_resume_request
+from .session import Clock, Session, SessionState
 from .settings import Settings
 
 log = logging.getLogger("fallback.service")
 
 ConnectionFactory = Callable[[], Connection]
+
+
+class ServiceBusy(PeerError):
+    """``max_sessions`` reached: answered 503 (HTTP) or closed with 1013 (WebSocket)."""
+
+    status = 503
+
+
+class _Refused:
+    """The listener of a session that only exists to tell a client "no"."""
+
+    def _session_opened(self) -> bool:
+        return False
+
+    def _session_message(self, text: str) -> None:
+        return None
+
+    def _session_closed(self, opened: bool) -> None:
+        return None
 
 
 class Service:
@@ -47,7 +67,11 @@ class Service:
         self.prefix = prefix
         self.settings = settings
         self.clock = clock
-        self.registry = SessionRegistry(clock)
+        self.registry = SessionRegistry(clock, tombstone_ttl=settings.resume_grace)
+        #: Refusals by reason, for statistics.
+        self.refused: dict[str, int] = {}
+        #: Connections resumed after their transport dropped.
+        self.resumed = 0
         self._sweeper: PeriodicCallback | None = None
         self._sweeper_loop: IOLoop | None = None
 
@@ -60,6 +84,98 @@ class Service:
     def find(self, session_id: SessionId) -> Session | None:
         return self.registry.get(session_id)
 
+    def count_refusal(self, reason: str) -> None:
+        self.refused[reason] = self.refused.get(reason, 0) + 1
+
+    def open_session(
+        self,
+        session_id: SessionId | None,
+        info: ConnectionInfo,
+        transport: str,
+        *,
+        framed: bool = True,
+        resume_request: str | None = None,
+    ) -> Session:
+        """A session for a new receiving request: fresh, resumable, or resumed.
+
+        `resume_request` is the ``fb_resume`` query argument (see `fallback.resume`). A
+        resume that cannot happen still yields a session -- one that answers the open
+        frame and then the close frame saying why. Raises `ServiceBusy` past
+        ``max_sessions``.
+        """
+        request = parse_resume_request(resume_request) if framed and self.settings.resume else False
+        if isinstance(request, tuple):
+            return self._resume(session_id, info, transport, *request)
+        if len(self.registry) >= self.settings.max_sessions:
+            self.count_refusal("max_sessions")
+            log.warning("refusing a session: max_sessions (%d) reached", self.settings.max_sessions)
+            raise ServiceBusy("Server busy, try again later.")
+        resume = (
+            ResumeState(
+                new_connection_id(),
+                self.settings.resume_buffer,
+                self.settings.resume_buffer_bytes,
+            )
+            if request is True
+            else None
+        )
+        session = self.create_session(session_id, info, transport, framed=framed, resume=resume)
+        if resume is not None:
+            session.announce_resumable()
+        return session
+
+    def _resume(
+        self,
+        session_id: SessionId | None,
+        info: ConnectionInfo,
+        transport: str,
+        cid: str,
+        client_seen: int,
+    ) -> Session:
+        session = self.registry.resumable(cid)
+        if session is None:
+            code, reason = self.registry.tombstone(cid) or (
+                CloseCode.RESUME_UNKNOWN,
+                DEFAULT_REASONS[CloseCode.RESUME_UNKNOWN],
+            )
+            self.count_refusal("resume")
+            return self._refusal(session_id, info, transport, code, reason)
+        try:
+            replaced = session.take_over(client_seen, transport)
+        except ResumeError as error:
+            self.registry.remove(session)
+            self.count_refusal("resume")
+            return self._refusal(session_id, info, transport, error.code, error.reason)
+        if replaced is not None:
+            abandon = getattr(replaced, "abandon", None)
+            if abandon is not None:
+                abandon()
+        self.registry.move(session, session_id)
+        self.resumed += 1
+        return session
+
+    def _refusal(
+        self,
+        session_id: SessionId | None,
+        info: ConnectionInfo,
+        transport: str,
+        code: int,
+        reason: str,
+    ) -> Session:
+        session = Session(
+            session_id,
+            _Refused(),
+            info,
+            self.settings,
+            transport,
+            clock=self.clock,
+            counters=self.registry.counters,
+        )
+        session.refuse(code, reason)
+        self.registry.add(session)
+        self._ensure_sweeper()
+        return session
+
     def create_session(
         self,
         session_id: SessionId | None,
@@ -67,6 +183,7 @@ class Service:
         transport: str,
         *,
         framed: bool = True,
+        resume: ResumeState | None = None,
     ) -> Session:
         connection = self.connection_factory()
         if not isinstance(connection, Connection):
@@ -83,6 +200,7 @@ class Service:
             framed=framed,
             clock=self.clock,
             counters=self.registry.counters,
+            resume=resume,
         )
         connection._bind(session)
         self.registry.add(session)
@@ -90,6 +208,10 @@ class Service:
         return session
 
     def forget(self, session: Session) -> None:
+        """A transport is done with `session`. A resumable connection that is still open
+        stays, waiting for its client; the sweep forgets it when its grace ends."""
+        if session.resume is not None and session.state is SessionState.OPEN:
+            return
         self.registry.remove(session)
 
     def sweep(self) -> None:

@@ -34,10 +34,12 @@ from .protocol import (
     OutgoingMessage,
     SessionId,
     close_frame,
+    decode_resumable_payload,
     decode_send_payload,
     decode_websocket_payload,
     messages_frame,
 )
+from .resume import ResumeError, ResumeState, control_frame
 from .settings import Settings
 
 log = logging.getLogger("fallback.session")
@@ -88,7 +90,15 @@ class Counters:
     they cost nothing measurable; whoever wants rates samples them on a clock.
     """
 
-    __slots__ = ("attached", "received", "sent")
+    __slots__ = (
+        "attached",
+        "bytes_received",
+        "bytes_sent",
+        "queue_high_water",
+        "received",
+        "replayed",
+        "sent",
+    )
 
     def __init__(self) -> None:
         #: Receivers that tried to attach (polls, streams, sockets), refused ones included.
@@ -97,6 +107,14 @@ class Counters:
         self.sent = 0
         #: Messages that arrived from clients.
         self.received = 0
+        #: Frame bytes handed to receivers (before transport envelopes).
+        self.bytes_sent = 0
+        #: Payload bytes that arrived from clients.
+        self.bytes_received = 0
+        #: The longest any session's queue has been.
+        self.queue_high_water = 0
+        #: Messages sent again after a resume.
+        self.replayed = 0
 
 
 class Session:
@@ -105,6 +123,7 @@ class Session:
     __slots__ = (
         "_clock",
         "_close_frame",
+        "_controls",
         "_counters",
         "_detached_at",
         "_heartbeat_due",
@@ -113,6 +132,7 @@ class Session:
         "_listening",
         "_open_frame_pending",
         "_queue",
+        "_queue_bytes",
         "_receiver",
         "_settings",
         "close_code",
@@ -120,6 +140,7 @@ class Session:
         "framed",
         "id",
         "info",
+        "resume",
         "state",
         "transport",
     )
@@ -135,6 +156,7 @@ class Session:
         framed: bool = True,
         clock: Clock = time.monotonic,
         counters: Counters | None = None,
+        resume: ResumeState | None = None,
     ) -> None:
         #: The SockJS session id, or None for WebSocket sessions (whose ids may repeat).
         self.id = session_id
@@ -152,6 +174,10 @@ class Session:
         self._clock = clock
         self._counters = counters if counters is not None else Counters()
         self._queue: list[OutgoingMessage] = []
+        self._queue_bytes = 0
+        #: Resume state, for connections that survive their transport (fallback.js).
+        self.resume = resume
+        self._controls: list[str] | None = None
         self._receiver: Receiver | None = None
         self._open_frame_pending = False
         self._close_frame = ""
@@ -190,16 +216,21 @@ class Session:
         """`receiver` is done. `interrupted`: the client went away in the middle of it.
 
         Without acknowledgements the session cannot know what the client got, so an
-        interrupted receiver closes the session with 1002, as the protocol allows.
+        interrupted receiver closes the session with 1002, as the protocol allows. A
+        resumable session waits instead: what the client missed is in its replay buffer.
         """
         if self._receiver is not receiver:
             return
         self._receiver = None
         self._heartbeat_pending = False
         self._detached_at = self._clock()
-        if interrupted and self.state is not SessionState.CLOSED:
-            self._queue.clear()
+        if interrupted and self.state is not SessionState.CLOSED and self.resume is None:
+            self._clear_queue()
             self.close(CloseCode.INTERRUPTED)
+
+    def owns(self, receiver: Receiver) -> bool:
+        """Whether `receiver` is the attached one (a replaced receiver must stop)."""
+        return self._receiver is receiver
 
     def take_frame(self) -> str | None:
         """The next frame for the attached receiver, or None if there is nothing to send.
@@ -207,27 +238,40 @@ class Session:
         Order: the open frame, then every queued message as one array frame, then the
         close frame (repeated to every later receiver), else a due heartbeat.
         """
+        resume = self.resume
         if self._open_frame_pending:
             self._open_frame_pending = False
             frame = OPEN_FRAME
+        elif self._controls:
+            frame = self._controls.pop(0)
         elif self._queue:
-            frame = messages_frame(self._queue)
-            self._counters.sent += len(self._queue)
+            queue = self._queue
+            frame = messages_frame(queue)
+            self._counters.sent += len(queue)
             self._queue = []
+            self._queue_bytes = 0
+            if resume is not None:
+                resume.sent_out(queue)
         elif self.state is SessionState.CLOSED:
             return self._close_frame
         elif self._heartbeat_pending:
-            frame = HEARTBEAT_FRAME
+            if resume is not None and resume.ack_pending:
+                resume.reported = resume.received
+                frame = control_frame(ack=resume.received)
+            else:
+                frame = HEARTBEAT_FRAME
         else:
             return None
         self._heartbeat_pending = False
         self._heartbeat_due = self._clock() + self._settings.heartbeat_delay
+        self._counters.bytes_sent += len(frame)
         return frame
 
     def take_messages(self) -> list[OutgoingMessage]:
         """Everything queued, for receivers that send messages unframed."""
         queue = self._queue
         self._queue = []
+        self._queue_bytes = 0
         self._counters.sent += len(queue)
         return queue
 
@@ -243,12 +287,24 @@ class Session:
         if self.state is SessionState.CLOSED:
             return False
         queue = self._queue
-        if len(queue) >= self._settings.max_queue:
-            log.warning("session %s: %d messages queued, closing", self.id, len(queue))
-            queue.clear()
+        size = len(message.text)
+        if (
+            len(queue) >= self._settings.max_queue
+            or self._queue_bytes + size > self._settings.max_queue_bytes
+        ):
+            log.warning(
+                "session %s: %d messages (%d bytes) queued for a slow client; closing",
+                self.id,
+                len(queue),
+                self._queue_bytes,
+            )
+            self._clear_queue()
             self.close(CloseCode.QUEUE_OVERFLOW)
             return False
         queue.append(message)
+        self._queue_bytes += size
+        if len(queue) > self._counters.queue_high_water:
+            self._counters.queue_high_water = len(queue)
         receiver = self._receiver
         if receiver is not None and len(queue) == 1:
             receiver.wake()
@@ -257,6 +313,14 @@ class Session:
     @property
     def queued(self) -> int:
         return len(self._queue)
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queue_bytes
+
+    def _clear_queue(self) -> None:
+        self._queue.clear()
+        self._queue_bytes = 0
 
     def close(self, code: int = CloseCode.GO_AWAY, reason: str | None = None) -> bool:
         """Close the session; False if it already was.
@@ -289,13 +353,34 @@ class Session:
         """Messages from an HTTP send request; `PayloadError` leaves the session intact."""
         if len(body) > self._settings.max_message_size:
             raise MessageTooBig("Message too big.")
-        self.receive(decode_send_payload(body))
+        self._counters.bytes_received += len(body)
+        if self.resume is not None:
+            self._receive_resumable(*decode_resumable_payload(body, websocket=False))
+        else:
+            self.receive(decode_send_payload(body))
 
     def receive_websocket_payload(self, data: bytes | str) -> None:
         """Messages from one SockJS WebSocket frame."""
         if len(data) > self._settings.max_message_size:
             raise MessageTooBig("Message too big.")
-        self.receive(decode_websocket_payload(data))
+        self._counters.bytes_received += len(data)
+        if self.resume is not None:
+            self._receive_resumable(*decode_resumable_payload(data, websocket=True))
+        else:
+            self.receive(decode_websocket_payload(data))
+
+    def _receive_resumable(self, messages: list[str], ack: int | None) -> None:
+        resume = self.resume
+        assert resume is not None
+        if ack is not None:
+            resume.acknowledge(ack)
+        if not messages:
+            return
+        resume.received += len(messages)
+        if resume.ack_due:
+            resume.reported = resume.received
+            self._push_control(control_frame(ack=resume.received))
+        self.receive(messages)
 
     def receive(self, messages: list[str]) -> None:
         """Hand messages to the application in order, stopping if it closes the session."""
@@ -324,12 +409,69 @@ class Session:
                 self._heartbeat_pending = True
                 self._receiver.wake()
             return False
-        if now - self._detached_at < self._settings.disconnect_delay:
+        resumable = self.resume is not None and self.state is SessionState.OPEN
+        delay = self._settings.resume_grace if resumable else self._settings.disconnect_delay
+        if now - self._detached_at < delay:
             return False
         if self.state is not SessionState.CLOSED:
-            self._queue.clear()
-            self.close(CloseCode.INTERRUPTED)
+            self._clear_queue()
+            self.close(CloseCode.RESUME_EXPIRED if resumable else CloseCode.INTERRUPTED)
         return True
+
+    # -- resume -----------------------------------------------------------------------
+
+    def refuse(self, code: int, reason: str) -> None:
+        """Make this a session that answers the open frame, then the close frame, to
+        every receiver -- how a request that cannot be served learns why."""
+        self._set_state(SessionState.CLOSED)
+        self.close_code = int(code)
+        self.close_reason = reason
+        self._close_frame = close_frame(code, reason)
+        self._open_frame_pending = self.framed
+
+    def announce_resumable(self) -> None:
+        """A new resumable connection: tell the client its id (after the open frame)."""
+        assert self.resume is not None
+        self._push_control(control_frame(cid=self.resume.cid, resumed=False, seen=0))
+
+    def take_over(self, client_seen: int, transport: str) -> Receiver | None:
+        """The client is back on a new transport, having received `client_seen` messages.
+
+        Queues, for the next receiver: the open frame, a control frame telling the
+        client how many of its messages arrived, and every message it missed, ahead of
+        anything queued since. Returns the receiver being replaced (its transport must
+        end without writing), if one was still attached. Raises `ResumeError` (and
+        closes the connection) when the messages the client needs are gone.
+        """
+        resume = self.resume
+        assert resume is not None
+        if self.state is SessionState.CLOSED:
+            raise ResumeError(self.close_code or CloseCode.RESUME_EXPIRED, self.close_reason or "")
+        try:
+            again = resume.rewind(client_seen)
+        except ResumeError as error:
+            self._clear_queue()
+            self.close(error.code, error.reason)
+            raise
+        old = self._receiver
+        self._receiver = None
+        self._heartbeat_pending = False
+        self.transport = transport
+        self._queue[:0] = again
+        self._queue_bytes += sum(len(m.text) for m in again)
+        self._counters.replayed += len(again)
+        self._open_frame_pending = True
+        resume.reported = resume.received
+        self._controls = [control_frame(cid=resume.cid, resumed=True, seen=resume.received)]
+        self._detached_at = self._clock()
+        return old
+
+    def _push_control(self, frame: str) -> None:
+        if self._controls is None:
+            self._controls = []
+        self._controls.append(frame)
+        if self._receiver is not None:
+            self._receiver.wake()
 
     # -- internals --------------------------------------------------------------------
 

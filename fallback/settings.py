@@ -68,17 +68,39 @@ class Settings:
     max_message_size: int = 1024 * 1024
     #: Most messages queued for one session; past it the session closes with 3008.
     max_queue: int = 10_000
+    #: Most bytes (JSON-encoded) queued for one session; past it, also 3008.
+    max_queue_bytes: int = 8 * 1024 * 1024
+    #: Most sessions this router keeps at once; new ones past it are refused with 503
+    #: (HTTP) or close code 1013 (WebSocket).
+    max_sessions: int = 100_000
+    #: Offer resume (a protocol extension only fallback.js uses; see fallback.resume).
+    resume: bool = True
+    #: How long a resumable connection waits for its client to come back.
+    resume_grace: float = 30.0
+    #: Sent-but-unacknowledged messages kept per resumable connection, by count...
+    resume_buffer: int = 1024
+    #: ... and by bytes. Past either, the oldest are dropped and a later resume that
+    #: needs them fails with 3010 (the live connection is not affected).
+    resume_buffer_bytes: int = 1024 * 1024
     #: Serve the unframed WebSocket endpoint ``<prefix>/websocket``.
     raw_websocket: bool = True
     #: The SockJS client script ``iframe.html`` loads (sockjs-client's iframe transports).
     sockjs_url: str = DEFAULT_SOCKJS_URL
 
     def __post_init__(self) -> None:
-        for name in ("heartbeat_delay", "disconnect_delay"):
+        for name in ("heartbeat_delay", "disconnect_delay", "resume_grace"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
-        for name in ("response_limit", "max_message_size", "max_queue"):
+        for name in (
+            "response_limit",
+            "max_message_size",
+            "max_queue",
+            "max_queue_bytes",
+            "max_sessions",
+            "resume_buffer",
+            "resume_buffer_bytes",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigurationError(f"{name} must be a positive integer")

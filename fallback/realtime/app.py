@@ -92,4 +92,7 @@ def build_application(
             {"admin_key": admin_key, "runtimes": runtimes},
         )
     )
-    return make_application([], rules, **app_settings), runtimes
+    app = make_application([], rules, **app_settings)
+    # The Flash policy derives its default domains from the routers' allowed origins.
+    app.settings["fallback_routers"] = [r.router for r in runtimes if r.router is not None]
+    return app, runtimes

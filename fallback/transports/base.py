@@ -24,11 +24,19 @@ from tornado.http1connection import HTTP1Connection
 from tornado.httputil import HTTPServerRequest
 from tornado.web import HTTPError, RequestHandler
 
-from ..exceptions import PeerError
+from ..exceptions import CallbackError, PayloadError, PeerError
 from ..info import ConnectionInfo
 from ..origins import origin_allowed, request_origin
-from ..protocol import ANOTHER_CONNECTION_FRAME, DIFFERENT_IP_FRAME, SessionId
-from ..service import Service
+from ..protocol import (
+    ANOTHER_CONNECTION_FRAME,
+    DEFAULT_REASONS,
+    DIFFERENT_IP_FRAME,
+    CloseCode,
+    SessionId,
+    close_frame,
+)
+from ..resume import RESUME_PARAMETER
+from ..service import Service, ServiceBusy
 from ..session import Session
 
 log = logging.getLogger("fallback.transports")
@@ -66,6 +74,17 @@ def connection_info(request: HTTPServerRequest) -> ConnectionInfo:
     )
 
 
+def refusal_reason(error: PeerError) -> str:
+    """The statistics label of a refusal: ``bad_payload``, ``too_big``, ``bad_callback``..."""
+    if isinstance(error, CallbackError):
+        return "bad_callback"
+    if error.status == 413:
+        return "too_big"
+    if isinstance(error, PayloadError):
+        return "bad_payload"
+    return f"status_{error.status}"
+
+
 class BaseHandler(RequestHandler):
     """Base of every SockJS HTTP handler. Subclasses set `allowed_methods`."""
 
@@ -92,6 +111,7 @@ class BaseHandler(RequestHandler):
         if not origin_allowed(
             origin, self.service.settings.allowed_origins, self.request.host
         ):
+            self.service.count_refusal("origin")
             self.answer_error(403, "Origin not allowed.")
 
     # -- answers ----------------------------------------------------------------------
@@ -107,6 +127,7 @@ class BaseHandler(RequestHandler):
         self.finish(message)
 
     def answer_peer_error(self, error: PeerError) -> None:
+        self.service.count_refusal(refusal_reason(error))
         log.debug("%s %s: %s", self.request.method, self.request.path, error.message)
         self.answer_error(error.status, error.message)
 
@@ -188,6 +209,7 @@ class ReceivingHandler(BaseHandler):
     _session: Session | None = None
     _waiter: Future[None] | None = None
     _client_gone = False
+    _replaced = False
 
     #: When `open_receiver` refuses: the close frame to answer with instead.
     refusal_frame: str = ANOTHER_CONNECTION_FRAME
@@ -198,10 +220,20 @@ class ReceivingHandler(BaseHandler):
         sid = SessionId(session_id)
         session = self.service.find(sid)
         if session is None:
-            session = self.service.create_session(
-                sid, connection_info(self.request), self.transport_name
-            )
+            try:
+                session = self.service.open_session(
+                    sid,
+                    connection_info(self.request),
+                    self.transport_name,
+                    resume_request=self.get_query_argument(RESUME_PARAMETER, None),
+                )
+            except ServiceBusy:
+                self.refusal_frame = close_frame(
+                    CloseCode.TRY_AGAIN_LATER, DEFAULT_REASONS[CloseCode.TRY_AGAIN_LATER]
+                )
+                return None
         elif not self.same_ip_as(session):
+            self.service.count_refusal("different_ip")
             self.refusal_frame = DIFFERENT_IP_FRAME
             return None
         if not session.attach(self, self.transport_name):
@@ -210,7 +242,11 @@ class ReceivingHandler(BaseHandler):
         return session
 
     async def next_frame(self) -> str | None:
-        """The next frame to write, waiting for one; None once the client is gone."""
+        """The next frame to write, waiting for one; None once the client is gone.
+
+        A receiver replaced by a resumed connection's new request gets the 2010 close
+        frame and ends.
+        """
         while not self._client_gone and self._session is not None:
             frame = self._session.take_frame()
             if frame is not None:
@@ -218,7 +254,15 @@ class ReceivingHandler(BaseHandler):
             self._waiter = Future()
             await self._waiter
             self._waiter = None
+        if self._replaced and not self._client_gone:
+            return ANOTHER_CONNECTION_FRAME
         return None
+
+    def abandon(self) -> None:
+        """The session now uses another receiver (a resumed connection): end this one."""
+        self._session = None
+        self._replaced = True
+        self.wake()
 
     def wake(self) -> None:
         waiter = self._waiter

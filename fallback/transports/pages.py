@@ -6,7 +6,7 @@ import hashlib
 import json
 import secrets
 
-from .. import protocol
+from .. import negotiate, protocol
 from .base import TEXT_PLAIN, BaseHandler
 
 
@@ -21,7 +21,9 @@ class GreetingHandler(BaseHandler):
 class InfoHandler(BaseHandler):
     """``<prefix>/info``: what the server offers; its round trip is the client's RTT probe.
 
-    Answered without touching sessions so that it stays fast under load.
+    Answered without touching sessions so that it stays fast under load. Beyond the keys
+    the SockJS protocol defines, ``transports`` lists what this browser should try, best
+    first (`fallback.negotiate`); clients that do not know the key ignore it.
     """
 
     allowed_methods = ("OPTIONS", "GET")
@@ -33,6 +35,16 @@ class InfoHandler(BaseHandler):
             "origins": ["*:*"],
             "cookie_needed": settings.jsessionid,
             "entropy": secrets.randbits(32),
+            "transports": negotiate.offered_transports(
+                self.request.headers.get("User-Agent"),
+                disabled=settings.disabled_transports,
+                websocket=settings.websocket_enabled,
+                flash=settings.raw_websocket,
+                cross_origin=negotiate.is_cross_origin(
+                    self.request.headers.get("Origin"), self.request.headers.get("Host")
+                ),
+                cookie_needed=settings.jsessionid,
+            ),
         }
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_no_cache()

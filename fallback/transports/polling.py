@@ -70,6 +70,7 @@ class _SendHandler(BaseHandler):
     def open_session(self, session_id: str) -> Session | None:
         session = self.service.find(SessionId(session_id))
         if session is None or session.state is SessionState.CLOSED or not self.same_ip_as(session):
+            self.service.count_refusal("unknown_session")
             self.answer_error(404, SESSION_NOT_FOUND)
             return None
         return session

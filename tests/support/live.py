@@ -17,6 +17,8 @@ import tornado.web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
+from fallback.server import DEFAULT_BACKLOG, make_server
+
 T = TypeVar("T")
 
 
@@ -35,6 +37,12 @@ class LiveServer:
         self.port = 0
 
     @property
+    def server(self) -> HTTPServer:
+        """The running server; touch it only through `call`."""
+        assert self._server is not None
+        return self._server
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -51,10 +59,12 @@ class LiveServer:
             self._loop = loop
 
             async def setup() -> None:
-                sockets = bind_sockets(0, "127.0.0.1")
+                sockets = bind_sockets(0, "127.0.0.1", backlog=DEFAULT_BACKLOG)
                 self.port = sockets[0].getsockname()[1]  # known to the factory
                 self.app = self._app_factory()
-                self._server = HTTPServer(self.app, **self._server_settings)
+                # The server `fallback.server.listen` starts, in-band Flash policy and all,
+                # so every loopback test also proves HTTP is unaffected by it.
+                self._server = make_server(self.app, self.port, **self._server_settings)
                 self._server.add_sockets(sockets)
 
             try:

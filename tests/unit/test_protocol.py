@@ -175,3 +175,10 @@ def test_iframe_page_escapes_the_script_url():
 )
 def test_session_url_parts(part, valid):
     assert protocol.is_valid_session_part(part) is valid
+
+
+def test_htmlfile_chunk_cannot_end_its_script_block():
+    chunk = protocol.htmlfile_chunk(protocol.OutgoingMessage("</script><!--").frame)
+    assert chunk.count("<") == 2  # only the block's own tags
+    body = chunk[len("<script>\np(") : -len(");\n</script>\r\n")]
+    assert json.loads(json.loads(body)[1:]) == ["</script><!--"]

@@ -1,0 +1,155 @@
+"""Resume: a logical connection that survives its transport dropping. Sans-I/O.
+
+A protocol extension that plain SockJS clients never see: the server announces it in
+``info`` (``"resume": {"v": 1, "grace": seconds}``) and only `fallback.js` asks for it.
+
+Both sides number their messages implicitly -- the n-th message a side sends on a
+logical connection is number n -- because every SockJS transport delivers in order; only
+counts travel:
+
+* The first receiving request of a resumable session carries ``fb_resume=1``. The server
+  answers ``o`` and then ``r{"cid": "<id>", "resumed": false, "seen": 0}``.
+* Each side keeps what it sent until the other acknowledges it: the client puts
+  ``{"ack": n}`` objects (n = server messages received) among the strings of its send
+  arrays; the server sends ``r{"ack": n}`` frames (n = client messages received) after
+  every 32 messages and in place of heartbeats.
+* When a transport drops, the server keeps the connection for ``resume_grace`` seconds
+  (its ``on_close`` waits too). The client reconnects with a new SockJS session whose
+  first receiving request carries ``fb_resume=<cid>.<n>``. The server answers ``o``,
+  ``r{"cid": ..., "resumed": true, "seen": m}``, then every message after number n; the
+  client re-sends every message after number m. Nothing is lost or repeated.
+* When that is impossible the client gets ``o`` then a close frame: 3010 (messages it
+  needs were dropped from a full replay buffer), 3011 (unknown connection) or 3009 (the
+  grace period ended); the server's ``on_close`` saw the same code.
+
+This module holds one connection's counters and replay buffer; `fallback.session` drives it.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import re
+import secrets
+from collections.abc import Iterable
+
+from .protocol import OutgoingMessage
+
+#: Server messages the client may leave unacknowledged before an ack frame goes out.
+ACK_EVERY = 32
+RESUME_PARAMETER = "fb_resume"
+_RESUME_VALUE = re.compile(r"([A-Za-z0-9_-]{16,64})\.(\d{1,15})")
+
+
+def new_connection_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def parse_resume_request(value: str | None) -> tuple[str, int] | bool:
+    """``fb_resume``: absent -> False, ``1`` -> True (a new resumable connection),
+    ``<cid>.<n>`` -> (cid, n); anything else -> False (served as a plain session)."""
+    if not value:
+        return False
+    if value == "1":
+        return True
+    match = _RESUME_VALUE.fullmatch(value)
+    if match is None:
+        return False
+    return match.group(1), int(match.group(2))
+
+
+def control_frame(**fields: object) -> str:
+    return "r" + json.dumps(fields, separators=(",", ":"))
+
+
+class ResumeError(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class ResumeState:
+    """Counters and the replay buffer of one resumable connection."""
+
+    __slots__ = (
+        "acked",
+        "buffer_bytes",
+        "buffer_limit",
+        "cid",
+        "received",
+        "replay",
+        "replay_bytes",
+        "reported",
+        "resumes",
+        "sent",
+    )
+
+    def __init__(self, cid: str, buffer_limit: int, buffer_bytes: int) -> None:
+        self.cid = cid
+        self.buffer_limit = buffer_limit
+        self.buffer_bytes = buffer_bytes
+        #: Number of the last message handed to a transport.
+        self.sent = 0
+        #: The client has confirmed messages up to this number (or they were dropped).
+        self.acked = 0
+        #: Sent, not yet acknowledged: messages acked+1 .. sent.
+        self.replay: collections.deque[OutgoingMessage] = collections.deque()
+        self.replay_bytes = 0
+        #: Client messages received so far.
+        self.received = 0
+        #: The `received` count last told to the client.
+        self.reported = 0
+        self.resumes = 0
+
+    def sent_out(self, messages: Iterable[OutgoingMessage]) -> int:
+        """Messages just handed to a transport; returns how many unacknowledged ones had
+        to be dropped because the replay buffer is full (a later resume then fails)."""
+        replay = self.replay
+        for message in messages:
+            replay.append(message)
+            self.replay_bytes += len(message.encoded)
+            self.sent += 1
+        dropped = 0
+        while replay and (
+            len(replay) > self.buffer_limit or self.replay_bytes > self.buffer_bytes
+        ):
+            self.replay_bytes -= len(replay.popleft().encoded)
+            self.acked += 1
+            dropped += 1
+        return dropped
+
+    def acknowledge(self, count: int) -> None:
+        """The client received `count` messages in all."""
+        if count > self.sent:
+            count = self.sent  # never trust a count beyond what was sent
+        replay = self.replay
+        while self.acked < count and replay:
+            self.replay_bytes -= len(replay.popleft().encoded)
+            self.acked += 1
+
+    def rewind(self, client_seen: int) -> list[OutgoingMessage]:
+        """Prepare a resume: the messages after `client_seen`, to be sent again, in order.
+
+        Raises `ResumeError` when the client saw more than was sent or needs messages the
+        full buffer dropped.
+        """
+        if client_seen > self.sent:
+            raise ResumeError(3010, "Cannot resume: the client saw messages never sent")
+        if client_seen < self.acked:
+            raise ResumeError(3010, "Cannot resume: messages were dropped from a full buffer")
+        self.acknowledge(client_seen)
+        again = list(self.replay)
+        self.replay.clear()
+        self.replay_bytes = 0
+        self.sent = client_seen
+        self.resumes += 1
+        return again
+
+    @property
+    def ack_due(self) -> bool:
+        return self.received - self.reported >= ACK_EVERY
+
+    @property
+    def ack_pending(self) -> bool:
+        return self.received != self.reported

@@ -1,0 +1,77 @@
+"""fallback.js as a file: old engines parse it, it stays small, the README says how small."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SHIM = os.path.join(ROOT, "fallback", "static", "fallback.js")
+SIZE_LIMIT = 15_000
+
+pytestmark = [
+    pytest.mark.timeout(60),
+    pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def measured() -> dict[str, Any]:
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "terser")):
+        pytest.fail("npm packages missing: run `make node-deps`")
+    result = subprocess.run(
+        ["node", "shim_size.js", SHIM], cwd=HERE, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_fallback_js_parses_as_ecmascript_3(measured):
+    # No let/const/arrows/classes, no trailing commas, no reserved words as property
+    # names: what IE 6-8 choke on.
+    assert measured["es3"] is None
+
+
+def test_fallback_js_minifies_under_15_kb(measured):
+    assert measured["minified"] < SIZE_LIMIT
+
+
+def test_readme_reports_the_current_minified_size(measured):
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as readme:
+        match = re.search(
+            r"([0-9.]+) KB\s+minified \(terser\),\s+([0-9.]+) KB\s+gzipped", readme.read()
+        )
+    assert match, "README: state the size as '<n> KB minified (terser), <m> KB gzipped'"
+    minified, gzipped = float(match.group(1)), float(match.group(2))
+    assert abs(minified - measured["minified"] / 1000) <= 0.3
+    assert abs(gzipped - measured["gzipped"] / 1000) <= 0.3
+
+
+def test_no_modern_runtime_api_without_a_guard():
+    """Parsing is not enough: calls that old browsers lack must not appear unguarded."""
+    with open(SHIM, encoding="utf-8") as file:
+        source = re.sub(r"//.*|/\*.*?\*/", "", file.read(), flags=re.S)
+    for pattern in (
+        r"\.forEach\(",
+        r"\.map\(",
+        r"\.filter\(",
+        r"\.some\(",
+        r"\.every\(",
+        r"Object\.keys",
+        r"Date\.now",
+        r"\.trim\(\)",
+        r"Array\.isArray",
+        r"\bPromise\b",
+        r"\bfetch\(",
+        r"\.bind\(",
+        r"Object\.create",
+        r"Object\.defineProperty",
+    ):
+        assert not re.search(pattern, source), pattern

@@ -1,0 +1,193 @@
+"""Resume on plain data: replay buffers, take-over, and the refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fallback.info import EMPTY_INFO
+from fallback.protocol import CloseCode, OutgoingMessage, SessionId
+from fallback.resume import ResumeError, ResumeState, parse_resume_request
+from fallback.session import Session, SessionState
+from fallback.settings import Settings
+from tests.unit.test_session import FakeClock, Listener, Receiver
+
+
+def resumable(clock=None, buffer=1024, buffer_bytes=1 << 20, **settings):
+    listener = Listener()
+    session = Session(
+        SessionId("s1"),
+        listener,
+        EMPTY_INFO,
+        Settings(**settings),
+        "xhr",
+        clock=clock or FakeClock(),
+        resume=ResumeState("c" * 20, buffer, buffer_bytes),
+    )
+    listener.session = session
+    session.announce_resumable()
+    return session, listener
+
+
+def frames(session):
+    out = []
+    while (frame := session.take_frame()) is not None:
+        out.append(frame)
+        if frame.startswith("c"):
+            break
+    return out
+
+
+def messages_in(frame_list):
+    result = []
+    for frame in frame_list:
+        if frame.startswith("a"):
+            result += json.loads(frame[1:])
+    return result
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [(None, False), ("", False), ("1", True), ("x" * 20 + ".5", ("x" * 20, 5)),
+     ("short.5", False), ("x" * 20 + ".-1", False), ("x" * 20 + ".5.6", False)],
+)
+def test_resume_parameter(value, parsed):
+    assert parse_resume_request(value) == parsed
+
+
+def test_new_resumable_session_tells_the_client_its_id_after_the_open_frame():
+    session, _ = resumable()
+    session.attach(Receiver())
+    session.enqueue(OutgoingMessage("hello"))
+    assert frames(session) == ["o", 'r{"cid":"cccccccccccccccccccc","resumed":false,"seen":0}', 'a["hello"]']
+
+
+def test_interrupted_transport_suspends_instead_of_closing():
+    clock = FakeClock()
+    session, listener = resumable(clock, resume_grace=10)
+    receiver = Receiver()
+    session.attach(receiver)
+    frames(session)
+    session.detach(receiver, interrupted=True)
+    assert session.state is SessionState.OPEN
+    clock.now += 9
+    assert not session.tick(clock.now)
+    assert ("close", None) not in listener.events
+    clock.now += 2
+    assert session.tick(clock.now)
+    assert session.close_code == CloseCode.RESUME_EXPIRED
+    assert listener.events[-1] == ("close", None)
+
+
+def test_take_over_replays_exactly_what_the_client_missed_then_new_messages():
+    session, listener = resumable()
+    first = Receiver()
+    session.attach(first)
+    for text in ("m1", "m2", "m3"):
+        session.enqueue(OutgoingMessage(text))
+    assert messages_in(frames(session)) == ["m1", "m2", "m3"]
+    session.receive_send_payload('["c1", "c2"]')
+    session.detach(first, interrupted=True)
+    session.enqueue(OutgoingMessage("m4"))  # sent while the client was away
+    assert session.take_over(1, "xhr_streaming") is None  # the client saw m1 only
+    session.attach(Receiver())
+    out = frames(session)
+    assert out[0] == "o"
+    assert json.loads(out[1][1:]) == {"cid": "c" * 20, "resumed": True, "seen": 2}
+    assert messages_in(out) == ["m2", "m3", "m4"]
+    assert [e for e in listener.events if e[0] == "open"] == [("open", None)], "no second on_open"
+
+
+def test_take_over_returns_the_receiver_it_replaces():
+    session, _ = resumable()
+    old = Receiver()
+    session.attach(old)
+    frames(session)
+    assert session.take_over(0, "websocket") is old
+    assert not session.owns(old)
+
+
+def test_acks_free_the_replay_buffer():
+    session, _ = resumable()
+    session.attach(Receiver())
+    for n in range(10):
+        session.enqueue(OutgoingMessage(str(n)))
+    frames(session)
+    assert len(session.resume.replay) == 10
+    session.receive_send_payload('[{"ack": 7}]')
+    assert len(session.resume.replay) == 3
+    session.receive_websocket_payload('["x", {"ack": 99}]')  # beyond what was sent: capped
+    assert len(session.resume.replay) == 0
+
+
+def test_server_acks_every_32_client_messages_and_on_heartbeats():
+    clock = FakeClock()
+    session, _ = resumable(clock, heartbeat_delay=5)
+    receiver = Receiver()
+    session.attach(receiver)
+    frames(session)
+    session.receive_send_payload(json.dumps([str(n) for n in range(31)]))
+    assert session.take_frame() is None
+    session.receive_send_payload('["31"]')
+    assert receiver.wakes >= 1
+    assert session.take_frame() == 'r{"ack":32}'
+    assert session.take_frame() is None
+    session.receive_send_payload('["32"]')
+    frames(session)
+    clock.now += 6
+    session.tick(clock.now)
+    assert session.take_frame() == 'r{"ack":33}', "a heartbeat carries the pending ack"
+    clock.now += 6
+    session.tick(clock.now)
+    assert session.take_frame() == "h"
+
+
+def test_resume_fails_when_the_buffer_dropped_what_the_client_needs():
+    session, listener = resumable(buffer=2)
+    receiver = Receiver()
+    session.attach(receiver)
+    for n in range(5):
+        session.enqueue(OutgoingMessage(str(n)))
+    frames(session)
+    session.detach(receiver, interrupted=True)
+    with pytest.raises(ResumeError) as refused:
+        session.take_over(1, "xhr")
+    assert refused.value.code == CloseCode.RESUME_LOST
+    assert session.close_code == CloseCode.RESUME_LOST
+    assert listener.events[-1] == ("close", None)
+
+
+def test_resume_fails_when_the_client_claims_more_than_was_sent():
+    session, _ = resumable()
+    session.attach(Receiver())
+    frames(session)
+    with pytest.raises(ResumeError):
+        session.take_over(5, "xhr")
+
+
+def test_control_objects_other_than_acks_are_broken_json():
+    from fallback.exceptions import PayloadError
+
+    session, _ = resumable()
+    session.attach(Receiver())
+    for payload in ('[{"nack": 1}]', '[{"ack": -1}]', '[{"ack": true}]', "[[1]]"):
+        with pytest.raises(PayloadError):
+            session.receive_send_payload(payload)
+
+
+def test_plain_sessions_still_refuse_objects():
+    from fallback.exceptions import PayloadError
+
+    listener = Listener()
+    session = Session(SessionId("p"), listener, EMPTY_INFO, Settings(), "xhr", clock=FakeClock())
+    session.attach(Receiver())
+    with pytest.raises(PayloadError):
+        session.receive_send_payload('[{"ack": 1}]')
+
+
+def test_refused_session_answers_open_then_close():
+    session = Session(SessionId("r"), Listener(), EMPTY_INFO, Settings(), "xhr", clock=FakeClock())
+    session.refuse(3011, "Cannot resume: unknown connection")
+    session.attach(Receiver())
+    assert frames(session) == ["o", 'c[3011,"Cannot resume: unknown connection"]']
