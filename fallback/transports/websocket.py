@@ -42,7 +42,10 @@ from tornado.web import HTTPError, RequestHandler
 
 from ..exceptions import PeerError
 from ..origins import origin_allowed
-from ..service import Service
+from ..protocol import ANOTHER_CONNECTION_FRAME, DEFAULT_REASONS, close_frame
+from ..protocol import CloseCode as SockJSCloseCode
+from ..resume import RESUME_PARAMETER
+from ..service import Service, ServiceBusy
 from ..session import MessageTooBig, Session, SessionState
 from ..wsengine import (
     BinaryMessage,
@@ -484,6 +487,9 @@ class SessionLink(WebSocketLink):
 
     __slots__ = ("_hybi", "_service", "_session")
 
+    #: Whether the session's frames are SockJS frames (``o``, ``a[...]``, ``c[...]``).
+    framed = True
+
     def __init__(self, protocol: Protocol, service: Service, session: Session) -> None:
         super().__init__(protocol)
         self._service = service
@@ -512,8 +518,21 @@ class SessionLink(WebSocketLink):
         if code is not None and code != CloseCode.NO_STATUS:
             session.close(code, reason)
         session.detach(self, interrupted=True)
-        self._service.forget(session)
+        if session.resume is None or session.state is SessionState.CLOSED:
+            # A resumable connection stays registered: the client may come back for it.
+            self._service.forget(session)
         return session
+
+    def abandon(self) -> None:
+        """A resumed connection took the session over: end this socket without it."""
+        self._session = None
+        protocol = self.protocol
+        if protocol.can_send:
+            if self.framed:
+                protocol.send_text(ANOTHER_CONNECTION_FRAME)
+            protocol.send_close(CloseCode.NORMAL, "")
+            self.start_closing()
+        self.wake()
 
     def _close_socket(self, code: int | None, reason: str) -> None:
         """The session is over: send the WebSocket close frame and detach."""
@@ -579,8 +598,9 @@ class SockJSLink(SessionLink):
                 self._close_socket(session.close_code, session.close_reason or "")
                 return
             # An array frame carries everything queued, and a heartbeat goes out only
-            # when nothing is: after either, only a close frame can follow.
-            if kind != "o" and session.state is not SessionState.CLOSED:
+            # when nothing is: after either, only a close frame can follow. The open
+            # frame and resume control frames (``r``) may be followed by anything.
+            if kind != "o" and kind != "r" and session.state is not SessionState.CLOSED:
                 return
 
 
@@ -588,6 +608,8 @@ class RawLink(SessionLink):
     """One application message per WebSocket text message, no SockJS framing."""
 
     __slots__ = ()
+
+    framed = False
 
     def handle_events(self, events: list[Event]) -> None:
         for event in events:
@@ -614,6 +636,27 @@ class RawLink(SessionLink):
                 send(self._frame(message.text))
         if session.state is SessionState.CLOSED:
             self._close_socket(session.close_code, session.close_reason or "")
+
+
+class BusyLink(WebSocketLink):
+    """``max_sessions`` is reached: the socket only says so (close code 1013)."""
+
+    __slots__ = ("_framed", "_said")
+
+    def __init__(self, protocol: Protocol, *, framed: bool) -> None:
+        super().__init__(protocol)
+        self._framed = framed
+        self._said = False
+
+    def pull(self) -> None:
+        if self._said:
+            return
+        self._said = True
+        reason = DEFAULT_REASONS[SockJSCloseCode.TRY_AGAIN_LATER]
+        if self._framed:
+            self.protocol.send_text(close_frame(SockJSCloseCode.TRY_AGAIN_LATER, reason))
+        self.protocol.send_close(CloseCode.TRY_AGAIN_LATER, reason)
+        self.start_closing()
 
 
 class WebSocketEndpoint(RequestHandler):
@@ -686,9 +729,16 @@ class _SessionEndpoint(WebSocketEndpoint):
         return origin_allowed(origin, self.service.settings.allowed_origins, self.request.host)
 
     def create_link(self, protocol: Protocol) -> WebSocketLink:
-        session = self.service.create_session(
-            None, connection_info(self.request), self.transport_name, framed=self.framed
-        )
+        try:
+            session = self.service.open_session(
+                None,
+                connection_info(self.request),
+                self.transport_name,
+                framed=self.framed,
+                resume_request=self.get_query_argument(RESUME_PARAMETER, None),
+            )
+        except ServiceBusy:
+            return BusyLink(protocol, framed=self.framed)
         return self.link_class(protocol, self.service, session)
 
 
@@ -709,6 +759,7 @@ class RawWebSocketHandler(_SessionEndpoint):
 
 __all__ = [
     "CLOSE_TIMEOUT",
+    "BusyLink",
     "RawLink",
     "RawWebSocketHandler",
     "SessionLink",

@@ -441,3 +441,98 @@ def test_messages_arriving_while_the_server_closes_are_dropped_quietly(live, eve
 )
 def test_session_codes_that_may_not_travel_in_a_close_frame_become_1000(code, wire):
     assert ws_transport.wire_close_code(code) == wire
+
+
+# -- sessions the service refuses or resumes --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def limited() -> Iterator[LiveServer]:
+    from fallback import Connection, Router
+    from fallback.server import make_application
+
+    class Echo(Connection):
+        def on_message(self, text: str) -> None:
+            self.send(text)
+
+    server = LiveServer(
+        lambda: make_application([Router(Echo, "/busy", max_sessions=1), Router(Echo, "/resume")])
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("path", ["/busy/000/abc/websocket", "/busy/websocket"])
+def test_max_sessions_refuses_further_websockets_with_1013(limited, path):
+    first = WSClient.connect(limited.port, "/busy/000/first/websocket")
+    try:
+        assert first.recv_text() == "o"
+        second = WSClient.connect(limited.port, path)
+        try:
+            if "000" in path:
+                assert second.recv_text() == 'c[1013,"Server busy, try again later"]'
+            assert second.recv_close() == (1013, "Server busy, try again later")
+        finally:
+            second.close()
+        first.send_text('["still served"]')
+        assert first.recv_text() == 'a["still served"]'
+    finally:
+        first.close()
+
+
+def resume_control(frame: str) -> dict:
+    assert frame.startswith("r"), frame
+    return json.loads(frame[1:])
+
+
+def test_a_resumable_websocket_connection_survives_its_socket(limited):
+    first = WSClient.connect(limited.port, sockjs_path("/resume") + "?fb_resume=1")
+    try:
+        assert first.recv_text() == "o"
+        control = resume_control(first.recv_text())
+        assert control["resumed"] is False
+        first.send_text('["one", "two"]')
+        assert first.recv_text() == 'a["one","two"]'
+    finally:
+        reset(first)  # the transport drops; the connection waits for the client
+    again = WSClient.connect(
+        limited.port, sockjs_path("/resume") + f"?fb_resume={control['cid']}.1"
+    )
+    try:
+        assert again.recv_text() == "o"
+        control = resume_control(again.recv_text())
+        assert control["resumed"] is True and control["seen"] == 2
+        assert again.recv_text() == 'a["two"]'  # the message the client said it missed
+        again.send_text('["three"]')
+        assert again.recv_text() == 'a["three"]'
+    finally:
+        again.close()
+
+
+def test_a_resume_takes_the_session_from_a_socket_still_attached(limited):
+    old = WSClient.connect(limited.port, sockjs_path("/resume") + "?fb_resume=1")
+    try:
+        assert old.recv_text() == "o"
+        cid = resume_control(old.recv_text())["cid"]
+        new = WSClient.connect(limited.port, sockjs_path("/resume") + f"?fb_resume={cid}.0")
+        try:
+            assert new.recv_text() == "o"
+            assert resume_control(new.recv_text())["resumed"] is True
+            assert old.recv_text() == 'c[2010,"Another connection still open"]'
+            assert old.recv_close() == (1000, "")
+            new.send_text('["mine now"]')
+            assert new.recv_text() == 'a["mine now"]'
+        finally:
+            new.close()
+    finally:
+        old.close()
+
+
+def test_resume_of_an_unknown_connection_is_refused_with_3011(limited):
+    client = WSClient.connect(limited.port, sockjs_path("/resume") + "?fb_resume=" + "x" * 24 + ".0")
+    try:
+        assert client.recv_text() == "o"
+        assert client.recv_text() == 'c[3011,"Cannot resume: unknown connection"]'
+        assert client.recv_close() == (3011, "Cannot resume: unknown connection")
+    finally:
+        client.close()
