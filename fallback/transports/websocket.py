@@ -62,7 +62,7 @@ from ..wsengine import (
 )
 from ..wsengine.frames import text_frame
 from ..wsengine.protocol import HybiProtocol
-from .base import TEXT_PLAIN, connection_info
+from .base import TEXT_PLAIN, connection_info, refusal_reason
 
 log = logging.getLogger("fallback.transports.websocket")
 
@@ -550,6 +550,7 @@ class SessionLink(WebSocketLink):
         frame, just a WebSocket close with the reason (as the protocol suite expects)."""
         too_big = isinstance(error, MessageTooBig)
         code = CloseCode.MESSAGE_TOO_BIG if too_big else CloseCode.INVALID_DATA
+        self._service.count_refusal(refusal_reason(error))
         session = self._session
         self._session = None
         if session is not None:
@@ -559,6 +560,9 @@ class SessionLink(WebSocketLink):
         self.protocol.fail(code, error.message)
 
     def _peer_closed(self, event: CloseReceived | ConnectionFailed) -> None:
+        if isinstance(event, ConnectionFailed):
+            too_big = event.code == CloseCode.MESSAGE_TOO_BIG
+            self._service.count_refusal("too_big" if too_big else "bad_frame")
         self._release(event.code, event.reason)
 
 
@@ -688,6 +692,9 @@ class WebSocketEndpoint(RequestHandler):
     def allow_origin(self, origin: str | None) -> bool:
         return True
 
+    def handshake_refused(self, error: HandshakeError) -> None:
+        """A handshake is about to be answered with `error` (for statistics)."""
+
     def create_link(self, protocol: Protocol) -> WebSocketLink:
         raise NotImplementedError
 
@@ -705,6 +712,7 @@ class WebSocketEndpoint(RequestHandler):
             )
         except HandshakeError as error:
             log.debug("WebSocket handshake refused: %s %s", error.status, error.message)
+            self.handshake_refused(error)
             for name, value in error.headers.items():
                 self.set_header(name, value)
             self.set_status(error.status)
@@ -727,6 +735,9 @@ class _SessionEndpoint(WebSocketEndpoint):
 
     def allow_origin(self, origin: str | None) -> bool:
         return origin_allowed(origin, self.service.settings.allowed_origins, self.request.host)
+
+    def handshake_refused(self, error: HandshakeError) -> None:
+        self.service.count_refusal("origin" if error.status == 403 else "bad_handshake")
 
     def create_link(self, protocol: Protocol) -> WebSocketLink:
         try:

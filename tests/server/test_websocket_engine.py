@@ -536,3 +536,26 @@ def test_resume_of_an_unknown_connection_is_refused_with_3011(limited):
         assert client.recv_close() == (3011, "Cannot resume: unknown connection")
     finally:
         client.close()
+
+
+def service_at(live, prefix: str):
+    for rule in live.app.wildcard_router.rules:
+        service = rule.target_kwargs.get("service")
+        if service is not None and service.prefix == prefix:
+            return service
+    raise LookupError(prefix)
+
+
+def test_refusals_are_counted_by_reason(live):
+    service = service_at(live, "/origins")
+
+    def refused() -> dict[str, int]:
+        return live.call(lambda: dict(service.refused))
+
+    before = refused()
+    with pytest.raises(AssertionError, match="403"):
+        WSClient.connect(live.port, "/origins/websocket", origin="https://evil.example")
+    assert http.get(live.url + "/origins/websocket").status == 400
+    after = refused()
+    assert after.get("origin", 0) == before.get("origin", 0) + 1
+    assert after.get("bad_handshake", 0) == before.get("bad_handshake", 0) + 1
