@@ -19,12 +19,14 @@ How the link writes (what makes it fast):
   every link that takes the same frame in that round writes the same bytes.
 * The link that just read a message flushes at the end of that read, so an echo goes
   out in the same loop iteration.
-* No task and no timer per connection: a plain TCP link registers its socket with the
-  IOLoop (one callback per readiness event, one ``recv``, one ``send``); a timer exists
-  only while a close handshake is under way. TLS links keep the stream and its futures.
+* No task and no timer per connection: a plain TCP link takes the socket over from the
+  retired stream and watches it with the event loop (one callback per readiness event,
+  one ``recv``, one ``send``); a timer exists only while a close handshake is under way.
+  TLS links keep the stream and its futures.
 
-A SockJS WebSocket session lives exactly as long as its socket: it is not addressable by
-id (the protocol lets two share one) and closes when the socket does.
+A SockJS WebSocket session is not addressable by id (the protocol lets two share one) and
+closes when its socket does -- unless it is resumable (`fallback.resume`), in which case
+it waits for the client to come back on a new transport.
 """
 
 from __future__ import annotations
@@ -84,7 +86,8 @@ class _Flusher:
     __slots__ = ("_frame", "_loop", "_pending", "_scheduled", "_text")
 
     def __init__(self, loop: IOLoop) -> None:
-        self._loop = loop
+        # Weak: the flusher is the value of a weak-keyed mapping from this very loop.
+        self._loop = weakref.ref(loop)
         self._pending: list[WebSocketLink] = []
         self._scheduled = False
         self._text: str | None = None
@@ -93,8 +96,10 @@ class _Flusher:
     def add(self, link: WebSocketLink) -> None:
         self._pending.append(link)
         if not self._scheduled:
-            self._scheduled = True
-            self._loop.add_callback(self._run)
+            loop = self._loop()
+            if loop is not None:
+                self._scheduled = True
+                loop.add_callback(self._run)
 
     def _run(self) -> None:
         pending = self._pending
@@ -365,13 +370,14 @@ class WebSocketLink:
         else:
             try:
                 future = cast("Future[bytes]", stream.read_bytes(READ_CHUNK, partial=True))
+                if future.done():
+                    early = future.result()
                 sock = stream.socket.dup()
             except (StreamClosedError, OSError):
+                # The client left during the handshake: nothing to take over.
                 stream.close()
                 self._closed = True
                 return
-            if future.done():
-                early = future.result()
             stream.close()
             sock.setblocking(False)
             self._io = _SocketIO(self, sock, loop)

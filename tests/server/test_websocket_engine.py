@@ -559,3 +559,24 @@ def test_refusals_are_counted_by_reason(live):
     after = refused()
     assert after.get("origin", 0) == before.get("origin", 0) + 1
     assert after.get("bad_handshake", 0) == before.get("bad_handshake", 0) + 1
+
+
+@pytest.mark.parametrize("how", ["fin", "reset"])
+def test_client_hanging_up_right_after_its_handshake_is_no_error(live, how):
+    request = "GET /echo/000/gone/websocket HTTP/1.1\r\nHost: x\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in UPGRADE.items()
+    )
+    for _ in range(20):
+        sock = socket.create_connection(("127.0.0.1", live.port), timeout=5)
+        sock.sendall(request.encode() + b"\r\n" + client_frame(TEXT, b'["bye"]'))
+        if how == "reset":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            sock.shutdown(socket.SHUT_WR)
+        sock.close()
+    # The server is still serving, and said nothing in its log (see no_error_logs).
+    client = WSClient.connect(live.port, sockjs_path())
+    try:
+        assert client.recv_text() == "o"
+    finally:
+        client.close()
