@@ -21,7 +21,7 @@ import enum
 import json
 import re
 from collections.abc import Sequence
-from typing import NewType
+from typing import NamedTuple, NewType
 
 from .exceptions import CallbackError, PayloadError
 
@@ -214,40 +214,64 @@ def decode_send_payload(payload: str | bytes) -> list[str]:
     return _strings(value)
 
 
-def _split_controls(value: object) -> tuple[list[str], int | None]:
-    """Strings are messages; ``{"ack": n}`` objects are resume acknowledgements."""
+class ResumablePayload(NamedTuple):
+    """What a resumable session's client sent: messages, an acknowledgement (how many
+    server messages it has received), and maybe a goodbye ``(code, reason)``."""
+
+    messages: list[str]
+    ack: int | None = None
+    close: tuple[int, str] | None = None
+
+
+def _count(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def _split_controls(value: object) -> ResumablePayload:
+    """Strings are messages; ``{"ack": n}`` and ``{"close": [code, reason]}`` are controls."""
     if not isinstance(value, list):
         raise PayloadError(BROKEN_JSON)
     texts: list[str] = []
     ack: int | None = None
+    close: tuple[int, str] | None = None
     for item in value:
         if isinstance(item, str):
             texts.append(item)
-        elif (
-            isinstance(item, dict)
-            and isinstance(item.get("ack"), int)
-            and not isinstance(item.get("ack"), bool)
-            and item["ack"] >= 0
-        ):
+            continue
+        if not isinstance(item, dict) or len(item) != 1:
+            raise PayloadError(BROKEN_JSON)
+        if "ack" in item and _count(item["ack"]) is not None:
             ack = item["ack"] if ack is None else max(ack, item["ack"])
+        elif (
+            "close" in item
+            and isinstance(item["close"], list)
+            and len(item["close"]) == 2
+            and _count(item["close"][0]) is not None
+            and isinstance(item["close"][1], str)
+        ):
+            code = item["close"][0]
+            close = (code if code in (1000, 1001) or 3000 <= code <= 4999 else 1000,
+                     item["close"][1][:123])
         else:
             raise PayloadError(BROKEN_JSON)
-    return texts, ack
+    return ResumablePayload(texts, ack, close)
 
 
-def decode_resumable_payload(payload: str | bytes, *, websocket: bool) -> tuple[list[str], int | None]:
-    """Messages and the highest acknowledgement from a resumable session's payload."""
+def decode_resumable_payload(payload: str | bytes, *, websocket: bool) -> ResumablePayload:
+    """A resumable session's payload: strings, acknowledgements, a goodbye."""
     text = _as_text(payload)
     if not text:
         if websocket:
-            return [], None
+            return ResumablePayload([])
         raise PayloadError(PAYLOAD_EXPECTED)
     try:
         value = json.loads(text)
     except (ValueError, RecursionError):
         raise PayloadError(BROKEN_JSON) from None
     if websocket and isinstance(value, str):
-        return [value], None
+        return ResumablePayload([value])
     return _split_controls(value)
 
 

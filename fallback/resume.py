@@ -13,6 +13,9 @@ counts travel:
   ``{"ack": n}`` objects (n = server messages received) among the strings of its send
   arrays; the server sends ``r{"ack": n}`` frames (n = client messages received) after
   every 32 messages and in place of heartbeats.
+* Every later receiving request of the session carries ``fb_resume=<cid>.<n>`` too, with
+  n the client's current count: a poll or stream that died with frames in flight is
+  followed by one that gets them again (`Session.resync`).
 * When a transport drops, the server keeps the connection for ``resume_grace`` seconds
   (its ``on_close`` waits too). The client reconnects with a new SockJS session whose
   first receiving request carries ``fb_resume=<cid>.<n>``. The server answers ``o``,
@@ -128,7 +131,7 @@ class ResumeState:
             self.replay_bytes -= len(replay.popleft().encoded)
             self.acked += 1
 
-    def rewind(self, client_seen: int) -> list[OutgoingMessage]:
+    def rewind(self, client_seen: int, *, counts_as_resume: bool = True) -> list[OutgoingMessage]:
         """Prepare a resume: the messages after `client_seen`, to be sent again, in order.
 
         Raises `ResumeError` when the client saw more than was sent or needs messages the
@@ -143,7 +146,8 @@ class ResumeState:
         self.replay.clear()
         self.replay_bytes = 0
         self.sent = client_seen
-        self.resumes += 1
+        if counts_as_resume:
+            self.resumes += 1
         return again
 
     @property

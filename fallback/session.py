@@ -32,6 +32,7 @@ from .protocol import (
     OPEN_FRAME,
     CloseCode,
     OutgoingMessage,
+    ResumablePayload,
     SessionId,
     close_frame,
     decode_resumable_payload,
@@ -355,7 +356,7 @@ class Session:
             raise MessageTooBig("Message too big.")
         self._counters.bytes_received += len(body)
         if self.resume is not None:
-            self._receive_resumable(*decode_resumable_payload(body, websocket=False))
+            self._receive_resumable(decode_resumable_payload(body, websocket=False))
         else:
             self.receive(decode_send_payload(body))
 
@@ -365,22 +366,25 @@ class Session:
             raise MessageTooBig("Message too big.")
         self._counters.bytes_received += len(data)
         if self.resume is not None:
-            self._receive_resumable(*decode_resumable_payload(data, websocket=True))
+            self._receive_resumable(decode_resumable_payload(data, websocket=True))
         else:
             self.receive(decode_websocket_payload(data))
 
-    def _receive_resumable(self, messages: list[str], ack: int | None) -> None:
+    def _receive_resumable(self, payload: ResumablePayload) -> None:
         resume = self.resume
         assert resume is not None
-        if ack is not None:
-            resume.acknowledge(ack)
-        if not messages:
-            return
-        resume.received += len(messages)
-        if resume.ack_due:
-            resume.reported = resume.received
-            self._push_control(control_frame(ack=resume.received))
-        self.receive(messages)
+        if payload.ack is not None:
+            resume.acknowledge(payload.ack)
+        messages = payload.messages
+        if messages:
+            resume.received += len(messages)
+            if resume.ack_due:
+                resume.reported = resume.received
+                self._push_control(control_frame(ack=resume.received))
+            self.receive(messages)
+        if payload.close is not None:
+            # The client said goodbye (an HTTP transport has no close frame of its own).
+            self.close(*payload.close)
 
     def receive(self, messages: list[str]) -> None:
         """Hand messages to the application in order, stopping if it closes the session."""
@@ -465,6 +469,24 @@ class Session:
         self._controls = [control_frame(cid=resume.cid, resumed=True, seen=resume.received)]
         self._detached_at = self._clock()
         return old
+
+    def resync(self, client_seen: int) -> None:
+        """A new receiving request of this same session says the client has received
+        `client_seen` messages: whatever it missed (a poll or stream that died with
+        frames in flight) goes out again first. Closes with 3010 if that is impossible."""
+        resume = self.resume
+        if resume is None or self._receiver is not None or self.state is not SessionState.OPEN:
+            return
+        try:
+            again = resume.rewind(client_seen, counts_as_resume=False)
+        except ResumeError as error:
+            self._clear_queue()
+            self.close(error.code, error.reason)
+            return
+        if again:
+            self._queue[:0] = again
+            self._queue_bytes += sum(len(m.text) for m in again)
+            self._counters.replayed += len(again)
 
     def _push_control(self, frame: str) -> None:
         if self._controls is None:

@@ -62,7 +62,11 @@
   }
   function encode(list, ascii) {
     var out = [];
-    for (var i = 0; i < list.length; i++) { out.push(quote(list[i], ascii)); }
+    for (var i = 0; i < list.length; i++) {
+      var item = list[i];
+      out.push(typeof item == "string" ? quote(item, ascii) :
+        item.close ? '{"close":[' + item.close[0] + "," + quote(item.close[1], ascii) + "]}" : '{"ack":' + item.ack + "}");
+    }
     return "[" + out.join(",") + "]";
   }
   function randomString(length, chars) {
@@ -295,6 +299,8 @@
       var tr = {}, abort = null, dead = false;
       function start() {
         var got = false;
+        // A resumable connection tells each receiving request how much arrived so far.
+        if (sock._cid) { url.query = sock._resumeQuery(); }
         abort = receiver(url, env, function (frame) { got = true; sock._frame(tr, frame); }, function (failed) {
           abort = null;
           if (dead) { return; }
@@ -309,7 +315,7 @@
   }
 
   function websocketTransport(sock, url) {
-    var tr = {}, ws = new NativeWS(url.session.replace(/^http/, "ws") + "/websocket" + url.query);
+    var tr = { ws: true }, ws = new NativeWS(url.session.replace(/^http/, "ws") + "/websocket" + url.query);
     ws.onmessage = function (e) { sock._frame(tr, e.data); };
     ws.onclose = function () { sock._end(tr); };
     tr.send = function (list, done) {
@@ -422,8 +428,15 @@
     this.bufferedAmount = 0;
     this.binaryType = "blob";
     this._listeners = {};
-    this._queue = [];
+    this._queue = [];   // messages not yet handed to a transport
     this._failed = [];
+    // Resume (a fallback server extension, see fallback/resume.py): what the server has
+    // not acknowledged yet stays in _unacked; _rx counts messages received.
+    this._unacked = [];
+    this._rx = 0;
+    this._toldRx = 0;
+    this._cid = null;
+    live.push(this);
     var self = this;
     later(function () { self._start(); });
   }
@@ -439,7 +452,10 @@
     transports: null,          // allowed transports (names or a comma list); null: all
     timeout: 0,                // ms to wait for each transport to open; 0: from the info RTT
     minTimeout: 1000,          // the RTT-derived timeout is never shorter than this
-    heartbeatTimeout: 60000,   // close (1006) after this long without a frame; 0: never
+    heartbeatTimeout: 60000,   // a transport silent this long (measured by the clock) is dead; 0: never
+    resume: true,              // survive dropped transports where the server offers resume
+    reconnectDelay: 100,       // first reconnect after this many ms, doubling, with jitter ...
+    maxReconnectDelay: 5000,   // ... up to this
     retryAfter: 3600000,       // a transport that failed is skipped for this long
     remember: true,            // keep what worked and failed in localStorage
     flash: null                // {swf, script, swfobject}: web-socket-js files the site hosts
@@ -476,20 +492,28 @@
   proto.send = function (data) {
     if (this.readyState == CONNECTING) { throw domError("InvalidStateError", "fallback.js: still CONNECTING"); }
     if (this.readyState != OPEN) { return; }
-    this._queue.push(String(data));
+    data = String(data);
+    this._queue.push(data);
+    if (this._cid || this._resumeOffered) { this._unacked.push(data); }
     this._flush();
   };
 
   // One send in flight at a time; whatever is queued meanwhile leaves in the next request.
+  // A resumable connection also tells the server how many messages it has received.
   proto._flush = function () {
     var self = this, tr = this._tr, batch = this._queue;
-    if (this._sending || !batch.length || !tr || this.readyState != OPEN) { return; }
+    if (this._sending || !tr || this._resuming || this._reconnecting || this.readyState != OPEN) { return; }
+    var ack = this._cid && this._rx > this._toldRx ? this._rx : 0;
+    // Acknowledgements ride on sends; alone only when 32 are owed (or the ack timer says).
+    if (!batch.length && !(ack && (this._rx - this._toldRx >= 32 || this._ackNow))) { return; }
+    this._ackNow = false;
     this._queue = [];
+    if (ack) { batch = batch.concat([{ ack: ack }]); this._toldRx = ack; }
     this._sending = true;
     tr.send(batch, function (ok) {
       self._sending = false;
       if (tr !== self._tr) { return; }
-      if (ok) { self._flush(); } else { self._finish(1006, "Sending failed", false, true); }
+      if (ok) { self._flush(); } else { self._lost("Sending failed"); }
     });
   };
 
@@ -503,9 +527,24 @@
     if (this.readyState == CONNECTING) { return this._finish(1006, "", false, true); }
     if (this.readyState != OPEN) { return; }
     this.readyState = CLOSING;
+    this._bye(code || 1000, reason || "");
     this._stop(code, reason);
     var self = this;
     later(function () { self._finish(code || 1000, reason || "", true); });
+  };
+
+  // HTTP transports have no close frame: a resumable connection says goodbye explicitly,
+  // or the server would keep it for its grace period. (WebSocket closes say it already.)
+  proto._bye = function (code, reason) {
+    var tr = this._tr;
+    // (Before its id arrives a connection may already be resumable on the server.)
+    if (!(this._cid || this._resumeOffered) || !tr || tr.ws || this._resuming) { return; }
+    var body = '[{"close":[' + code + "," + quote(reason) + "]}]";
+    var beacon = window.navigator && navigator.sendBeacon;
+    if (beacon && this._url) {
+      try { if (navigator.sendBeacon(this._url.session + "/xhr_send" + this._url.query, body)) { return; } } catch (e) { /* try the transport */ }
+    }
+    try { tr.send([{ close: [code, reason] }], noop); } catch (e) { /* gone */ }
   };
 
   proto._start = function () {
@@ -544,8 +583,13 @@
     this._env = env;
     this._memory = memory;
     this._candidates = candidates.length ? candidates : skipped;
+    this._candidatesAll = this._candidates.slice();
+    var resume = info && info.resume;
+    this._resumeOffered = !!(o.resume && resume && resume.v == 1);
+    this._grace = resume && resume.grace > 0 ? resume.grace * 1000 : 30000;
     // As sockjs-client: a retransmission timeout from the RTT, two round trips to open.
     var rto = info ? (rtt > 100 ? 4 * rtt : 300 + rtt) : 4000;
+    this._rtt = rtt;
     this._timeout = o.timeout || Math.max(o.minTimeout, 2 * rto);
     this._next();
   };
@@ -553,19 +597,32 @@
   proto._next = function () {
     var self = this, name = this._candidates.shift(), o = this._options;
     if (!name) { return this._finish(1006, "All transports failed", false, true); }
-    var target = this._target, server = randomString(3, "0123456789"), session = randomString(8, "abcdefghijklmnopqrstuvwxyz0123456789");
-    var url = { base: target.base, query: target.query, session: target.base + "/" + server + "/" + session };
+    var url = this._sessionUrl(this._resumeOffered && name != "flash" ? "fb_resume=1" : "");
     // The last candidate has nothing to fall back to: give it longer. Flash first asks
     // port 843 for a policy and waits 3 s before asking in-band.
     var timeout = this._candidates.length ? this._timeout : Math.max(3 * this._timeout, 10000);
     if (name == "flash") { timeout += 4000; }
     this._attempt = name;
     this._timer = later(function () { self._abandon(); }, timeout);
+    this._url = url;
     try { this._tr = TRANSPORTS[name](this, url, this._env); } catch (e) { return this._abandon(); }
   };
 
+  proto._resumeQuery = function () {
+    var query = this._target.query;
+    return query + (query ? "&" : "?") + "fb_resume=" + this._cid + "." + this._rx;
+  };
+
+  // A new SockJS session address; `extra` goes into its query string.
+  proto._sessionUrl = function (extra) {
+    var target = this._target, server = randomString(3, "0123456789"), session = randomString(8, "abcdefghijklmnopqrstuvwxyz0123456789");
+    var query = target.query;
+    if (extra) { query += (query ? "&" : "?") + extra; }
+    return { base: target.base, query: query, session: target.base + "/" + server + "/" + session };
+  };
+
   proto._abandon = function () {
-    if (this.readyState != CONNECTING) { return; }
+    if (this.readyState != CONNECTING && !this._reconnecting) { return; }
     this._failed.push(this._attempt);
     this._stop();
     this._next();
@@ -584,41 +641,156 @@
       memorize(this._target.base, memory);
     }
     this._alive();
+    if (this._resumeOffered && !this._cid) {
+      // Its id follows the open frame; a server whose transport cannot resume never
+      // sends one, and then there is nothing to keep.
+      var self = this;
+      this._cidTimer = later(function () { if (!self._cid) { self._resumeOffered = false; self._unacked = []; } }, this._timeout);
+    }
+    if (this._reconnecting) {
+      // A new connection after a server restart: the page's socket stayed open.
+      this._reconnecting = false;
+      this._emit("reconnect", { transport: this.transport });
+      return this._flush();
+    }
     this._emit("open");
   };
 
   // A frame from the current transport: o(pen), h(eartbeat), a[rray of messages], c(lose).
+  // A frame from the current transport: o(pen), h(eartbeat), a[rray of messages],
+  // c(lose), and on resumable connections r{control}: its id, a resume's outcome, acks.
   proto._frame = function (tr, frame) {
     if (tr !== this._tr) { return; }
     var type = frame.charAt(0), body = null;
     this._alive();
-    if (type == "o" && this.readyState == CONNECTING) { return this._opened(); }
-    if (type != "a" && type != "c") { return; } // h(eartbeat): being alive was the point
+    if (type == "o" && (this.readyState == CONNECTING || this._reconnecting)) { return this._opened(); }
+    if (type != "a" && type != "c" && type != "r") { return; } // h(eartbeat): being alive was the point
     try { body = parse(frame.slice(1)); } catch (e) { /* handled below */ }
+    if (type == "r") { return body && typeof body == "object" ? this._control(body) : undefined; }
     if (!isArray(body)) { return this._finish(1002, "Broken frame", false, true); }
     if (type == "a" && this.readyState == OPEN) { this._deliver(tr, body); }
-    if (type == "c") { this._finish(body[0], body[1], true); }
+    if (type == "c") { this._closed(body[0], body[1]); }
   };
 
   proto._deliver = function (tr, messages) {
     for (var i = 0; i < messages.length && tr === this._tr && this.readyState == OPEN; i++) {
+      this._rx++;
       this._emit("message", { data: messages[i], origin: this._target.origin, lastEventId: "" });
     }
+    if (!this._cid) { return; }
+    if (this._rx - this._toldRx >= 32) { return this._flush(); }
+    // A few owed and nothing to send: acknowledge them a little later, in one request.
+    var self = this;
+    if (!this._ackTimer) {
+      this._ackTimer = later(function () { self._ackTimer = null; self._ackNow = true; self._flush(); }, 2000);
+    }
   };
 
-  // The transport is gone without a close frame: try the next one, or report the loss.
+  proto._control = function (body) {
+    var o = this._options, resuming = this._resuming;
+    if (body.cid && !this._cid && !resuming && o.resume) {
+      this._cid = String(body.cid); // a new resumable connection
+      clearTimeout(this._cidTimer);
+    }
+    if (typeof body.ack == "number") { this._acked(body.ack); }
+    if (body.resumed === true && resuming) {
+      clearTimeout(this._timer);
+      this._resuming = false;
+      this._attempts = 0;
+      // Everything the server did not get goes again, before anything newer.
+      this._acked(body.seen);
+      this._queue = this._unacked.slice();
+      this._alive();
+      this._emit("resume", { transport: this.transport });
+      this._flush();
+    }
+  };
+
+  // The server has received `count` of our messages in all.
+  proto._acked = function (count) {
+    var drop = count - (this._serverGot || 0);
+    if (drop > 0) { this._unacked.splice(0, drop); this._serverGot = count; }
+  };
+
+  proto._closed = function (code, reason) {
+    // 1012: the server is restarting. It acknowledged what it got just before; open a new
+    // connection (a load balancer picks another server) and send the rest there.
+    if (code == 1012 && this._cid && this.readyState == OPEN) { return this._restart(); }
+    this._finish(code, reason, true);
+  };
+
+  // The transport is gone without a close frame: try the next one, resume, or report.
   proto._end = function (tr) {
     if (tr !== this._tr) { return; }
-    if (this.readyState == CONNECTING) { return this._abandon(); }
-    this._finish(1006, "Connection lost", false, true);
+    if (this.readyState == CONNECTING || this._reconnecting) { return this._abandon(); }
+    this._lost("Connection lost");
   };
 
+  proto._lost = function (reason) {
+    if (this._resuming) { return this._retry(); }
+    if (this._cid && this.readyState == OPEN) { return this._resume(); }
+    this._finish(1006, reason, false, true);
+  };
+
+  // Reconnect on a new SockJS session that carries fb_resume=<id>.<received>.
+  proto._resume = function () {
+    var self = this;
+    this._stop();
+    this._resuming = true;
+    if (!this._lostAt) { this._lostAt = now(); }
+    if (now() - this._lostAt > this._grace) {
+      return this._finish(3009, "Resume grace period expired", false, true);
+    }
+    var o = this._options, n = this._attempts = (this._attempts || 0) + 1;
+    var delay = Math.min(o.maxReconnectDelay, o.reconnectDelay * Math.pow(2, n - 1)) * (0.5 + Math.random());
+    this._timer = later(function () {
+      if (self.readyState != OPEN || !self._resuming) { return; }
+      // After a few failures on this transport, try the others the plan allowed.
+      var names = n > 3 && self._candidatesAll.length ? self._candidatesAll : [self.transport];
+      var name = names[(n - 1) % names.length];
+      self.transport = name;
+      var url = self._sessionUrl("fb_resume=" + self._cid + "." + self._rx);
+      self._timer = later(function () { self._retry(); }, self._timeout);
+      self._url = url;
+      try { self._tr = TRANSPORTS[name](self, url, self._env); } catch (e) { self._retry(); }
+    }, delay);
+  };
+
+  proto._retry = function () {
+    if (this.readyState == OPEN && this._resuming) { this._resume(); }
+  };
+
+  proto._restart = function () {
+    this._stop();
+    this._cid = null;
+    this._rx = this._toldRx = 0;
+    this._serverGot = 0;
+    this._queue = this._unacked.slice();
+    this._unacked = [];
+    this._resuming = false;
+    this._reconnecting = true; // the page's socket stays OPEN meanwhile
+    this._failed = [];
+    this._candidates = this._candidatesAll.slice();
+    this._next();
+  };
+
+  // The watchdog works from the clock, not from timer counts: a background tab's timers
+  // run late, and a late timer is not a silent network. When it fires later than it was
+  // meant to (throttled, or the machine slept), it looks again a moment after, which
+  // gives frames the browser was holding back their chance to arrive first.
   proto._alive = function () {
     var self = this, ms = this._options.heartbeatTimeout;
+    this._lastFrame = now();
     clearTimeout(this._watchdog);
-    if (ms && this._tr && !this._tr.raw && this.readyState == OPEN) {
-      this._watchdog = later(function () { self._finish(1006, "No heartbeat", false, true); }, ms);
+    if (!ms || !this._tr || this._tr.raw || this.readyState != OPEN || this._resuming) { return; }
+    function check(expected) {
+      var late = now() - expected > 1000;
+      var silent = now() - self._lastFrame;
+      if (silent < ms) { self._watchdog = later(function () { check(now() + ms - silent); }, ms - silent); return; }
+      if (late) { self._watchdog = later(function () { check(now() + 1500); }, 1500); return; }
+      self._lost("No heartbeat");
     }
+    this._watchdog = later(function () { check(now()); }, ms);
   };
 
   proto._stop = function (code, reason) {
@@ -634,7 +806,11 @@
     if (this.readyState == CLOSED) { return; }
     this._stop();
     this.readyState = CLOSED;
+    this._resuming = this._reconnecting = false;
     this._queue = [];
+    this._unacked = [];
+    var at = indexOf(live, this);
+    if (at >= 0) { live.splice(at, 1); }
     if (error) { this._emit("error"); }
     this._emit("close", { code: code, reason: reason || "", wasClean: !!wasClean });
   };
@@ -652,6 +828,15 @@
   FallbackSocket.forget = function (url) {
     try { storage.removeItem("fallback.js:" + parseUrl(url).base); } catch (e) { /* no storage */ }
   };
+
+  // A page going away says goodbye on every open socket (see _bye).
+  var live = [];
+  FallbackSocket._live = live;
+  listen(window, "pagehide", function () {
+    for (var i = 0; i < live.length; i++) {
+      if (live[i].readyState == OPEN) { live[i]._bye(1001, "Page closed"); }
+    }
+  });
 
   window.FallbackSocket = FallbackSocket;
 

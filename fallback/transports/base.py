@@ -35,7 +35,7 @@ from ..protocol import (
     SessionId,
     close_frame,
 )
-from ..resume import RESUME_PARAMETER
+from ..resume import RESUME_PARAMETER, parse_resume_request
 from ..service import Service, ServiceBusy
 from ..session import Session
 
@@ -236,6 +236,10 @@ class ReceivingHandler(BaseHandler):
             self.service.count_refusal("different_ip")
             self.refusal_frame = DIFFERENT_IP_FRAME
             return None
+        elif session.resume is not None and not session.has_receiver:
+            request = parse_resume_request(self.get_query_argument(RESUME_PARAMETER, None))
+            if isinstance(request, tuple) and request[0] == session.resume.cid:
+                session.resync(request[1])
         if not session.attach(self, self.transport_name):
             return None
         self._session = session

@@ -30,7 +30,7 @@ class InfoHandler(BaseHandler):
 
     def get(self) -> None:
         settings = self.service.settings
-        body = {
+        body: dict[str, object] = {
             "websocket": settings.websocket_enabled,
             "origins": ["*:*"],
             "cookie_needed": settings.jsessionid,
@@ -46,6 +46,9 @@ class InfoHandler(BaseHandler):
                 cookie_needed=settings.jsessionid,
             ),
         }
+        if settings.resume:
+            # The resume extension (fallback.resume); plain SockJS clients ignore it.
+            body["resume"] = {"v": 1, "grace": settings.resume_grace}
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_no_cache()
         self.set_cors_headers()

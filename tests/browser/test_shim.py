@@ -81,7 +81,7 @@ def test_server_close_reaches_onclose_with_code_and_reason(
 
 @pytest.mark.parametrize(
     ("transport", "server_code"),
-    [("websocket", 3005), ("xhr_streaming", 1002), ("eventsource", 1002), ("jsonp", None)],
+    [("websocket", 3005), ("xhr_streaming", 3005), ("eventsource", 3005), ("jsonp", 3005)],
 )
 def test_client_close_fires_onclose_and_ends_the_server_session(
     open_page, live, events, transport, server_code
@@ -94,13 +94,12 @@ def test_client_close_fires_onclose_and_ends_the_server_session(
     close = wait_closed(page)
     assert (close["code"], close["reason"], close["wasClean"]) == (3005, "bye now", True)
     page.evaluate("sock.send('into the void')")  # ignored once closed, as WebSocket does
-    if server_code is None:
-        # A pending JSONP script request cannot be aborted: the server notices at the next
-        # heartbeat plus disconnect_delay (README), too slow for this test.
-        return
-    # The server hears of it: the WebSocket close code, or the receiving request going away.
-    closed = events.wait_for(lambda ev: any(e[0] == "close" for e in ev), timeout=10)
-    assert [e[2][0] for e in closed if e[0] == "close"] == [server_code]
+    # The server hears of it at once: the WebSocket close code, or on HTTP transports the
+    # goodbye a resumable connection sends (else it would wait out its grace period).
+    # (Sessions of earlier tests' closed pages may end meanwhile, with other codes.)
+    events.wait_for(
+        lambda ev: any(e[0] == "close" and e[2][0] == server_code for e in ev), timeout=10
+    )
 
 
 @pytest.mark.parametrize("transport", ["eventsource", "xhr_streaming", "htmlfile"])
@@ -140,13 +139,14 @@ def test_messages_queued_while_a_send_is_in_flight_leave_in_one_request(
     sent = [f"m{i}" for i in range(30)]
     page.evaluate("messages => messages.forEach(m => sock.send(m))", sent)
     assert wait_received(page, 30) == sent
-    # The first message left at once; the other 29 waited for it and went together.
-    assert len(bodies) == 2, bodies
     if transport == "jsonp":
         from urllib.parse import parse_qs
 
         bodies = [parse_qs(body)["d"][0] for body in bodies]
-    assert [json.loads(body) for body in bodies] == [sent[:1], sent[1:]]
+    # Acknowledgements of received messages ({"ack": n}, resume) may ride along.
+    batches = [[m for m in json.loads(body) if isinstance(m, str)] for body in bodies]
+    # The first message left at once; the other 29 waited for it and went together.
+    assert [batch for batch in batches if batch] == [sent[:1], sent[1:]], bodies
 
 
 def test_websocket_api_surface(open_page, live):
@@ -245,7 +245,9 @@ def test_heartbeat_timeout_closes_a_connection_that_went_quiet(open_page, live):
     page = harness(open_page, live, live.url)
     # The server's next heartbeat is 25 s away: nothing arrives, the 0.7 s watchdog fires.
     open_socket(
-        page, live.url + "/echo", {"transports": ["xhr_streaming"], "heartbeatTimeout": 700}
+        page,
+        live.url + "/echo",
+        {"transports": ["xhr_streaming"], "heartbeatTimeout": 700, "resume": False},
     )
     wait_open(page)
     close = wait_closed(page, timeout=10_000)

@@ -87,10 +87,17 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 class ServerProcess:
     """`python -m fallback serve tests.scale.app:Member` on a port of its own."""
 
-    def __init__(self, broker: str | None, port: int | None = None, extra: list[str] | None = None):
+    def __init__(
+        self,
+        broker: str | None,
+        port: int | None = None,
+        extra: list[str] | None = None,
+        app: str = "tests.scale.app:Member",
+        prefix: str = "/chat",
+    ):
         self.port = port or free_port()
-        args = [sys.executable, "-m", "fallback", "serve", "tests.scale.app:Member",
-                "--prefix", "/chat", "--port", str(self.port), "--log-level", "WARNING"]
+        args = [sys.executable, "-m", "fallback", "serve", app,
+                "--prefix", prefix, "--port", str(self.port), "--log-level", "WARNING"]
         if broker:
             args += ["--broker", broker]
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
@@ -98,7 +105,7 @@ class ServerProcess:
             args + (extra or []), cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
             stdout=self.log, stderr=subprocess.STDOUT,
         )
-        wait_until(lambda: http.get(self.url + "/chat/info", timeout=1).status == 200, 15,
+        wait_until(lambda: http.get(self.url + prefix + "/info", timeout=1).status == 200, 15,
                    f"server on {self.port}")
 
     @property

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import deque
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import websocket  # websocket-client
 
@@ -54,6 +54,15 @@ class Client:
         self.frames: deque[str] = deque()
         #: How many receiving requests were made (streams re-opened, polls).
         self.requests = 0
+        #: Query arguments for receiving requests, e.g. ``{"fb_resume": "1"}``.
+        self.query: dict[str, str] = {}
+
+    def receiving_url(self, path: str, **extra: str) -> str:
+        """`path` of this session, with `query` and `extra` arguments."""
+        arguments = {**extra, **self.query}
+        if not arguments:
+            return self.session_url + path
+        return self.session_url + path + "?" + urlencode(arguments)
 
     def next_frame(self, timeout: float = 5.0) -> str:
         deadline = time.monotonic() + timeout
@@ -102,7 +111,7 @@ class XhrPollingClient(Client):
 
     def _receive(self, timeout: float) -> None:
         self.requests += 1
-        response = http.post(self.session_url + "/xhr", timeout=timeout)
+        response = http.post(self.receiving_url("/xhr"), timeout=timeout)
         assert response.status == 200, response
         for line in response.text.split("\n"):
             if line:
@@ -117,7 +126,7 @@ class JsonpClient(Client):
 
     def _receive(self, timeout: float) -> None:
         self.requests += 1
-        response = http.get(self.session_url + "/jsonp?c=cb", timeout=timeout)
+        response = http.get(self.receiving_url("/jsonp", c="cb"), timeout=timeout)
         assert response.status == 200, response
         match = _JSONP.match(response.text)
         assert match, response.text
@@ -147,7 +156,9 @@ class _StreamingClient(Client):
 
     def open_stream(self) -> http.Stream:
         self.requests += 1
-        stream = http.Stream(self.method, self.session_url + self.path)
+        path, _, argument = self.path.partition("?c=")
+        extra = {"c": argument} if argument else {}
+        stream = http.Stream(self.method, self.receiving_url(path, **extra))
         assert stream.status == 200, stream.status
         prelude = stream.read_until(self.prelude_end())
         self.check_prelude(prelude)
@@ -233,7 +244,7 @@ class WebSocketClient(Client):
     def _connect(self) -> Any:
         if self.ws is None:
             self.requests += 1
-            url = self.session_url.replace("http://", "ws://", 1) + "/websocket"
+            url = self.receiving_url("/websocket").replace("http://", "ws://", 1)
             self.ws = websocket.create_connection(url, timeout=5)
         return self.ws
 
