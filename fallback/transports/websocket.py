@@ -516,12 +516,16 @@ class SessionLink(WebSocketLink):
         return self.protocol.text_frame(text.encode("utf-8"))
 
     def _release(self, code: int | None, reason: str) -> Session | None:
-        """Detach from the session; with a code, the client closed with it."""
+        """Detach from the session; with a code, the client closed with it.
+
+        A resumable connection outlives its transports, so a close frame only ends
+        that socket (fallback.js closes the connection itself with a message).
+        """
         session = self._session
         if session is None:
             return None
         self._session = None
-        if code is not None and code != CloseCode.NO_STATUS:
+        if code is not None and code != CloseCode.NO_STATUS and session.resume is None:
             session.close(code, reason)
         session.detach(self, interrupted=True)
         if session.resume is None or session.state is SessionState.CLOSED:
