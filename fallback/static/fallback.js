@@ -452,7 +452,8 @@
     transports: null,          // allowed transports (names or a comma list); null: all
     timeout: 0,                // ms to wait for each transport to open; 0: from the info RTT
     minTimeout: 1000,          // the RTT-derived timeout is never shorter than this
-    heartbeatTimeout: 60000,   // a transport silent this long (measured by the clock) is dead; 0: never
+    heartbeatTimeout: null,    // ms a transport may stay silent (by the clock) before it counts as dead;
+                               // null: twice the server's heartbeat_delay plus 5 s (60 s if unknown); 0: never
     resume: true,              // survive dropped transports where the server offers resume
     reconnectDelay: 100,       // first reconnect after this many ms, doubling, with jitter ...
     maxReconnectDelay: 5000,   // ... up to this
@@ -585,6 +586,7 @@
     this._candidates = candidates.length ? candidates : skipped;
     this._candidatesAll = this._candidates.slice();
     var resume = info && info.resume;
+    this._heartbeat = info && info.heartbeat_delay > 0 ? info.heartbeat_delay * 1000 : 0;
     this._resumeOffered = !!(o.resume && resume && resume.v == 1);
     this._grace = resume && resume.grace > 0 ? resume.grace * 1000 : 30000;
     // As sockjs-client: a retransmission timeout from the RTT, two round trips to open.
@@ -650,10 +652,15 @@
     if (this._reconnecting) {
       // A new connection after a server restart: the page's socket stayed open.
       this._reconnecting = false;
+      this._waiting = {};
+      this._resubscribe();
       this._emit("reconnect", { transport: this.transport });
       return this._flush();
     }
     this._emit("open");
+    var early = this._early || [];
+    this._early = null;
+    for (var i = 0; i < early.length && this.readyState == OPEN; i++) { this.send(early[i]); }
   };
 
   // A frame from the current transport: o(pen), h(eartbeat), a[rray of messages], c(lose).
@@ -675,7 +682,9 @@
   proto._deliver = function (tr, messages) {
     for (var i = 0; i < messages.length && tr === this._tr && this.readyState == OPEN; i++) {
       this._rx++;
-      this._emit("message", { data: messages[i], origin: this._target.origin, lastEventId: "" });
+      if (!this._envelope(messages[i])) {
+        this._emit("message", { data: messages[i], origin: this._target.origin, lastEventId: "" });
+      }
     }
     if (!this._cid) { return; }
     if (this._rx - this._toldRx >= 32) { return this._flush(); }
@@ -780,6 +789,7 @@
   // gives frames the browser was holding back their chance to arrive first.
   proto._alive = function () {
     var self = this, ms = this._options.heartbeatTimeout;
+    if (ms === null || ms === undefined) { ms = this._heartbeat ? 2 * this._heartbeat + 5000 : 60000; }
     this._lastFrame = now();
     clearTimeout(this._watchdog);
     if (!ms || !this._tr || this._tr.raw || this.readyState != OPEN || this._resuming) { return; }
@@ -813,6 +823,87 @@
     if (at >= 0) { live.splice(at, 1); }
     if (error) { this._emit("error"); }
     this._emit("close", { code: code, reason: reason || "", wasClean: !!wasClean });
+  };
+
+
+  // -- channels (the envelope protocol of a fallback channel server) ----------------------
+
+  /**
+   * sock.subscribe(channel, handler, {token, onjoin, onleave, onerror, onsubscribe}):
+   * handler(data) for each message published to `channel`; presence channels also call
+   * onjoin(member) and onleave(member). Subscriptions are made again by themselves when the
+   * socket reconnects to another server. Returns {unsubscribe, publish, presence}.
+   */
+  proto.subscribe = function (channel, handler, options) {
+    var self = this, subs = this._subs || (this._subs = {});
+    var sub = subs[channel] = { handler: handler || noop, options: options || {} };
+    this._channelRequest("subscribe", { channel: channel, token: sub.options.token }, function (answer) {
+      if (subs[channel] !== sub) { return; }
+      if (answer.op == "error") {
+        delete subs[channel];
+        return (sub.options.onerror || noop)(answer);
+      }
+      (sub.options.onsubscribe || noop)(answer);
+    });
+    return {
+      unsubscribe: function () { self.unsubscribe(channel); },
+      publish: function (data, done) { self.publish(channel, data, done); },
+      presence: function (done) { self.presence(channel, done); }
+    };
+  };
+  proto.unsubscribe = function (channel, done) {
+    if (this._subs) { delete this._subs[channel]; }
+    this._channelRequest("unsubscribe", { channel: channel }, done);
+  };
+  /** Publish to a channel browsers may publish to; done(answer) gets ok or error. */
+  proto.publish = function (channel, data, done) {
+    this._channelRequest("publish", { channel: channel, data: data }, done);
+  };
+  /** done(members) for a presence channel this socket subscribed to (or done(null, error)). */
+  proto.presence = function (channel, done) {
+    this._channelRequest("presence", { channel: channel }, function (answer) {
+      if (done) { done(answer.op == "ok" ? answer.presence : null, answer); }
+    });
+  };
+  /** Hand an event to the application's backend (its trigger hook or webhook). */
+  proto.trigger = function (event, data, done) {
+    this._channelRequest("trigger", { event: event, data: data }, done);
+  };
+
+  proto._channelRequest = function (op, fields, done) {
+    var id = this._nextRequest = (this._nextRequest || 0) + 1, body = { v: 1, op: op, id: id };
+    for (var key in fields) { if (fields[key] !== undefined) { body[key] = fields[key]; } }
+    (this._waiting || (this._waiting = {}))[id] = done || noop;
+    var text = JSON_.stringify(body);
+    if (this.readyState == CONNECTING) { (this._early || (this._early = [])).push(text); } else { this.send(text); }
+  };
+
+  // An envelope from the server, or false when the message is not one (then it is an
+  // ordinary message event).
+  proto._envelope = function (text) {
+    var e, waiting = this._waiting, subs = this._subs || {}, sub;
+    if (!waiting || text.charAt(0) != "{") { return false; }
+    try { e = parse(text); } catch (error) { return false; }
+    if (!e || e.v !== 1 || typeof e.op != "string") { return false; }
+    if ((e.op == "ok" || e.op == "error") && waiting[e.id]) {
+      var done = waiting[e.id];
+      delete waiting[e.id];
+      done(e);
+    } else if (e.op == "message" && (sub = subs[e.channel])) {
+      sub.handler(e.data, e);
+    } else if ((e.op == "join" || e.op == "leave") && (sub = subs[e.channel])) {
+      (sub.options["on" + e.op] || noop)(e.member, e);
+    } else {
+      return false;
+    }
+    return true;
+  };
+
+  // A new server-side connection (after 1012): what this socket had subscribed, again.
+  proto._resubscribe = function () {
+    var subs = this._subs || {}, channel;
+    this._subs = {};
+    for (channel in subs) { this.subscribe(channel, subs[channel].handler, subs[channel].options); }
   };
 
   // -- drop-in mode and configuration from the script tag ---------------------------------

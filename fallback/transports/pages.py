@@ -46,6 +46,9 @@ class InfoHandler(BaseHandler):
                 cookie_needed=settings.jsessionid,
             ),
         }
+        # How often this server sends heartbeats: fallback.js treats a transport silent for
+        # about twice as long as dead (plain SockJS clients ignore the key).
+        body["heartbeat_delay"] = settings.heartbeat_delay
         if settings.resume:
             # The resume extension (fallback.resume); plain SockJS clients ignore it.
             body["resume"] = {"v": 1, "grace": settings.resume_grace}
