@@ -518,14 +518,15 @@ class SessionLink(WebSocketLink):
     def _release(self, code: int | None, reason: str) -> Session | None:
         """Detach from the session; with a code, the client closed with it.
 
-        A resumable connection outlives its transports, so a close frame only ends
-        that socket (fallback.js closes the connection itself with a message).
+        A close frame with a code is a goodbye, resumable connection or not (fallback.js
+        closes with the application's code); a socket that just ends -- or a close frame
+        without a code -- leaves a resumable connection waiting for the client.
         """
         session = self._session
         if session is None:
             return None
         self._session = None
-        if code is not None and code != CloseCode.NO_STATUS and session.resume is None:
+        if code is not None and code != CloseCode.NO_STATUS:
             session.close(code, reason)
         session.detach(self, interrupted=True)
         if session.resume is None or session.state is SessionState.CLOSED:
