@@ -108,7 +108,11 @@ class _Flusher:
         for link in pending:
             if link._dirty:
                 link._dirty = False
-                link.flush()
+                try:
+                    link.flush()
+                except Exception:  # one broken connection must not stall the others
+                    log.exception("WebSocket: writing failed; closing that connection")
+                    link.abort()
         self._text = None  # do not keep the last frame alive between rounds
         self._frame = b""
 
@@ -116,10 +120,16 @@ class _Flusher:
         """The RFC 6455 text frame of `text`, shared with every link asking for the same."""
         if text is self._text or text == self._text:
             return self._frame
-        frame = text_frame(text.encode("utf-8"))
+        frame = text_frame(_utf8(text))
         self._text = text
         self._frame = frame
         return frame
+
+
+def _utf8(text: str) -> bytes:
+    """UTF-8 for a text frame. A lone surrogate (which Python strings may hold and UTF-8
+    cannot) becomes ``?``: the frame must stay valid UTF-8 or the client fails it."""
+    return text.encode("utf-8", "replace")
 
 
 _flushers: weakref.WeakKeyDictionary[IOLoop, _Flusher] = weakref.WeakKeyDictionary()
@@ -444,7 +454,11 @@ class WebSocketLink:
             finally:
                 self._in_read = False
         self._dirty = False
-        self.flush()
+        try:
+            self.flush()
+        except Exception:
+            log.exception("WebSocket: writing failed; closing the connection")
+            self.abort()
 
     def _write_done(self) -> None:
         self._writing = False
@@ -513,7 +527,7 @@ class SessionLink(WebSocketLink):
     def _frame(self, text: str) -> bytes:
         if self._hybi:
             return self._flusher.hybi_text_frame(text)
-        return self.protocol.text_frame(text.encode("utf-8"))
+        return self.protocol.text_frame(_utf8(text))
 
     def _release(self, code: int | None, reason: str) -> Session | None:
         """Detach from the session; with a code, the client closed with it.

@@ -167,7 +167,8 @@ class Protocol:
         self._queue(frame)
 
     def send_text(self, text: str) -> None:
-        self.send_frame(self.text_frame(text.encode("utf-8")))
+        """Queue a text message; a lone surrogate (not encodable in UTF-8) becomes ``?``."""
+        self.send_frame(self.text_frame(text.encode("utf-8", "replace")))
 
     def send_binary(self, data: bytes) -> None:
         raise NotImplementedError

@@ -580,3 +580,22 @@ def test_client_hanging_up_right_after_its_handshake_is_no_error(live, how):
         assert client.recv_text() == "o"
     finally:
         client.close()
+
+
+def test_raw_message_with_a_lone_surrogate_arrives_as_valid_utf8(live):
+    client = WSClient.connect(live.port, "/recorded/websocket")
+    try:
+        client.send_text("hello")
+        assert client.recv_text() == "hello"
+
+        def send_surrogate() -> int:
+            service = service_at(live, "/recorded")
+            sessions = [s for s in service.registry if s.transport == "rawwebsocket"]
+            return sum(s._listener.send("x\ud800y") for s in sessions)
+
+        assert live.call(send_surrogate) >= 1
+        assert client.recv_text() == "x?y"
+        client.send_text("still open")
+        assert client.recv_text() == "still open"
+    finally:
+        client.close()

@@ -246,3 +246,9 @@ def test_empty_data_is_harmless_in_every_state():
     for p in (HybiProtocol(), Hixie76Protocol(KEYS)):
         p.receive_data(b"")
         assert p.events_received() == [] and p.data_to_send() == b""
+
+
+def test_lone_surrogates_cannot_make_a_frame_invalid_utf8():
+    p = HybiProtocol()
+    p.send_text("a\ud800b")
+    assert p.data_to_send() == text_frame(b"a?b")
