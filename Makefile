@@ -75,6 +75,29 @@ protocol-compat: $(VENV)/.test-installed
 	  sleep 1; echo "== $$impl"; $(PROTOCOL_SUITE) http://127.0.0.1:$$port; kill $$pid; \
 	done
 
+## Autobahn|Testsuite (fuzzing client, Python 2.7 tool) against the engine-level echo
+## endpoint /autobahn of the conformance server, on a free port; sections 1-7, 9, 10.
+AUTOBAHN_FUZZ ?= ../shared/tools/autobahn-fuzz
+autobahn: $(VENV)/.installed
+	@port=$$($(PY) -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	  $(PY) -m fallback.testing.sockjs_server --port $$port >/tmp/fallback-autobahn.log 2>&1 & pid=$$!; \
+	  for i in $$(seq 50); do grep -q "conformance server on" /tmp/fallback-autobahn.log && break; sleep 0.1; done; \
+	  $(AUTOBAHN_FUZZ) ws://127.0.0.1:$$port/autobahn; rc=$$?; kill $$pid; exit $$rc
+
+## Benchmarks (bench/run.py): fallback vs plain Tornado vs sockjs-tornado, C load generator
+## on the other core. Writes bench/results/results.md and results.png. BENCH_ARGS="--runs 5".
+BENCH_ARGS ?=
+bench/.build/loadgen: bench/loadgen.c
+	@mkdir -p bench/.build
+	$(CC) -O2 -Wall -Wextra -o $@ $<
+
+$(VENV)/.bench-installed: $(VENV)/.installed setup.cfg
+	$(PIP) install -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed bench/.build/loadgen
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
 

@@ -5,6 +5,10 @@
 Services: ``/echo`` (response_limit 4096), ``/close`` (closes in ``on_open``),
 ``/disabled_websocket_echo``, ``/cookie_needed_echo``, and the ``/ticker``, ``/amplify``
 and ``/broadcast`` services of sockjs-client's browser tests.
+
+``/autobahn`` is not SockJS: it is a bare WebSocket echo on fallback's engine (text and
+binary messages echoed as they came, 64 MiB limit) for the Autobahn|Testsuite fuzzing
+client (``make autobahn``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import tornado.web
 
 from fallback import Connection, ConnectionInfo, Router, broadcast
 from fallback.server import listen, make_application
+from fallback.transports.websocket import WebSocketEndpoint, WebSocketLink
+from fallback.wsengine import BinaryMessage, Event, Protocol, TextMessage
 
 
 class EchoConnection(Connection):
@@ -71,6 +77,31 @@ class BroadcastConnection(Connection):
         self.members.discard(self)
 
 
+class EchoLink(WebSocketLink):
+    """Echoes every message at the engine level, with no session behind it."""
+
+    __slots__ = ()
+
+    def handle_events(self, events: list[Event]) -> None:
+        protocol = self.protocol
+        for event in events:
+            if not protocol.can_send:
+                return
+            if isinstance(event, TextMessage):
+                protocol.send_text(event.text)
+            elif isinstance(event, BinaryMessage):
+                protocol.send_binary(event.data)
+
+
+class AutobahnEchoHandler(WebSocketEndpoint):
+    """``/autobahn``: the engine-level echo endpoint Autobahn|Testsuite runs against."""
+
+    max_message_size = 64 * 1024 * 1024
+
+    def create_link(self, protocol: Protocol) -> WebSocketLink:
+        return EchoLink(protocol)
+
+
 def routers(sockjs_url: str | None = None, **overrides: Any) -> list[Router]:
     common: dict[str, Any] = dict(overrides)
     if sockjs_url:
@@ -92,7 +123,10 @@ def routers(sockjs_url: str | None = None, **overrides: Any) -> list[Router]:
 
 
 def make_app(sockjs_url: str | None = None, **overrides: Any) -> tornado.web.Application:
-    return make_application(routers(sockjs_url, **overrides))
+    return make_application(
+        routers(sockjs_url, **overrides),
+        [tornado.web.url(r"/autobahn", AutobahnEchoHandler)],
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

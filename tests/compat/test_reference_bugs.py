@@ -204,17 +204,9 @@ def test_streaming_gets_heartbeats(impl, transport):
 
 
 @pytest.mark.parametrize("version", ["7", "8"])
-def test_hybi_07_and_08_handshakes_are_accepted(impl, version, request):
+def test_hybi_07_and_08_handshakes_are_accepted(impl, version):
     """Tornado speaks only RFC 6455 version 13 and sockjs-tornado nothing else, so
     browsers of the hybi-07/08 era (Firefox 6-10, Chrome 14-15) get 426."""
-    if not impl.reference:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="needs fallback's own WebSocket engine (fallback/transports/"
-                "websocket.py, another branch); remove this marker when it lands",
-            )
-        )
     path = new_session(impl, "/echo")[len(impl.url) :] + "/websocket"
     request_bytes = (
         f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{impl.live.port}\r\n"

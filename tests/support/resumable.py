@@ -90,7 +90,7 @@ class ResumableClient:
         assert self.cid is not None
         if self.client is not None:
             try:
-                self.client.close()
+                self.client.abort()
             except Exception:
                 pass
             self.client = None

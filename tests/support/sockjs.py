@@ -105,6 +105,10 @@ class Client:
     def close(self) -> None:
         pass
 
+    def abort(self) -> None:
+        """Drop the transport without saying goodbye (to resume elsewhere)."""
+        self.close()
+
 
 class XhrPollingClient(Client):
     transport = "xhr"
@@ -268,6 +272,12 @@ class WebSocketClient(Client):
     def close(self) -> None:
         if self.ws is not None:
             self.ws.close()
+            self.ws = None
+
+    def abort(self) -> None:
+        # A close frame with a code would end a resumable connection: just hang up.
+        if self.ws is not None:
+            self.ws.shutdown()
             self.ws = None
 
 
