@@ -272,9 +272,11 @@ class RedisBroker(Broker):
                     task.cancel()
                 await asyncio.wait(tasks, timeout=2.0)
             failure: BaseException | None = None
-            for task in done:
+            for task in tasks:  # retrieve every outcome, so none is logged as unretrieved
                 if task.done() and not task.cancelled():
-                    failure = task.exception()
+                    error = task.exception()
+                    if task in done and error is not None:
+                        failure = error
             await self._close_connection()
             if not self._stopping:
                 self._mark_down(failure)
