@@ -62,8 +62,9 @@ lint: $(VENV)/.test-installed
 
 ## The official SockJS protocol suite against the conformance server (Python 2.7 tool).
 protocol: $(VENV)/.installed
-	@$(PY) -m fallback.testing.sockjs_server --port 8081 >/tmp/fallback-protocol.log 2>&1 & pid=$$!; \
-	  sleep 1; ../shared/tools/sockjs-protocol-suite http://127.0.0.1:8081; rc=$$?; kill $$pid; exit $$rc
+	@port=$$($(PY) -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	  $(PY) -m fallback.testing.sockjs_server --port $$port >/tmp/fallback-protocol.log 2>&1 & pid=$$!; \
+	  sleep 1; $(PROTOCOL_SUITE) http://127.0.0.1:$$port; rc=$$?; kill $$pid; exit $$rc
 
 ## The same suite against the same sockjs-tornado application on sockjs-tornado and on
 ## fallback.compat.sockjs_tornado (tests/compat/protocol_server.py), on free ports.
