@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 import weakref
 from asyncio import AbstractEventLoop, Future
 from typing import Any, cast
@@ -592,11 +593,24 @@ class SessionLink(WebSocketLink):
 
 
 class SockJSLink(SessionLink):
-    """SockJS frames (``o``, ``h``, ``a[...]``, ``c[...]``) as WebSocket text messages."""
+    """SockJS frames (``o``, ``h``, ``a[...]``, ``c[...]``) as WebSocket text messages.
 
-    __slots__ = ()
+    Dead peers: every heartbeat also sends a WebSocket ping. A peer that has not answered
+    it -- nor sent anything else -- by the next heartbeat is gone (a frozen proxy, a
+    machine that vanished): the socket is closed, which ends the session, or leaves a
+    resumable one waiting for its client. The session's heartbeat tick drives this, so an
+    idle connection still has no timer of its own.
+    """
+
+    __slots__ = ("_ping_at",)
+
+    def __init__(self, protocol: Protocol, service: Service, session: Session) -> None:
+        super().__init__(protocol, service, session)
+        #: When the unanswered ping went out (0: none outstanding).
+        self._ping_at = 0.0
 
     def handle_events(self, events: list[Event]) -> None:
+        self._ping_at = 0.0  # anything from the peer proves it is there
         for event in events:
             kind = type(event)
             if kind is TextMessage or kind is BinaryMessage:
@@ -623,6 +637,9 @@ class SockJSLink(SessionLink):
                 return
             send(self._frame(frame))
             kind = frame[0]
+            if kind == "h" or (kind == "r" and frame.startswith('r{"ack"')):
+                if self._heartbeat_unanswered():
+                    return
             if kind == "c":
                 self._close_socket(session.close_code, session.close_reason or "")
                 return
@@ -631,6 +648,20 @@ class SockJSLink(SessionLink):
             # frame and resume control frames (``r``) may be followed by anything.
             if kind != "o" and kind != "r" and session.state is not SessionState.CLOSED:
                 return
+
+
+    def _heartbeat_unanswered(self) -> bool:
+        """At a heartbeat: close if the last ping went unanswered, else ping again."""
+        now = time.monotonic()
+        if self._ping_at and now - self._ping_at >= self._service.settings.heartbeat_delay / 2:
+            log.info("WebSocket peer stopped answering pings; closing its socket")
+            self._service.count_refusal("dead_peer")
+            self.abort()
+            return True
+        if not self._ping_at and self._hybi and self.protocol.can_send:
+            self.protocol.send_ping(b"")  # hixie-76 has no pings: those peers go unchecked
+            self._ping_at = now
+        return False
 
 
 class RawLink(SessionLink):

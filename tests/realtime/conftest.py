@@ -21,6 +21,7 @@ ACME_SECRET = "acme-secret-0123456789"
 GLOBEX_SECRET = "globex-secret-0123456789"
 ACME_KEY = "acme-api-key-0123456789"
 GLOBEX_KEY = "globex-api-key-0123456789"
+FAST_SECRET = "fast-secret-0123456789"
 
 
 class WebhookReceiver(tornado.web.RequestHandler):
@@ -66,7 +67,13 @@ def live() -> Iterator[LiveServer]:
         )
         globex = Tenant(name="globex", prefix="/globex", secret=GLOBEX_SECRET, api_key=GLOBEX_KEY)
         quiet = Tenant(name="quiet", prefix="/quiet", secret="quiet-secret-0123456789")
-        app, _ = build_application([acme, globex, quiet], authorize={"acme": authorize})
+        fast = Tenant(  # quick heartbeats and a short grace: dead-peer tests
+            name="fast",
+            prefix="/fast",
+            secret=FAST_SECRET,
+            settings={"heartbeat_delay": 0.4, "resume_grace": 1.5, "disconnect_delay": 1.0},
+        )
+        app, _ = build_application([acme, globex, quiet, fast], authorize={"acme": authorize})
         app.add_handlers(r".*", [(r"/hook", WebhookReceiver)])
         return app
 

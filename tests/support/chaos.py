@@ -32,6 +32,8 @@ class ChaosProxy:
         self.accepted = 0
         self.cut = 0
         self.enabled = True
+        #: While set, no byte crosses in either direction (connections stay open).
+        self.frozen = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -97,8 +99,8 @@ class ChaosProxy:
             return
         life = self.random.uniform(self.min_life, self.max_life)
         pipes = [
-            asyncio.ensure_future(_pipe(reader, up_writer)),
-            asyncio.ensure_future(_pipe(up_reader, writer)),
+            asyncio.ensure_future(_pipe(reader, up_writer, self)),
+            asyncio.ensure_future(_pipe(up_reader, writer, self)),
         ]
         done, pending = await asyncio.wait(
             pipes, timeout=life if self.enabled else None, return_when=asyncio.FIRST_COMPLETED
@@ -119,12 +121,16 @@ class ChaosProxy:
                     pass
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, proxy: ChaosProxy
+) -> None:
     try:
         while True:
             data = await reader.read(65536)
             if not data:
                 break
+            while proxy.frozen:
+                await asyncio.sleep(0.02)
             writer.write(data)
             await writer.drain()
     except (ConnectionError, OSError):
