@@ -221,6 +221,9 @@ class ResumablePayload(NamedTuple):
     messages: list[str]
     ack: int | None = None
     close: tuple[int, str] | None = None
+    #: How many messages the client had sent before these (lets a repeated request,
+    #: which browsers do retry on a reset connection, be recognised).
+    seq: int | None = None
 
 
 def _count(value: object) -> int | None:
@@ -230,12 +233,14 @@ def _count(value: object) -> int | None:
 
 
 def _split_controls(value: object) -> ResumablePayload:
-    """Strings are messages; ``{"ack": n}`` and ``{"close": [code, reason]}`` are controls."""
+    """Strings are messages; ``{"seq": n}`` (first), ``{"ack": n}`` and
+    ``{"close": [code, reason]}`` are controls."""
     if not isinstance(value, list):
         raise PayloadError(BROKEN_JSON)
     texts: list[str] = []
     ack: int | None = None
     close: tuple[int, str] | None = None
+    seq: int | None = None
     for item in value:
         if isinstance(item, str):
             texts.append(item)
@@ -244,6 +249,8 @@ def _split_controls(value: object) -> ResumablePayload:
             raise PayloadError(BROKEN_JSON)
         if "ack" in item and _count(item["ack"]) is not None:
             ack = item["ack"] if ack is None else max(ack, item["ack"])
+        elif "seq" in item and _count(item["seq"]) is not None and seq is None and not texts:
+            seq = item["seq"]
         elif (
             "close" in item
             and isinstance(item["close"], list)
@@ -256,7 +263,7 @@ def _split_controls(value: object) -> ResumablePayload:
                      item["close"][1][:123])
         else:
             raise PayloadError(BROKEN_JSON)
-    return ResumablePayload(texts, ack, close)
+    return ResumablePayload(texts, ack, close, seq)
 
 
 def decode_resumable_payload(payload: str | bytes, *, websocket: bool) -> ResumablePayload:

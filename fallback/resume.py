@@ -11,7 +11,9 @@ counts travel:
   answers ``o`` and then ``r{"cid": "<id>", "resumed": false, "seen": 0}``.
 * Each side keeps what it sent until the other acknowledges it: the client puts
   ``{"ack": n}`` objects (n = server messages received) among the strings of its send
-  arrays; the server sends ``r{"ack": n}`` frames (n = client messages received) after
+  arrays, and starts each array with ``{"seq": m}`` (m = its messages sent before this
+  array), so that a request the browser retries after a reset connection is recognised
+  and not delivered twice; the server sends ``r{"ack": n}`` frames (n = client messages received) after
   every 32 messages and in place of heartbeats.
 * Every later receiving request of the session carries ``fb_resume=<cid>.<n>`` too, with
   n the client's current count: a poll or stream that died with frames in flight is

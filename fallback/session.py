@@ -98,6 +98,7 @@ class Counters:
         "overflowed",
         "queue_high_water",
         "received",
+        "repeated",
         "replayed",
         "sent",
     )
@@ -117,6 +118,8 @@ class Counters:
         self.queue_high_water = 0
         #: Messages sent again after a resume.
         self.replayed = 0
+        #: Client messages that arrived twice (a retried request) and were dropped.
+        self.repeated = 0
         #: Sessions closed with 3008 because their client did not keep up.
         self.overflowed = 0
 
@@ -388,6 +391,15 @@ class Session:
         if payload.ack is not None:
             resume.acknowledge(payload.ack)
         messages = payload.messages
+        if payload.seq is not None and messages:
+            repeated = resume.received - payload.seq
+            if repeated < 0:
+                raise PayloadError("Messages out of sequence.")
+            if repeated:
+                # A request the browser sent again (it retries a POST whose connection
+                # was reset before any answer): what already arrived is not repeated.
+                self._counters.repeated += min(repeated, len(messages))
+                messages = messages[repeated:]
         if messages:
             resume.received += len(messages)
             if resume.ack_due:

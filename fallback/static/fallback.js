@@ -65,7 +65,8 @@
     for (var i = 0; i < list.length; i++) {
       var item = list[i];
       out.push(typeof item == "string" ? quote(item, ascii) :
-        item.close ? '{"close":[' + item.close[0] + "," + quote(item.close[1], ascii) + "]}" : '{"ack":' + item.ack + "}");
+        item.close ? '{"close":[' + item.close[0] + "," + quote(item.close[1], ascii) + "]}" :
+        item.seq !== undefined ? '{"seq":' + item.seq + "}" : '{"ack":' + item.ack + "}");
     }
     return "[" + out.join(",") + "]";
   }
@@ -509,11 +510,18 @@
     if (!batch.length && !(ack && (this._rx - this._toldRx >= 32 || this._ackNow))) { return; }
     this._ackNow = false;
     this._queue = [];
+    if (batch.length && (this._cid || this._resumeOffered)) {
+      // The number of messages before these: browsers retry a POST whose connection was
+      // reset, and the server must not take the same messages twice.
+      batch = [{ seq: (this._serverGot || 0) + this._unacked.length - batch.length }].concat(batch);
+    }
     if (ack) { batch = batch.concat([{ ack: ack }]); this._toldRx = ack; }
     this._sending = true;
     tr.send(batch, function (ok) {
       self._sending = false;
-      if (tr !== self._tr) { return; }
+      // A send that outlived its transport: whatever it carried that the server did not
+      // get is still in _unacked; just go on with the current one.
+      if (tr !== self._tr) { return self._flush(); }
       if (ok) { self._flush(); } else { self._lost("Sending failed"); }
     });
   };
@@ -722,9 +730,14 @@
   };
 
   proto._closed = function (code, reason) {
-    // 1012: the server is restarting. It acknowledged what it got just before; open a new
-    // connection (a load balancer picks another server) and send the rest there.
-    if (code == 1012 && this._cid && this.readyState == OPEN) { return this._restart(); }
+    if (this._cid && this.readyState == OPEN) {
+      // 1012: the server is restarting. It acknowledged what it got just before; open a
+      // new connection (a load balancer picks another server) and send the rest there.
+      if (code == 1012) { return this._restart(); }
+      // 2010: our previous request still holds the session on the server (it has not
+      // noticed that request died): take the session over on a new one.
+      if (code == 2010) { return this._lost("Another connection still open"); }
+    }
     this._finish(code, reason, true);
   };
 

@@ -23,6 +23,7 @@ from tornado.web import StaticFileHandler
 
 from fallback import Connection, ConnectionInfo, Router
 from fallback.server import make_application
+from tests.chaos.app import ChaosEcho
 from tests.server.apps import Recorder
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -160,6 +161,7 @@ def make_app(extra_rules: list[Any] | None = None) -> tornado.web.Application:
         Router(Echo, "/cookie", jsessionid=True),
         Router(Echo, "/heartbeat", heartbeat_delay=0.2),
         Router(Echo, "/limit", response_limit=600),
+        Router(ChaosEcho, "/chaos", heartbeat_delay=1.0, disconnect_delay=2.0),
     ]
     # The broken endpoints must come before the routers' own WebSocket rules.
     for router in routers:

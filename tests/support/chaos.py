@@ -102,9 +102,13 @@ class ChaosProxy:
             asyncio.ensure_future(_pipe(reader, up_writer, self)),
             asyncio.ensure_future(_pipe(up_reader, writer, self)),
         ]
-        done, pending = await asyncio.wait(
-            pipes, timeout=life if self.enabled else None, return_when=asyncio.FIRST_COMPLETED
-        )
+        # A connection lives its random life; when that is over it is cut as soon as the
+        # proxy is enabled (at once if it is).
+        done, pending = await asyncio.wait(pipes, timeout=life, return_when=asyncio.FIRST_COMPLETED)
+        while not done and not self.enabled:
+            done, pending = await asyncio.wait(
+                pipes, timeout=0.1, return_when=asyncio.FIRST_COMPLETED
+            )
         if not done:
             self.cut += 1
         for task in pending:

@@ -135,10 +135,12 @@ class ResumableClient:
         self._transmit([text])
 
     def _transmit(self, texts: list[str]) -> None:
+        # {"seq": n}: how many messages came before these, so a repeated request is known.
+        seq = {"seq": self.server_got + len(self.unacked) - len(texts)}
         while True:
             assert self.client is not None
             try:
-                self.client.send(*texts, {"ack": self.received})  # type: ignore[arg-type]
+                self.client.send(seq, *texts, {"ack": self.received})  # type: ignore[arg-type]
                 return
             except TRANSPORT_ERRORS:
                 self._reconnect()  # which sends everything unacknowledged again

@@ -191,3 +191,23 @@ def test_refused_session_answers_open_then_close():
     session.refuse(3011, "Cannot resume: unknown connection")
     session.attach(Receiver())
     assert frames(session) == ["o", 'c[3011,"Cannot resume: unknown connection"]']
+
+
+def test_a_repeated_send_request_is_not_delivered_twice():
+    session, listener = resumable()
+    session.attach(Receiver())
+    session.receive_send_payload('[{"seq": 0}, "a", "b"]')
+    session.receive_send_payload('[{"seq": 0}, "a", "b"]')  # the browser retried the POST
+    session.receive_send_payload('[{"seq": 1}, "b", "c"]')  # partly repeated
+    assert [e[1] for e in listener.events if e[0] == "message"] == ["a", "b", "c"]
+    assert session.resume.received == 3
+
+
+def test_a_send_from_the_future_is_refused():
+    from fallback.exceptions import PayloadError
+
+    session, _ = resumable()
+    session.attach(Receiver())
+    with pytest.raises(PayloadError):
+        session.receive_send_payload('[{"seq": 5}, "x"]')
+    assert session.resume.received == 0
