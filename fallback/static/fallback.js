@@ -651,6 +651,7 @@
       memorize(this._target.base, memory);
     }
     this._alive();
+    if (this._tr && this._tr.raw) { this._resumeOffered = false; this._unacked = []; } // no SockJS framing: no resume
     if (this._resumeOffered && !this._cid) {
       // Its id follows the open frame; a server whose transport cannot resume never
       // sends one, and then there is nothing to keep.

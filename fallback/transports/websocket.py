@@ -637,9 +637,9 @@ class SockJSLink(SessionLink):
                 return
             send(self._frame(frame))
             kind = frame[0]
-            if kind == "h" or (kind == "r" and frame.startswith('r{"ack"')):
-                if self._heartbeat_unanswered():
-                    return
+            heartbeat = kind == "h" or (kind == "r" and frame.startswith('r{"ack"'))
+            if heartbeat and self._heartbeat_unanswered():
+                return
             if kind == "c":
                 self._close_socket(session.close_code, session.close_reason or "")
                 return
