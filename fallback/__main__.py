@@ -305,6 +305,8 @@ def _log_policy_server(server: InBandPolicyHTTPServer) -> None:
 async def _serve_config(args: argparse.Namespace, config: ServerConfig) -> None:
     app, runtimes = build_application(config, **_stats_options(args))
     await channels.start(args.broker)
+    for runtime in runtimes:
+        await runtime.start()
     server = listen(app, args.port, args.host, **_server_options(args))
     stop = _stop_on_signals()
     for runtime in runtimes:

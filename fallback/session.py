@@ -353,6 +353,11 @@ class Session:
         self.close_code = int(code)
         self.close_reason = reason
         self._close_frame = close_frame(code, reason)
+        if code == CloseCode.SERVICE_RESTART and self.resume is not None:
+            # The client will send again, to another server, what this one did not get:
+            # tell it exactly how much that is.
+            self.resume.reported = self.resume.received
+            self._controls = [*(self._controls or []), control_frame(ack=self.resume.received)]
         if self._receiver is not None:
             self._receiver.wake()
         opened = self._listening

@@ -144,9 +144,16 @@ class TenantRuntime:
 
     def start_admin_feed(self) -> None:
         """Publish this process's stats to the admin channel every second while anyone
-        in any process listens."""
+        in any process listens (tenants with ``admin = true``)."""
+        if not self.tenant.admin:
+            return
         if self._admin_task is None or self._admin_task.done():
             self._admin_task = asyncio.get_running_loop().create_task(self._admin_feed())
+
+    async def start(self) -> None:
+        """Start what runs in the background for this tenant (call on the running loop)."""
+        self.hub  # registers the control listener  # noqa: B018
+        self.start_admin_feed()
 
     async def stop(self) -> None:
         if self._admin_task is not None:
@@ -174,17 +181,16 @@ class TenantRuntime:
             self._disconnect_local(command["user"])
 
     async def _admin_feed(self) -> None:
+        """Every second, while anyone in any process watches the admin page, publish this
+        process's counters to it (one presence lookup a second otherwise)."""
         channel = self.tenant.hub_channel(ADMIN_CHANNEL)
-        node = self.hub.broker.node_id
         while True:
             await asyncio.sleep(1.0)
             try:
-                if not await self.hub.presence(channel):
-                    if not self.hub.members(channel):
-                        return
+                if not self.hub.members(channel) and not await self.hub.presence(channel):
                     continue
                 stats = self.local_stats()
-                stats["node"] = node
+                stats["node"] = self.hub.broker.node_id
                 stats["channels"] = await self.channel_counts()
                 self.hub.publish(channel, envelope.message(ADMIN_CHANNEL, stats))
             except Exception:
@@ -210,6 +216,7 @@ class ChannelConnection(Connection):
 
     def on_open(self, info: ConnectionInfo) -> None:
         self.runtime.connections.add(self)
+        self.runtime.start_admin_feed()
 
     def on_message(self, text: str) -> None:
         self.runtime.messages_in.add()

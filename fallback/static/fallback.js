@@ -731,6 +731,9 @@
   };
 
   proto._closed = function (code, reason) {
+    // Reconnecting after a restart, we may still reach a server on its way out (1012) or
+    // one that is full (1013): try again, as long as a resume would have been allowed.
+    if (this._reconnecting && (code == 1012 || code == 1013)) { return this._retryRestart(code, reason); }
     if (this._cid && this.readyState == OPEN) {
       // 1012: the server is restarting. It acknowledged what it got just before; open a
       // new connection (a load balancer picks another server) and send the rest there.
@@ -783,7 +786,19 @@
     if (this.readyState == OPEN && this._resuming) { this._resume(); }
   };
 
+  proto._retryRestart = function (code, reason) {
+    var self = this, n = this._attempts = (this._attempts || 0) + 1, o = this._options;
+    this._stop();
+    if (now() - this._restartAt > this._grace) { return this._finish(code, reason, true); }
+    this._timer = later(function () {
+      self._candidates = self._candidatesAll.slice();
+      self._next();
+    }, Math.min(o.maxReconnectDelay, o.reconnectDelay * Math.pow(2, n - 1)) * (0.5 + Math.random()));
+  };
+
   proto._restart = function () {
+    this._restartAt = now();
+    this._attempts = 0;
     this._stop();
     this._cid = null;
     this._rx = this._toldRx = 0;
