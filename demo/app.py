@@ -2,7 +2,7 @@
 
 Rooms, nicknames, a user list showing the transport each user is on, join and leave
 notices, and a selector that forces the browser onto one transport. The server side uses
-only the public API (`Connection`, `broadcast`, `Router`); the page uses ``fallback.js``
+only the public API (`Connection`, `channels`, `Router`); the page uses ``fallback.js``
 as served by the router at ``/chat/fallback.js``.
 
 Wire format, JSON both ways:
@@ -11,6 +11,9 @@ Wire format, JSON both ways:
   ``{"type": "say", "text": ...}``;
 * to the browser: ``welcome`` (your nick, room and transport), ``users`` (everyone in
   the room with their transport), ``joined``/``left`` notices, ``said``, and ``error``.
+
+Rooms are channels (`fallback.channels`); ``--broker redis://...`` lets several demo
+processes share them.
 """
 
 from __future__ import annotations
@@ -21,12 +24,12 @@ import json
 import logging
 import os
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 import tornado.web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from fallback import Connection, ConnectionInfo, Router, broadcast
+from fallback import Connection, ConnectionInfo, Router, channels
 from fallback.server import listen, make_application
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -47,15 +50,20 @@ def dumps(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
-class ChatConnection(Connection):
-    """One chatter. Rooms are plain sets of connections, kept on the class."""
+def room_channel(room: str) -> str:
+    return "room:" + room
 
-    rooms: ClassVar[dict[str, set[ChatConnection]]] = {}
+
+class ChatConnection(Connection):
+    """One chatter. A room is a channel (`fallback.channels`): membership and the user
+    list come from presence, messages from publishes, so the chat works the same across
+    several processes joined by ``--broker redis://...``."""
 
     def __init__(self) -> None:
         super().__init__()
         self.nick: str | None = None
         self.room: str | None = None
+        self._joining = False
 
     def on_open(self, info: ConnectionInfo) -> None:
         log.info("open %s over %s", self.session_id or "-", self.transport)
@@ -69,8 +77,11 @@ class ChatConnection(Connection):
             self.send(dumps({"type": "error", "text": "messages are JSON objects"}))
             return
         kind = message.get("type")
-        if kind == "join" and self.room is None:
-            self.join(message.get("nick"), message.get("room"))
+        if kind == "join" and self.room is None and not self._joining:
+            self._joining = True
+            asyncio.get_running_loop().create_task(
+                self.join(message.get("nick"), message.get("room"))
+            )
         elif kind == "say" and self.room is not None:
             said = str(message.get("text", ""))[:MAX_TEXT]
             if said:
@@ -79,51 +90,58 @@ class ChatConnection(Connection):
             self.send(dumps({"type": "error", "text": f"unexpected {kind!r} message"}))
 
     def on_close(self) -> None:
-        members = self.rooms.get(self.room or "")
-        if members is None or self not in members:
+        if self.room is None:
             return
-        members.discard(self)
-        if not members:
-            del self.rooms[self.room or ""]
-            return
+        channels.leave(self, room_channel(self.room))
         self.tell_room({"type": "left", "nick": self.nick})
-        self.tell_room(self.users_message())
+        room = self.room
+        asyncio.get_running_loop().create_task(publish_users(room))
 
-    def join(self, nick: Any, room: Any) -> None:
-        room = str(room or "lobby")
-        if not ROOM_NAME.fullmatch(room):
-            self.send(dumps({"type": "error", "text": "room names are 1-32 of A-Z a-z 0-9 _ -"}))
-            return
-        nick = " ".join(str(nick or "").split())[:MAX_NICK] or "guest"
-        members = self.rooms.setdefault(room, set())
-        taken = {member.nick for member in members}
-        unique, n = nick, 1
-        while unique in taken:
-            n += 1
-            unique = f"{nick} {n}"
-        self.nick, self.room = unique, room
-        members.add(self)
-        self.send(
-            dumps({"type": "welcome", "nick": unique, "room": room, "transport": self.transport})
-        )
-        self.tell_room({"type": "joined", "nick": unique, "transport": self.transport})
-        self.tell_room(self.users_message())
-
-    def users_message(self) -> dict[str, Any]:
-        members = sorted(self.rooms.get(self.room or "", ()), key=lambda m: (m.nick or "").lower())
-        return {
-            "type": "users",
-            "users": [{"nick": m.nick, "transport": m.transport} for m in members],
-        }
+    async def join(self, nick: Any, room: Any) -> None:
+        try:
+            room = str(room or "lobby")
+            if not ROOM_NAME.fullmatch(room):
+                self.send(dumps({"type": "error", "text": "room names are 1-32 of A-Z a-z 0-9 _ -"}))
+                return
+            nick = " ".join(str(nick or "").split())[:MAX_NICK] or "guest"
+            channel = room_channel(room)
+            taken = {info.get("nick") for info in (await channels.presence(channel)).values()}
+            unique, n = nick, 1
+            while unique in taken:
+                n += 1
+                unique = f"{nick} {n}"
+            if self.is_closed:
+                return
+            self.nick, self.room = unique, room
+            channels.join(self, channel, {"nick": unique, "transport": self.transport})
+            await channels.subscribed(channel)
+            self.send(
+                dumps({"type": "welcome", "nick": unique, "room": room, "transport": self.transport})
+            )
+            self.tell_room({"type": "joined", "nick": unique, "transport": self.transport})
+            await publish_users(room)
+        finally:
+            self._joining = False
 
     def tell_room(self, message: dict[str, Any]) -> None:
-        broadcast(self.rooms.get(self.room or "", ()), dumps(message))
+        channels.publish(room_channel(self.room or ""), dumps(message))
+
+
+async def publish_users(room: str) -> None:
+    """Everyone in the room, with their transport, from presence (all processes)."""
+    members = (await channels.presence(room_channel(room))).values()
+    users = sorted(
+        ({"nick": m.get("nick"), "transport": m.get("transport")} for m in members),
+        key=lambda user: str(user["nick"]).lower(),
+    )
+    channels.publish(room_channel(room), dumps({"type": "users", "users": users}))
 
 
 class PageHandler(tornado.web.RequestHandler):
-    def get(self) -> None:
+    async def get(self) -> None:
+        counts = await channels.hub().channel_counts("room:")
         rooms = sorted(
-            ((name, len(members)) for name, members in ChatConnection.rooms.items()),
+            ((name[len("room:") :], count) for name, count in counts.items()),
             key=lambda item: (-item[1], item[0]),
         )
         self.finish(
@@ -148,10 +166,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--broker", default=None, help="redis://host:port/db to chat across several processes"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     async def run() -> None:
+        await channels.start(args.broker)
         # The demo accepts pages from any origin, so its Flash socket policy does too.
         listen(make_app(), args.port, args.host, flash_policy_domains="*")
         log.info("demo chat on http://%s:%d/", args.host, args.port)
