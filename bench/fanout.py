@@ -61,9 +61,10 @@ secret = "bench-secret-0123456789"
 api_key = "{API_KEY}"
 """
 #: Cores of the server processes (first, second), of the load generator and of redis-server.
-#: With two processes nothing is left for the load generator: it may run on either core
-#: (the scheduler puts it where a server is waiting; pinned beside the second server it
-#: measured 5-20 % lower, and beside the first lower still with the HTTP publisher).
+#: With two processes nothing is left for the load generator: it may run on either core,
+#: where a server is waiting. Pinned beside the second server it measured 0-25 % lower
+#: (two sessions); beside the first, the HTTP API with 8 in flight lost half, as that
+#: server is its bottleneck there.
 ONE_PROCESS = {"servers": ("0",), "loadgen": "1"}
 TWO_PROCESSES = {"servers": ("0", "1"), "loadgen": "0,1", "redis": "0,1"}
 
