@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: bench-fanout fuzz demo test test-fast test-browser shim-size demo-screenshot venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
+.PHONY: bench-fanout chaos fuzz demo test test-fast test-browser shim-size demo-screenshot venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -118,3 +118,8 @@ bench-flashpolicy: $(VENV)/.installed
 ## The fuzz tests of make test, FALLBACK_FUZZ_SCALE (default 20) times longer.
 fuzz: $(VENV)/.test-installed
 	FALLBACK_FUZZ_SCALE=$${FALLBACK_FUZZ_SCALE:-20} $(PY) -m pytest -W error::DeprecationWarning --timeout=0 tests/server/test_fuzz.py $(PYTEST_ARGS)
+
+## The long chaos test: 200 clients on every transport through a proxy that cuts their
+## connections at random for 60 s; prints lost/duplicated/reordered counts (all must be 0).
+chaos: $(VENV)/.test-installed
+	CHAOS_CLIENTS=200 CHAOS_SECONDS=60 $(PY) -m pytest -s -W error::DeprecationWarning tests/chaos $(PYTEST_ARGS)

@@ -35,7 +35,7 @@ from typing import Any
 
 from .brokers import Broker, MemoryBroker, broker_from_url
 from .brokers.base import EventKind, RemoteEvent
-from .connection import Connection
+from .connection import Connection, broadcast
 from .exceptions import ConfigurationError
 from .protocol import OutgoingMessage
 
@@ -208,17 +208,7 @@ class Channels:
         members = self._members.get(channel)
         if not members:
             return 0
-        message = OutgoingMessage(text)
-        delivered = 0
-        for connection in list(members):
-            session = connection._session
-            if session is None:
-                continue
-            try:
-                if session.enqueue(message):
-                    delivered += 1
-            except Exception:
-                log.exception("channel %r: delivery to %r failed", channel, connection)
+        delivered = broadcast(members, OutgoingMessage(text))
         self.delivered += delivered
         return delivered
 

@@ -96,3 +96,12 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     async def channel_counts(self, prefix: str) -> dict[str, int]:
         """Member counts of every channel whose name starts with `prefix`, all processes."""
+
+
+def member_counts(presence: Mapping[str, Mapping[str, str]], prefix: str) -> dict[str, int]:
+    """Channels named `prefix`... with members in `presence` (channel -> members)."""
+    return {
+        name: len(members)
+        for name, members in presence.items()
+        if name.startswith(prefix) and members
+    }

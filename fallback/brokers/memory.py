@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
-from .base import Broker, BrokerStats, EventHandler, EventKind
+from .base import Broker, BrokerStats, EventHandler, EventKind, member_counts
 
 
 class MemoryBroker(Broker):
@@ -48,8 +48,4 @@ class MemoryBroker(Broker):
         return None
 
     async def channel_counts(self, prefix: str) -> dict[str, int]:
-        return {
-            name: len(members)
-            for name, members in self._presence.items()
-            if name.startswith(prefix) and members
-        }
+        return member_counts(self._presence, prefix)

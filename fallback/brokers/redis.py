@@ -34,7 +34,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from .base import Broker, BrokerStats, EventHandler, EventKind, RemoteEvent
+from .base import Broker, BrokerStats, EventHandler, EventKind, RemoteEvent, member_counts
 
 log = logging.getLogger("fallback.brokers.redis")
 
@@ -167,11 +167,7 @@ class RedisBroker(Broker):
 
     async def channel_counts(self, prefix: str) -> dict[str, int]:
         """Counts from the presence hashes (this process's own if Redis is away)."""
-        local = {
-            name: len(members)
-            for name, members in self._presence.items()
-            if name.startswith(prefix) and members
-        }
+        local = member_counts(self._presence, prefix)
         client = self._client
         if client is None or not self.stats.connected:
             return local
