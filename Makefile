@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: chaos fuzz demo test test-fast test-browser shim-size demo-screenshot venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
+.PHONY: bench-fanout chaos fuzz demo test test-fast test-browser shim-size demo-screenshot venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -87,7 +87,10 @@ autobahn: $(VENV)/.installed
 
 ## Benchmarks (bench/run.py): fallback vs plain Tornado vs sockjs-tornado, C load generator
 ## on the other core. Writes bench/results/results.md and results.png. BENCH_ARGS="--runs 5".
+## Then bench/fanout.py: channel fan-out to 1000 on one process vs two joined by a
+## redis-server it starts (bench/results/fanout.md and fanout.png). FANOUT_ARGS="--runs 5".
 BENCH_ARGS ?=
+FANOUT_ARGS ?=
 bench/.build/loadgen: bench/loadgen.c
 	@mkdir -p bench/.build
 	$(CC) -O2 -Wall -Wextra -o $@ $<
@@ -96,8 +99,13 @@ $(VENV)/.bench-installed: $(VENV)/.installed setup.cfg
 	$(PIP) install -e '.[bench]'
 	touch $@
 
-bench: $(VENV)/.bench-installed bench/.build/loadgen
+bench: $(VENV)/.bench-installed bench/.build/loadgen system-deps
 	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) bench/fanout.py $(FANOUT_ARGS)
+
+## The fan-out part of make bench alone.
+bench-fanout: $(VENV)/.bench-installed bench/.build/loadgen system-deps
+	$(PY) bench/fanout.py $(FANOUT_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

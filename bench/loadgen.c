@@ -4,30 +4,46 @@
  * Written in C so that, pinned to its own core, it is never the bottleneck: one thread,
  * epoll, every outgoing frame built (and masked) once at start-up.
  *
- *   loadgen MODE PORT PATH CONNS INFLIGHT WARMUP SECONDS SIZE SOCKJS
+ *   loadgen MODE PORTS PATH CONNS INFLIGHT WARMUP SECONDS SIZE SOCKJS [OPTIONS]
  *
  *   MODE      echo       every connection keeps INFLIGHT messages in flight
  *             broadcast  connection 0 publishes; a message is done when every
  *                        connection (itself too) received it; INFLIGHT may be pending
  *             idle       open CONNS connections, print "ready", hold them until stdin ends
+ *   PORTS     a port, or a comma-separated list: connection i goes to PORTS[i % n]
+ *             (so connection 0, the broadcast publisher, is on the first one)
  *   PATH      URL path; with SOCKJS=1 it is a SockJS prefix and each connection opens
  *             PATH/000/<n>/websocket, expects the "o" frame and sends ["..."] arrays
  *   SIZE      message length in bytes
  *
+ *   --hello TEXT   send TEXT as one message on every connection once it is open (a
+ *                  channel subscribe envelope, say)
+ *   --skip N       the first N messages each connection receives are answers to the
+ *                  hello (or the server's greeting): the load starts once every
+ *                  connection has them, and they are not counted
+ *   --http-publish PORT,PATH,KEY,CHANNEL
+ *                  broadcast only: the publisher is not connection 0 but one keep-alive
+ *                  HTTP connection to PORT that POSTs {"channel": CHANNEL, "data":
+ *                  "<message>"} to PATH with "Authorization: Bearer KEY" (the backend
+ *                  API); every WebSocket connection is a receiver, answers must be 200
+ *
  * Prints "measuring" when the warm-up ends and, at the end, one JSON line:
- *   {"messages": ..., "seconds": ..., "rate": ..., "cpu": ...}
- * where messages counts messages received by all connections during the measurement
- * and cpu is this process's CPU seconds in the same interval.
+ *   {"messages": ..., "seconds": ..., "rate": ..., "cpu": ..., "published": ...}
+ * where messages counts messages received by all connections during the measurement,
+ * cpu is this process's CPU seconds in the same interval and published the messages the
+ * broadcast publisher completed in it.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -41,7 +57,8 @@ typedef struct {
     int open;              /* SockJS "o" frame seen (or raw: handshake done) */
     char *buf;
     size_t len, cap;
-    long received;         /* messages received */
+    long received;         /* messages received (after the skipped ones) */
+    int skipped;           /* answers to the hello received so far */
     int outstanding;       /* echo: messages sent and not yet echoed */
 } conn_t;
 
@@ -54,6 +71,13 @@ static long counting;      /* messages received while measuring */
 static int measuring;
 static unsigned done_count[RING];
 static long bsent, bcompleted;
+static int skip;           /* --skip */
+/* --http-publish: the publisher connection, its prebuilt request, what it has read. */
+static int http_fd = -1;
+static char *http_request;
+static size_t http_request_len;
+static conn_t http_in;
+static long http_answers;
 
 static double now(void) {
     struct timespec ts;
@@ -88,43 +112,95 @@ static void send_all(int fd, const char *data, size_t n) {
     }
 }
 
-/* Each connection's message starts with its own number, so that no two connections
- * send the same bytes (a server cannot profit from identical messages in echo). */
+/* A masked client text frame carrying `payload`. */
+static char *client_frame(const char *payload, size_t plen, size_t *len) {
+    const unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
+    char *frame = malloc(plen + 14);
+    size_t h = 0;
+    frame[h++] = (char)0x81;
+    if (plen < 126) {
+        frame[h++] = (char)(0x80 | plen);
+    } else {
+        frame[h++] = (char)(0x80 | 126);
+        frame[h++] = (char)(plen >> 8);
+        frame[h++] = (char)(plen & 0xff);
+    }
+    memcpy(frame + h, mask, 4);
+    h += 4;
+    for (size_t i = 0; i < plen; i++) frame[h + i] = (char)(payload[i] ^ mask[i % 4]);
+    *len = h + plen;
+    return frame;
+}
+
+/* The message of connection `c`: SIZE bytes starting with the connection's own number,
+ * so that no two connections send the same bytes (a server cannot profit from identical
+ * messages in echo). Only letters and digits: it needs no JSON escaping. */
+static void message_text(char *out, int size, int c) {
+    char number[16];
+    int digits = snprintf(number, sizeof number, "%08d", c);
+    for (int i = 0; i < size; i++) out[i] = i < digits ? number[i] : (char)('a' + i % 26);
+}
+
 static void build_frames(int size, int count) {
     frames = calloc((size_t)count, sizeof *frames);
     char *payload = malloc((size_t)size + 16);
-    const unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
     for (int c = 0; c < count; c++) {
         size_t plen = 0;
         if (sockjs) {
             payload[plen++] = '[';
             payload[plen++] = '"';
         }
-        char number[16];
-        int digits = snprintf(number, sizeof number, "%08d", c);
-        for (int i = 0; i < size; i++)
-            payload[plen++] = i < digits ? number[i] : (char)('a' + i % 26);
+        message_text(payload + plen, size, c);
+        plen += (size_t)size;
         if (sockjs) {
             payload[plen++] = '"';
             payload[plen++] = ']';
         }
-        char *frame = malloc(plen + 14);
-        size_t h = 0;
-        frame[h++] = (char)0x81;
-        if (plen < 126) {
-            frame[h++] = (char)(0x80 | plen);
-        } else {
-            frame[h++] = (char)(0x80 | 126);
-            frame[h++] = (char)(plen >> 8);
-            frame[h++] = (char)(plen & 0xff);
-        }
-        memcpy(frame + h, mask, 4);
-        h += 4;
-        for (size_t i = 0; i < plen; i++) frame[h + i] = (char)(payload[i] ^ mask[i % 4]);
-        frame_len = h + plen;
-        frames[c] = frame;
+        frames[c] = client_frame(payload, plen, &frame_len);
     }
     free(payload);
+}
+
+/* --hello: TEXT as one message (a JSON string in a SockJS array when SOCKJS=1). */
+static char *hello_frame(const char *text, size_t *len) {
+    size_t n = strlen(text);
+    char *payload = malloc(2 * n + 8);
+    size_t plen = 0;
+    if (sockjs) {
+        payload[plen++] = '[';
+        payload[plen++] = '"';
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (sockjs && (text[i] == '"' || text[i] == '\\')) payload[plen++] = '\\';
+        payload[plen++] = text[i];
+    }
+    if (sockjs) {
+        payload[plen++] = '"';
+        payload[plen++] = ']';
+    }
+    char *frame = client_frame(payload, plen, len);
+    free(payload);
+    return frame;
+}
+
+/* --http-publish: one POST of the backend API, sent as is for every publish. */
+static void build_http_request(int port, const char *path, const char *key, const char *channel,
+                               int size) {
+    char *data = malloc((size_t)size + 1);
+    message_text(data, size, 0);
+    data[size] = 0;
+    size_t body_cap = strlen(channel) + (size_t)size + 64;
+    char *body = malloc(body_cap);
+    int blen = snprintf(body, body_cap, "{\"channel\": \"%s\", \"data\": \"%s\"}", channel, data);
+    size_t cap = (size_t)blen + strlen(path) + strlen(key) + 256;
+    http_request = malloc(cap);
+    http_request_len = (size_t)snprintf(
+        http_request, cap,
+        "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
+        "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+        path, port, key, blen, body);
+    free(body);
+    free(data);
 }
 
 static void append(conn_t *c, const char *data, size_t n) {
@@ -136,7 +212,7 @@ static void append(conn_t *c, const char *data, size_t n) {
     c->len += n;
 }
 
-static int connect_one(int port, const char *path, int index) {
+static int tcp_connect(int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) die("socket");
     struct sockaddr_in addr = {0};
@@ -146,6 +222,11 @@ static int connect_one(int port, const char *path, int index) {
     if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) die("connect");
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+static int connect_one(int port, const char *path, int index) {
+    int fd = tcp_connect(port);
     char req[1024];
     char target[512];
     if (sockjs)
@@ -197,7 +278,8 @@ static void send_messages(conn_t *c, int count) {
     if (out != stack) free(out);
 }
 
-/* Messages carried by one text frame from the server. */
+/* Messages carried by one text frame from the server: the strings of a SockJS "a[...]"
+ * array (a JSON array of strings, so a string ends at an unescaped quote). */
 static int messages_in(conn_t *c, const char *p, size_t n) {
     if (!sockjs) return 1;
     if (n == 0) return 0;
@@ -210,9 +292,18 @@ static int messages_in(conn_t *c, const char *p, size_t n) {
         fprintf(stderr, "server closed a session: %.*s\n", (int)n, p);
         exit(2);
     }
-    int quotes = 0;
-    for (size_t i = 0; i < n; i++) quotes += p[i] == '"';
-    return quotes / 2;
+    int strings = 0, in_string = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (!in_string) {
+            in_string = p[i] == '"';
+        } else if (p[i] == '\\') {
+            i++;
+        } else if (p[i] == '"') {
+            in_string = 0;
+            strings++;
+        }
+    }
+    return strings;
 }
 
 static int parse(conn_t *c) {
@@ -234,7 +325,12 @@ static int parse(conn_t *c) {
         if (c->len - pos < head + plen) break;
         int opcode = b0 & 0x0f;
         if (opcode == 1) {
-            total += messages_in(c, c->buf + pos + head, plen);
+            int got = messages_in(c, c->buf + pos + head, plen);
+            while (got > 0 && c->skipped < skip) {
+                c->skipped++;
+                got--;
+            }
+            total += got;
         } else if (opcode == 8) {
             fprintf(stderr, "server sent a close frame\n");
             exit(2);
@@ -248,33 +344,137 @@ static int parse(conn_t *c) {
     return total;
 }
 
-static void publish(void) {
-    long room = (long)conns[0].outstanding - (bsent - bcompleted);
-    if (room > 0) {
-        send_messages(&conns[0], (int)room);
-        bsent += room;
+/* Reads the publisher's HTTP answers: each must be a 200 with a Content-Length body. */
+static void drain_http(void) {
+    char tmp[65536];
+    for (;;) {
+        ssize_t r = recv(http_fd, tmp, sizeof tmp, 0);
+        if (r > 0) {
+            append(&http_in, tmp, (size_t)r);
+            if ((size_t)r < sizeof tmp) break;
+            continue;
+        }
+        if (r == 0) {
+            fprintf(stderr, "server closed the publisher's HTTP connection\n");
+            exit(2);
+        }
+        if (errno == EAGAIN || errno == EINTR) break;
+        die("recv (publisher)");
+    }
+    size_t pos = 0;
+    for (;;) {
+        char *start = http_in.buf + pos;
+        char *end = memmem(start, http_in.len - pos, "\r\n\r\n", 4);
+        if (!end) break;
+        size_t head = (size_t)(end - start) + 4;
+        if (strncmp(start, "HTTP/1.1 200 ", 13) != 0) {
+            fprintf(stderr, "publish refused: %.*s\n", (int)(http_in.len - pos), start);
+            exit(2);
+        }
+        long body = -1;
+        for (char *line = start; line < end; line = strstr(line, "\r\n") + 2) {
+            if (strncasecmp(line, "Content-Length:", 15) == 0) body = atol(line + 15);
+        }
+        if (body < 0) {
+            fprintf(stderr, "publish answered without Content-Length\n");
+            exit(2);
+        }
+        if (http_in.len - pos < head + (size_t)body) break;
+        pos += head + (size_t)body;
+        http_answers++;
+    }
+    if (pos) {
+        memmove(http_in.buf, http_in.buf + pos, http_in.len - pos);
+        http_in.len -= pos;
     }
 }
 
-int main(int argc, char **argv) {
-    if (argc != 10) {
-        fprintf(stderr, "usage: loadgen MODE PORT PATH CONNS INFLIGHT WARMUP SECONDS SIZE SOCKJS\n");
-        return 2;
+static void publish(int window) {
+    long room = (long)window - (bsent - bcompleted);
+    if (room <= 0) return;
+    if (http_fd >= 0) {
+        for (long i = 0; i < room; i++) send_all(http_fd, http_request, http_request_len);
+    } else {
+        send_messages(&conns[0], (int)room);
     }
-    const char *mode = argv[1];
-    int port = atoi(argv[2]);
-    const char *path = argv[3];
-    nconns = atoi(argv[4]);
-    int inflight = atoi(argv[5]);
-    double warmup = atof(argv[6]), seconds = atof(argv[7]);
-    int size = atoi(argv[8]);
-    sockjs = atoi(argv[9]);
+    bsent += room;
+}
+
+/* Reads what arrived on connection `c`; returns the messages it completed. */
+static int receive(conn_t *c, char *rbuf, size_t size) {
+    for (;;) {
+        ssize_t r = recv(c->fd, rbuf, size, 0);
+        if (r > 0) {
+            append(c, rbuf, (size_t)r);
+            if ((size_t)r < size) break;
+            continue;
+        }
+        if (r == 0) {
+            fprintf(stderr, "server closed a connection\n");
+            exit(2);
+        }
+        if (errno == EAGAIN || errno == EINTR) break;
+        die("recv");
+    }
+    return parse(c);
+}
+
+static void usage(void) {
+    fprintf(stderr,
+            "usage: loadgen MODE PORTS PATH CONNS INFLIGHT WARMUP SECONDS SIZE SOCKJS "
+            "[--hello TEXT] [--skip N] [--http-publish PORT,PATH,KEY,CHANNEL]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv) {
+    const char *hello = NULL, *http_spec = NULL;
+    static const struct option options[] = {
+        {"hello", required_argument, NULL, 'h'},
+        {"skip", required_argument, NULL, 's'},
+        {"http-publish", required_argument, NULL, 'p'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'h') hello = optarg;
+        else if (opt == 's') skip = atoi(optarg);
+        else if (opt == 'p') http_spec = optarg;
+        else usage();
+    }
+    /* Options may come before or after the positional arguments. */
+    char *positional[9];
+    int npos = 0;
+    for (int i = optind; i < argc; i++) {
+        if (npos == 9) usage();
+        positional[npos++] = argv[i];
+    }
+    if (npos != 9) usage();
+    const char *mode = positional[0];
+    int ports[64], nports = 0;
+    for (char *p = positional[1]; *p && nports < 64;) {
+        ports[nports++] = atoi(p);
+        p += strcspn(p, ",");
+        if (*p == ',') p++;
+    }
+    const char *path = positional[2];
+    nconns = atoi(positional[3]);
+    int inflight = atoi(positional[4]);
+    double warmup = atof(positional[5]), seconds = atof(positional[6]);
+    int size = atoi(positional[7]);
+    sockjs = atoi(positional[8]);
     int broadcast = strcmp(mode, "broadcast") == 0;
     int idle = strcmp(mode, "idle") == 0;
+    if (nports == 0 || nconns < 1) usage();
+    if (http_spec && !broadcast) {
+        fprintf(stderr, "--http-publish needs the broadcast mode\n");
+        return 2;
+    }
     if (inflight >= RING) inflight = RING - 1;
     conns = calloc((size_t)nconns, sizeof *conns);
     build_frames(size, nconns);
-    for (int i = 0; i < nconns; i++) conns[i].fd = connect_one(port, path, i);
+    size_t hello_len = 0;
+    char *hello_bytes = hello ? hello_frame(hello, &hello_len) : NULL;
+    for (int i = 0; i < nconns; i++) conns[i].fd = connect_one(ports[i % nports], path, i);
     for (int i = 0; i < nconns; i++) finish_handshake(&conns[i]);
 
     int ep = epoll_create1(0);
@@ -285,26 +485,32 @@ int main(int argc, char **argv) {
         if (!sockjs) conns[i].open = 1;
         parse(&conns[i]);
     }
-    /* Wait until every SockJS session has opened. */
+    /* Wait until every SockJS session has opened (and has the answers to its hello). */
     struct epoll_event events[1024];
     char rbuf[65536];
-    int opened = 0;
+    int ready = 0;
     double deadline = now() + 30;
-    while (opened < nconns) {
-        opened = 0;
-        for (int i = 0; i < nconns; i++) opened += conns[i].open;
-        if (opened == nconns) break;
+    for (;;) {
+        ready = 0;
+        for (int i = 0; i < nconns; i++) {
+            conn_t *c = &conns[i];
+            if (c->open && hello_bytes && c->open == 1) {
+                send_all(c->fd, hello_bytes, hello_len);
+                c->open = 2; /* hello sent */
+            }
+            ready += c->open && c->skipped == skip;
+        }
+        if (ready == nconns) break;
         if (now() > deadline) {
-            fprintf(stderr, "only %d of %d sessions opened\n", opened, nconns);
+            fprintf(stderr, "only %d of %d sessions ready\n", ready, nconns);
             return 2;
         }
         int n = epoll_wait(ep, events, 1024, 100);
         for (int e = 0; e < n; e++) {
             conn_t *c = &conns[events[e].data.u32];
-            ssize_t r = recv(c->fd, rbuf, sizeof rbuf, 0);
-            if (r > 0) {
-                append(c, rbuf, (size_t)r);
-                parse(c);
+            if (receive(c, rbuf, sizeof rbuf) > 0) {
+                fprintf(stderr, "a connection received a message before the load started\n");
+                return 2;
             }
         }
     }
@@ -316,9 +522,24 @@ int main(int argc, char **argv) {
         return 0;
     }
 
+    if (http_spec) {
+        char spec[1024];
+        snprintf(spec, sizeof spec, "%s", http_spec);
+        char *fields[4];
+        char *rest = spec;
+        for (int i = 0; i < 4; i++) {
+            fields[i] = strsep(&rest, ",");
+            if (!fields[i]) usage();
+        }
+        int http_port = atoi(fields[0]);
+        build_http_request(http_port, fields[1], fields[2], fields[3], size);
+        http_fd = tcp_connect(http_port);
+        fcntl(http_fd, F_SETFL, O_NONBLOCK);
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (unsigned)nconns};
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, http_fd, &ev) < 0) die("epoll_ctl");
+    }
     if (broadcast) {
-        conns[0].outstanding = inflight; /* the publisher's window */
-        publish();
+        publish(inflight);
     } else {
         for (int i = 0; i < nconns; i++) {
             send_messages(&conns[i], inflight);
@@ -327,11 +548,13 @@ int main(int argc, char **argv) {
     }
     double start = now(), measure_start = start + warmup, end = measure_start + seconds;
     double cpu_start = 0;
+    long published_start = 0;
     for (;;) {
         double t = now();
         if (!measuring && t >= measure_start) {
             measuring = 1;
             counting = 0;
+            published_start = bcompleted;
             cpu_start = cpu_seconds();
             printf("measuring\n");
             fflush(stdout);
@@ -340,22 +563,12 @@ int main(int argc, char **argv) {
         int n = epoll_wait(ep, events, 1024, 100);
         if (n < 0 && errno != EINTR) die("epoll_wait");
         for (int e = 0; e < n; e++) {
-            conn_t *c = &conns[events[e].data.u32];
-            for (;;) {
-                ssize_t r = recv(c->fd, rbuf, sizeof rbuf, 0);
-                if (r > 0) {
-                    append(c, rbuf, (size_t)r);
-                    if ((size_t)r < sizeof rbuf) break;
-                    continue;
-                }
-                if (r == 0) {
-                    fprintf(stderr, "server closed a connection\n");
-                    return 2;
-                }
-                if (errno == EAGAIN || errno == EINTR) break;
-                die("recv");
+            if (events[e].data.u32 == (unsigned)nconns) {
+                drain_http();
+                continue;
             }
-            int got = parse(c);
+            conn_t *c = &conns[events[e].data.u32];
+            int got = receive(c, rbuf, sizeof rbuf);
             if (!got) continue;
             if (measuring) counting += got;
             if (broadcast) {
@@ -373,13 +586,14 @@ int main(int argc, char **argv) {
                 done_count[bcompleted % RING] = 0;
                 bcompleted++;
             }
-            publish();
+            publish(inflight);
         }
     }
     double elapsed = now() - measure_start;
     double cpu = cpu_seconds() - cpu_start;
-    printf("{\"messages\": %ld, \"seconds\": %.3f, \"rate\": %.1f, \"cpu\": %.3f}\n", counting,
-           elapsed, counting / elapsed, cpu);
+    printf("{\"messages\": %ld, \"seconds\": %.3f, \"rate\": %.1f, \"cpu\": %.3f, "
+           "\"published\": %ld}\n",
+           counting, elapsed, counting / elapsed, cpu, bcompleted - published_start);
     fflush(stdout);
     return 0;
 }

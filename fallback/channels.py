@@ -9,9 +9,9 @@
         def on_message(self, text):
             channels.publish("lobby", text)
 
-A publish delivers to this process's members at once (the message is JSON-encoded once
-for all of them) and hands the text to the broker, which carries it to the other
-processes that have members; they deliver it the same way. Members leave every channel
+A publish hands the text to the broker, which carries it to the other processes that
+have members, and delivers to this process's members at once (the message is JSON-encoded
+once for all of them); the other processes deliver it the same way, meanwhile. Members leave every channel
 when their connection closes.
 
 With the default in-memory broker everything stays in one process. Point the hub at Redis
@@ -197,9 +197,10 @@ class Channels:
         if not isinstance(text, str):
             raise TypeError(f"publish() takes str, not {type(text).__name__}")
         self.published += 1
-        delivered = self._deliver(channel, text)
+        # The broker first: its write goes out before the flush of the local fan-out below,
+        # so other processes deliver while this one does, instead of after it.
         self.broker.publish(channel, EventKind.MESSAGE, text)
-        return delivered
+        return self._deliver(channel, text)
 
     # -- internals --------------------------------------------------------------------
 

@@ -67,6 +67,8 @@ class RedisBroker(Broker):
         self._outbox: collections.deque[_Op] = collections.deque()
         self._wakeup = asyncio.Event()
         self._client: aioredis.Redis | None = None
+        #: The connection publishes (and presence writes) go out on; see `_connect`.
+        self._writer_client: aioredis.Redis | None = None
         self._pubsub: Any = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
@@ -283,6 +285,21 @@ class RedisBroker(Broker):
         )
         self._client = client
         await client.ping()
+        # Publishes leave on a connection of their own with no socket timeout and no
+        # health check: then redis-py writes a command in the very step that sends it
+        # (a timeout wraps the write in a task of its own, a loop iteration later -- after
+        # the flush of this process's local fan-out, which other processes would then wait
+        # for). A Redis that hangs is still noticed: `_keep_alive` runs on `client`, which
+        # has the default timeout, and its failure restarts every task, this one too.
+        writer = aioredis.Redis.from_url(
+            self.url,
+            socket_connect_timeout=2,
+            socket_keepalive=True,
+            socket_timeout=None,
+            health_check_interval=0,
+        )
+        self._writer_client = writer
+        await writer.ping()
         pubsub = client.pubsub()
         self._pubsub = pubsub
         for channel in self._channels:
@@ -298,14 +315,15 @@ class RedisBroker(Broker):
         await pipe.execute()
 
     async def _close_connection(self) -> None:
-        pubsub, client = self._pubsub, self._client
-        self._pubsub = self._client = None
+        pubsub, client, writer = self._pubsub, self._client, self._writer_client
+        self._pubsub = self._client = self._writer_client = None
         if pubsub is not None:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await client.aclose()
+        for each in (client, writer):
+            if each is not None:
+                with contextlib.suppress(Exception):
+                    await each.aclose()
 
     def _mark_up(self) -> None:
         if self._outage_logged and self._down_since is not None:
@@ -396,7 +414,7 @@ class RedisBroker(Broker):
         return RemoteEvent(channel, kind, data)
 
     async def _write(self) -> None:
-        client = self._client
+        client = self._writer_client
         assert client is not None
         while not self._stopping:
             await self._wakeup.wait()

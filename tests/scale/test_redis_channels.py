@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import time
 
 import pytest
 
+from fallback import Connection
+from fallback.brokers.redis import RedisBroker
+from fallback.channels import Channels
+from fallback.info import EMPTY_INFO
+from fallback.protocol import SessionId
+from fallback.session import Session
+from fallback.settings import Settings
 from tests.support.sockjs import client_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -129,3 +138,74 @@ def test_redis_restart_keeps_local_delivery_and_resumes_cross_process(
         for client in clients:
             client.close()
     assert "reconnected" in a.output() or "connected after" in a.output(), a.output()
+
+
+class RawSubscriber:
+    """A bare RESP connection subscribed to one channel key: it sees what reached Redis,
+    read with blocking calls (so it can look while the event loop is held up)."""
+
+    def __init__(self, port: int, key: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock.sendall(f"SUBSCRIBE {key}\r\n".encode())
+        self.data = b""
+        assert self.wait_for(b"subscribe", 5)
+
+    def wait_for(self, needle: bytes, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while needle not in self.data:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                return False
+            if not chunk:
+                return False
+            self.data += chunk
+        return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_publish_is_on_its_way_to_other_processes_before_the_local_flush(redis_server):
+    # A transport flushes what a publish queued in a loop callback of its own (the
+    # WebSocket flusher does). That flush -- the local fan-out, possibly thousands of
+    # writes -- must not run before the publish is written to Redis, or every other
+    # process waits for it. The flush here holds the loop and looks at Redis: if the
+    # PUBLISH were not sent yet, it could not be sent while the loop is held.
+    subscriber = RawSubscriber(redis_server.port, "fallback:c:room")
+    seen_at_flush: list[bool] = []
+
+    class FlushingReceiver:
+        def wake(self) -> None:
+            asyncio.get_running_loop().call_soon(
+                lambda: seen_at_flush.append(subscriber.wait_for(b"|m|hello", 2.0))
+            )
+
+    async def scenario() -> None:
+        hub = Channels(RedisBroker(redis_server.url))
+        await hub.start()
+        try:
+            member = Connection()
+            session = Session(SessionId("s"), member, EMPTY_INFO, Settings(), "websocket")
+            member._bind(session)
+            session.attach(FlushingReceiver())
+            assert session.take_frame() == "o"
+            hub.join(member, "room")
+            await hub.subscribed("room")
+            assert hub.publish("room", "hello") == 1
+            deadline = time.monotonic() + 10
+            while not seen_at_flush:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.01)
+        finally:
+            await hub.stop()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        subscriber.close()
+    assert seen_at_flush == [True]
