@@ -11,8 +11,8 @@
 
 A publish hands the text to the broker, which carries it to the other processes that
 have members, and delivers to this process's members at once (the message is JSON-encoded
-once for all of them); the other processes deliver it the same way, meanwhile. Members leave every channel
-when their connection closes.
+once for all of them); the other processes deliver it the same way, meanwhile. Members
+leave every channel when their connection closes.
 
 With the default in-memory broker everything stays in one process. Point the hub at Redis
 (``python -m fallback serve ... --broker redis://127.0.0.1:6379/0``, or
