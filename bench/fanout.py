@@ -46,6 +46,7 @@ from run import (
     median,
     prioritize,
     process_cpu,
+    save_results,
 )
 
 SUBSCRIBERS = 1000
@@ -447,14 +448,10 @@ def main() -> None:
         finally:
             redis.stop()
     summary = summarize(measurements)
-    os.makedirs(os.path.join(args.out, "raw"), exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    with open(os.path.join(args.out, "raw", f"fanout-{stamp}.json"), "w") as f:
-        json.dump({"measurements": [asdict(m) for m in measurements], "seconds": args.seconds,
-                   "summary": summary}, f, indent=1)
+    raw = {"measurements": [asdict(m) for m in measurements], "seconds": args.seconds,
+           "summary": summary}
     table = markdown(summary, args.runs, args.seconds)
-    with open(os.path.join(args.out, "fanout.md"), "w") as f:
-        f.write(table)
+    save_results(args.out, "fanout", "fanout", raw, table)
     plot(summary, os.path.join(args.out, "fanout.png"))
     print()
     print(table)

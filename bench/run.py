@@ -371,6 +371,17 @@ def plot(summary: dict[str, Any], path: str) -> None:
     fig.savefig(path, dpi=110)
 
 
+
+def save_results(out: str, raw_prefix: str, table_name: str, raw: dict[str, Any],
+                 table: str) -> None:
+    """Keep every run's raw numbers (under raw/, not committed) beside the table the README shows."""
+    os.makedirs(os.path.join(out, "raw"), exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    with open(os.path.join(out, "raw", f"{raw_prefix}-{stamp}.json"), "w") as f:
+        json.dump(raw, f, indent=1)
+    with open(os.path.join(out, f"{table_name}.md"), "w") as f:
+        f.write(table)
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -416,14 +427,10 @@ def main() -> None:
                 memory[kind].append(kb)
                 print(f"run {run + 1}  memory    {kind:14} {kb:6.1f} KB/session", flush=True)
     summary = summarize(measurements, {k: v for k, v in memory.items() if v})
-    os.makedirs(os.path.join(args.out, "raw"), exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    with open(os.path.join(args.out, "raw", f"bench-{stamp}.json"), "w") as f:
-        json.dump({"measurements": [asdict(m) for m in measurements], "memory": memory,
-                   "seconds": args.seconds, "summary": summary}, f, indent=1)
+    raw = {"measurements": [asdict(m) for m in measurements], "memory": memory,
+           "seconds": args.seconds, "summary": summary}
     table = markdown(summary, args.runs, args.seconds)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(table)
+    save_results(args.out, "bench", "results", raw, table)
     plot(summary, os.path.join(args.out, "results.png"))
     print()
     print(table)
