@@ -51,6 +51,7 @@ class RedisBroker(Broker):
         node_ttl: float = 15.0,
         max_backoff: float = 5.0,
         max_pending: int = 100_000,
+        command_timeout: float = 3.0,
     ) -> None:
         self.url = url
         self.namespace = namespace
@@ -58,6 +59,10 @@ class RedisBroker(Broker):
         self.node_ttl = node_ttl
         self.max_backoff = max_backoff
         self.max_pending = max_pending
+        #: How long Redis may take to answer before it counts as gone. A Redis that hangs
+        #: behind a live TCP connection fails nothing by itself; every wait is bounded by
+        #: this instead (connecting, the liveness write, presence and count reads).
+        self.command_timeout = command_timeout
         self.stats = BrokerStats(connected=False)
         self._on_event: EventHandler | None = None
         self._channels: set[str] = set()
@@ -173,12 +178,19 @@ class RedisBroker(Broker):
             return local
         counts: dict[str, int] = {}
         key_prefix = self._presence_key(prefix)
-        try:
+
+        async def read() -> None:
             async for key in client.scan_iter(match=_glob_escape(key_prefix) + "*", count=500):
                 name = _text(key)[len(self._presence_key("")) :]
                 counts[name] = int(await client.hlen(key))
-        except (RedisError, OSError) as error:
-            log.warning("channel counts from Redis failed (%s); local counts only", error)
+
+        try:
+            await asyncio.wait_for(read(), self.command_timeout)
+        except (TimeoutError, RedisError, OSError) as error:
+            log.warning(
+                "channel counts from Redis failed (%s); local counts only",
+                self._describe(error),
+            )
             return local
         return {name: count for name, count in counts.items() if count}
 
@@ -189,27 +201,40 @@ class RedisBroker(Broker):
         if client is None or not self.stats.connected:
             return local
         try:
-            raw = await client.hgetall(self._presence_key(channel))
-            members = {_text(k): _text(v) for k, v in raw.items()}
-            nodes = sorted({m.split("-", 1)[0] for m in members})
-            alive = await client.mget([self._node_key_of(n) for n in nodes]) if nodes else []
-            dead = {
-                n
-                for n, flag in zip(nodes, alive, strict=True)
-                if flag is None and n != self.node_id
-            }
-            stale = [m for m in members if m.split("-", 1)[0] in dead]
-            if stale:
-                await client.hdel(self._presence_key(channel), *stale)
-                for m in stale:
-                    del members[m]
-        except (RedisError, OSError) as error:
-            log.warning("presence of %r from Redis failed (%s); local members only", channel, error)
+            members = await asyncio.wait_for(self._read_presence(client, channel),
+                                             self.command_timeout)
+        except (TimeoutError, RedisError, OSError) as error:
+            log.warning(
+                "presence of %r from Redis failed (%s); local members only",
+                channel,
+                self._describe(error),
+            )
             return local
         members.update(local)
         return members
 
     # -- internals --------------------------------------------------------------------
+
+    def _describe(self, error: BaseException) -> str:
+        if isinstance(error, TimeoutError) and not str(error):
+            return f"no answer within {self.command_timeout:g} s"
+        return str(error) or type(error).__name__
+
+    async def _read_presence(self, client: aioredis.Redis, channel: str) -> dict[str, str]:
+        """Members of `channel` in Redis, minus (and deleting) those of dead processes."""
+        raw = await client.hgetall(self._presence_key(channel))
+        members = {_text(k): _text(v) for k, v in raw.items()}
+        nodes = sorted({m.split("-", 1)[0] for m in members})
+        alive = await client.mget([self._node_key_of(n) for n in nodes]) if nodes else []
+        dead = {
+            n for n, flag in zip(nodes, alive, strict=True) if flag is None and n != self.node_id
+        }
+        stale = [m for m in members if m.split("-", 1)[0] in dead]
+        if stale:
+            await client.hdel(self._presence_key(channel), *stale)
+            for m in stale:
+                del members[m]
+        return members
 
     async def _forget_self(self, client: aioredis.Redis) -> None:
         """Remove this process's presence entries and liveness key on a clean stop."""
@@ -248,8 +273,8 @@ class RedisBroker(Broker):
         backoff = 0.05
         while not self._stopping:
             try:
-                await self._connect()
-            except (RedisError, OSError) as connect_error:
+                await asyncio.wait_for(self._connect(), self.command_timeout)
+            except (TimeoutError, RedisError, OSError) as connect_error:
                 await self._close_connection()
                 self._mark_down(connect_error)
                 delay = backoff * (0.5 + random.random())
@@ -289,8 +314,8 @@ class RedisBroker(Broker):
         # health check: then redis-py writes a command in the very step that sends it
         # (a timeout wraps the write in a task of its own, a loop iteration later -- after
         # the flush of this process's local fan-out, which other processes would then wait
-        # for). A Redis that hangs is still noticed: `_keep_alive` runs on `client`, which
-        # has the default timeout, and its failure restarts every task, this one too.
+        # for). A Redis that hangs is still noticed: `_keep_alive` bounds its command by
+        # `command_timeout`, and its failure restarts every task, this one too.
         writer = aioredis.Redis.from_url(
             self.url,
             socket_connect_timeout=2,
@@ -317,13 +342,14 @@ class RedisBroker(Broker):
     async def _close_connection(self) -> None:
         pubsub, client, writer = self._pubsub, self._client, self._writer_client
         self._pubsub = self._client = self._writer_client = None
+        # Bounded too: closing politely talks to a Redis that may not answer.
         if pubsub is not None:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await asyncio.wait_for(pubsub.aclose(), self.command_timeout)
         for each in (client, writer):
             if each is not None:
                 with contextlib.suppress(Exception):
-                    await each.aclose()
+                    await asyncio.wait_for(each.aclose(), self.command_timeout)
 
     def _mark_up(self) -> None:
         if self._outage_logged and self._down_since is not None:
@@ -347,7 +373,7 @@ class RedisBroker(Broker):
                 "broker %s: unavailable (%s); local delivery continues, cross-process "
                 "delivery waits until it is back",
                 self.url,
-                error or "connection closed",
+                self._describe(error) if error is not None else "connection closed",
             )
             self._outage_logged = True
             if self._down_since is None:
@@ -437,7 +463,12 @@ class RedisBroker(Broker):
         assert client is not None
         while not self._stopping:
             await asyncio.sleep(self.node_ttl / 3)
-            await client.set(self._node_key, "1", ex=max(1, int(self.node_ttl)))
+            # The one command that is always running now and then: a Redis that stops
+            # answering is noticed here, and this task's failure restarts all the others.
+            await asyncio.wait_for(
+                client.set(self._node_key, "1", ex=max(1, int(self.node_ttl))),
+                self.command_timeout,
+            )
 
 
 def _glob_escape(text: str) -> str:

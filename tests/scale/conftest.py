@@ -69,11 +69,21 @@ class RedisServer:
 
     def kill(self) -> None:
         if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)  # a frozen one dies as well
             self.process.kill()
             self.process.wait(timeout=10)
             self.process = None
 
     stop = kill
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and accepted, but nothing is ever answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
 
 @pytest.fixture

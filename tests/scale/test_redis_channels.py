@@ -209,3 +209,56 @@ def test_a_publish_is_on_its_way_to_other_processes_before_the_local_flush(redis
     finally:
         subscriber.close()
     assert seen_at_flush == [True]
+
+
+def test_a_frozen_redis_is_noticed_and_does_not_hold_up_presence_or_counts(redis_server):
+    # A Redis that stops answering (SIGSTOP, a stuck host behind a live TCP connection)
+    # is not a closed connection: nothing fails by itself. The broker must still notice
+    # it, say so, count what cannot travel, answer presence and counts from what it knows
+    # -- and come back when Redis does.
+    async def scenario() -> None:
+        broker = RedisBroker(redis_server.url, node_ttl=1.5, command_timeout=1.0)
+        hub = Channels(broker)
+        await hub.start()
+        try:
+            member = Connection()
+            session = Session(SessionId("s"), member, EMPTY_INFO, Settings(), "websocket")
+            member._bind(session)
+            session.attach(NullReceiver())
+            assert session.take_frame() == "o"
+            hub.join(member, "room", {"nick": "ann"})
+            await hub.subscribed("room")
+            assert broker.stats.connected
+
+            redis_server.freeze()
+            try:
+                # Asked at once, before anything has noticed: answered from memory after
+                # command_timeout, not when (or if) the connection finally fails.
+                presence = await asyncio.wait_for(hub.presence("room"), 3)
+                assert [m["nick"] for m in presence.values()] == ["ann"]
+                assert await asyncio.wait_for(hub.channel_counts(), 3) == {"room": 1}
+                deadline = time.monotonic() + 10
+                while broker.stats.connected:
+                    assert time.monotonic() < deadline, "a frozen Redis went unnoticed"
+                    await asyncio.sleep(0.05)
+                lost_before = broker.stats.lost
+                assert hub.publish("room", "while frozen") == 1  # local delivery goes on
+                assert broker.stats.lost == lost_before + 1
+            finally:
+                redis_server.thaw()
+
+            deadline = time.monotonic() + 15
+            while not broker.stats.connected:
+                assert time.monotonic() < deadline, "never reconnected after Redis came back"
+                await asyncio.sleep(0.05)
+            presence = await asyncio.wait_for(hub.presence("room"), 5)
+            assert [m["nick"] for m in presence.values()] == ["ann"]
+        finally:
+            await asyncio.wait_for(hub.stop(), 10)
+
+    asyncio.run(scenario())
+
+
+class NullReceiver:
+    def wake(self) -> None:
+        pass
