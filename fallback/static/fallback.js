@@ -672,7 +672,6 @@
     for (var i = 0; i < early.length && this.readyState == OPEN; i++) { this.send(early[i]); }
   };
 
-  // A frame from the current transport: o(pen), h(eartbeat), a[rray of messages], c(lose).
   // A frame from the current transport: o(pen), h(eartbeat), a[rray of messages],
   // c(lose), and on resumable connections r{control}: its id, a resume's outcome, acks.
   proto._frame = function (tr, frame) {
