@@ -1,0 +1,142 @@
+"""The README's examples, run as a reader would run them.
+
+The code is taken from README.md itself (only the port is changed, to a free one), so an
+example that stops working -- or is edited into something that does not work -- fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.scale.conftest import RedisServer, free_port, wait_until
+from tests.support import http
+from tests.support.sockjs import client_for
+
+pytestmark = pytest.mark.timeout(120)
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def readme_block(after: str, language: str) -> str:
+    """The first ```language block that follows the text `after` in the README."""
+    start = README.index(after)
+    match = re.compile(rf"^```{language}\n(.*?)^```", re.S | re.M).search(README, start)
+    assert match is not None, f"no {language} block after {after!r}"
+    return match.group(1)
+
+
+class Process:
+    """A command run as a reader would, with its output kept for failure messages."""
+
+    def __init__(self, args: list[str], ready_url: str) -> None:
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until(lambda: self._answers(ready_url), 20, " ".join(args))
+        except TimeoutError:
+            self.stop()
+            raise AssertionError(self.output()) from None
+
+    def _answers(self, url: str) -> bool:
+        assert self.process.poll() is None, self.output()
+        return http.get(url, timeout=1).status == 200
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+def test_the_fifteen_line_server_broadcasts_to_everyone(tmp_path: Path) -> None:
+    source = readme_block("## A server in 15 lines", "python")
+    assert len(source.strip().splitlines()) <= 15
+    port = free_port()
+    assert ".listen(8080)" in source
+    script = tmp_path / "chat.py"
+    script.write_text(source.replace(".listen(8080)", f".listen({port})"))
+    server = Process([sys.executable, str(script)], f"http://127.0.0.1:{port}/chat/info")
+    clients = [client_for(t, f"http://127.0.0.1:{port}/chat") for t in ("websocket", "xhr")]
+    try:
+        for client in clients:
+            assert client.next_frame() == "o"
+        clients[0].send("hello")
+        clients[1].send("hi")
+        for client in clients:
+            assert client.receive_messages(2) == ["hello", "hi"]
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
+
+
+def test_a_curl_backend_publishes_to_browsers_with_the_readme_config(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    config = readme_block("## Channels, tokens and the backend API", "toml")
+    port = free_port()
+    assert "port = 8080" in config and "redis://127.0.0.1:6379/0" in config
+    config = config.replace("port = 8080", f"port = {port}")
+    config = config.replace("redis://127.0.0.1:6379/0", redis_server.url)
+    path = tmp_path / "fallback.toml"
+    path.write_text(config)
+    base = f"http://127.0.0.1:{port}"
+    server = Process([sys.executable, "-m", "fallback", "serve", "--config", str(path)],
+                     f"{base}/acme/info")
+
+    # Three browsers, on three transports, subscribed to `news`.
+    subscribe = json.dumps({"v": 1, "op": "subscribe", "id": 1, "channel": "news"})
+    browsers = [client_for(t, f"{base}/acme") for t in ("websocket", "xhr_streaming", "jsonp")]
+    try:
+        for browser in browsers:
+            assert browser.next_frame() == "o"
+            browser.send(subscribe)
+            answer = json.loads(browser.receive_messages(1)[0])
+            assert answer["op"] == "ok" and answer["id"] == 1, answer
+
+        command = readme_block("A backend with nothing but curl", "sh")
+        shown = re.search(r"^# (\{.*\})$", command, re.M)  # the answer the README shows
+        assert shown is not None
+        expected = json.loads(shown.group(1))
+        command = command.replace("http://127.0.0.1:8080/", f"{base}/")
+        done = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                              timeout=30, check=True)
+        assert json.loads(done.stdout) == expected
+
+        for browser in browsers:
+            message = json.loads(browser.receive_messages(1)[0])
+            assert message == {"v": 1, "op": "message", "channel": "news",
+                               "data": {"title": "Hello from curl"}}
+    finally:
+        for browser in browsers:
+            browser.close()
+        server.stop()
