@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -38,10 +38,11 @@ def readme_block(after: str, language: str) -> str:
 class Process:
     """A command run as a reader would, with its output kept for failure messages."""
 
-    def __init__(self, args: list[str], ready_url: str) -> None:
+    def __init__(self, args: list[str], ready_url: str, path: Sequence[Path] = ()) -> None:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
+        python_path = os.pathsep.join(str(p) for p in [ROOT, *path])
         self.process = subprocess.Popen(
-            args, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            args, cwd=ROOT, env=dict(os.environ, PYTHONPATH=python_path),
             stdout=self.log, stderr=subprocess.STDOUT,
         )
         try:
@@ -96,6 +97,32 @@ def test_the_fifteen_line_server_broadcasts_to_everyone(tmp_path: Path) -> None:
     finally:
         for client in clients:
             client.close()
+        server.stop()
+
+
+def test_the_channels_example_serves_a_room(tmp_path: Path) -> None:
+    (tmp_path / "room_example.py").write_text(readme_block("## Channels", "python"))
+    port = free_port()
+    server = Process(
+        [sys.executable, "-m", "fallback", "serve", "room_example:Room", "--prefix", "/chat",
+         "--port", str(port)],
+        f"http://127.0.0.1:{port}/chat/info",
+        path=[tmp_path],
+    )
+    members = [client_for(t, f"http://127.0.0.1:{port}/chat") for t in ("websocket", "eventsource")]
+    try:
+        for member in members:
+            assert member.next_frame() == "o"
+        members[1].send("one")
+        members[0].send("two")
+        seen = [member.receive_messages(2) for member in members]
+        assert sorted(seen[0]) == ["one", "two"] and seen[1] == seen[0]  # one publish order
+        members[1].send("three")
+        for member in members:
+            assert member.receive_messages(1) == ["three"]
+    finally:
+        for member in members:
+            member.close()
         server.stop()
 
 
