@@ -6,8 +6,11 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from tests.support.processes import RedisServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -58,3 +61,12 @@ def no_error_logs(request: pytest.FixtureRequest) -> Iterator[None]:
     if handler.records and request.node.get_closest_marker("expect_errors") is None:
         lines = "\n".join(f"{r.name}: {r.getMessage()}" for r in handler.records[:10])
         pytest.fail(f"unexpected ERROR log lines:\n{lines}")
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, on a free port, killed afterwards."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()

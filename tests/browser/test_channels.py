@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,9 +17,9 @@ import pytest
 
 from fallback import tokens
 from tests.realtime.conftest import EnvelopeClient
-from tests.scale.conftest import ROOT, RedisServer, free_port, wait_until
 from tests.support import http
 from tests.support.chaos import ChaosProxy
+from tests.support.processes import ROOT, RedisServer, free_port, stop, wait_until
 from tests.support.sockjs import client_for
 
 pytestmark = pytest.mark.timeout(180)
@@ -71,14 +70,7 @@ class ChannelServer:
         return json.loads(response.body)
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return stop(self.process, timeout=15)
 
 
 @pytest.fixture(scope="module")

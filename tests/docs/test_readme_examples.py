@@ -12,18 +12,17 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from tests.scale.conftest import RedisServer, free_port, wait_until
 from tests.support import http
+from tests.support.processes import ROOT, RedisServer, free_port, stop, wait_until
 from tests.support.sockjs import client_for
 
 pytestmark = pytest.mark.timeout(120)
 
-ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
@@ -60,22 +59,8 @@ class Process:
         return self.log.read().decode("utf-8", "replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
         self.log.close()
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.kill()
 
 
 def test_the_fifteen_line_server_broadcasts_to_everyone(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ import pytest
 
 from fallback.exceptions import ConfigurationError
 from fallback.realtime import parse_config
-from tests.scale.conftest import ROOT, free_port, wait_until
 from tests.support import http
+from tests.support.processes import ROOT, free_port, wait_until
 from tests.support.sockjs import client_for
 
 pytestmark = pytest.mark.timeout(60)

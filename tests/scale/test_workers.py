@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from tests.scale.conftest import ROOT, free_port, wait_until
 from tests.support import http
+from tests.support.processes import ROOT, free_port, wait_until
 from tests.support.sockjs import client_for
 
 pytestmark = pytest.mark.timeout(60)

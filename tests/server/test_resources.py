@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import pytest
 import websocket
 
 from tests.support import http
+from tests.support.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,13 +74,7 @@ class ServerProcess:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
         self.log.close()
         text = self.log_path.read_text()
         assert "Traceback" not in text and " ERROR " not in text, text[-3000:]
