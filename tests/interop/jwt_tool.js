@@ -1,7 +1,7 @@
 // A non-Python backend's side of fallback's access tokens, with the npm `jsonwebtoken`
 // package (the usual Node.js choice). Reads one JSON request on stdin, prints one JSON line:
 //
-//   {"sign": {...claims}, "secret": S, "algorithm": "HS256"}  ->  {"token": "..."}
+//   {"sign": {...claims}, "secret": S, "options": {"algorithm": "HS256", ...}}  ->  {"token": "..."}
 //   {"verify": "token", "secret": S}                          ->  {"claims": {...}} | {"error": "..."}
 "use strict";
 var jwt = require("jsonwebtoken");
@@ -12,7 +12,7 @@ process.stdin.on("end", function () {
   var request = JSON.parse(input);
   var answer;
   if (request.sign) {
-    answer = { token: jwt.sign(request.sign, request.secret, { algorithm: request.algorithm || "HS256" }) };
+    answer = { token: jwt.sign(request.sign, request.secret, request.options) };
   } else {
     try {
       answer = { claims: jwt.verify(request.verify, request.secret, { algorithms: ["HS256"] }) };

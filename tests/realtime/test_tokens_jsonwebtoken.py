@@ -30,9 +30,13 @@ def node(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def node_token(secret: str = ACME_SECRET, algorithm: str = "HS256", **claims: Any) -> str:
+    """The README's call: jwt.sign(claims, secret, {algorithm, expiresIn})."""
     payload = {"sub": "ann", "tenant": "acme", "channels": "presence-*",
-               "info": {"name": "Ann"}, "exp": int(time.time()) + 60, **claims}
-    return node({"sign": payload, "secret": secret, "algorithm": algorithm})["token"]  # type: ignore[no-any-return]
+               "info": {"name": "Ann"}, **claims}
+    options = {"algorithm": algorithm} if "exp" in claims else {"algorithm": algorithm,
+                                                                "expiresIn": 3600}
+    answer = node({"sign": payload, "secret": secret, "options": options})
+    return answer["token"]  # type: ignore[no-any-return]
 
 
 def test_a_token_signed_in_node_admits_to_a_presence_channel(connect):
