@@ -99,7 +99,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed setup.cfg
 	$(PIP) install -e '.[bench]'
 	touch $@
 
-bench: $(VENV)/.bench-installed bench/.build/loadgen system-deps
+bench: $(VENV)/.bench-installed bench/.build/loadgen system-deps node-deps
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/fanout.py $(FANOUT_ARGS)
 

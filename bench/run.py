@@ -1,16 +1,18 @@
-"""`make bench`: fallback's WebSocket engine against plain Tornado and sockjs-tornado.
+"""`make bench`: fallback's WebSocket engine against plain Tornado, sockjs-tornado and sockjs-node.
 
 Each measurement starts one server (`bench/servers.py`) pinned to core 0 and the C load
 generator (`bench/loadgen.c`) pinned to core 1, and records the delivered message rate
 and the busy time of both cores: the server's and the load generator's own CPU time,
 and each core's total busy time from ``/proc/stat`` (which includes anything else the
-machine runs). Every scenario runs against the three servers in the same run, in an
+machine runs). Every scenario runs against the four servers in the same run, in an
 order that rotates between runs, and the tables report the median of the runs.
+sockjs-node (npm `sockjs`, the reference SockJS server, `bench/sockjs_node.js`) runs on
+Node.js pinned to the same core, all its threads included.
 
 Scenarios (64-byte messages):
 
-* echo -- 100 WebSocket connections, one message in flight each. fallback and
-  sockjs-tornado carry SockJS frames (``["..."]`` in, ``a["..."]`` out); plain Tornado
+* echo -- 100 WebSocket connections, one message in flight each. fallback,
+  sockjs-tornado and sockjs-node carry SockJS frames (``["..."]`` in, ``a["..."]`` out); plain Tornado
   echoes the bare message.
 * broadcast -- 1000 connections; one of them publishes, every connection (itself too)
   receives; the next message goes out when the last receiver has the previous one.
@@ -37,8 +39,10 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LOADGEN = os.path.join(HERE, ".build", "loadgen")
-KINDS = ("fallback", "tornado", "sockjs-tornado")
-LABELS = {"fallback": "fallback", "tornado": "plain Tornado", "sockjs-tornado": "sockjs-tornado"}
+KINDS = ("fallback", "tornado", "sockjs-tornado", "sockjs-node")
+LABELS = {"fallback": "fallback", "tornado": "plain Tornado", "sockjs-tornado": "sockjs-tornado",
+          "sockjs-node": "sockjs-node"}
+SOCKJS_NODE = os.path.join(HERE, "sockjs_node.js")
 SERVER_CORE = "0"
 LOADGEN_CORE = "1"
 #: The machine is shared. Linux schedules by autogroup (one per session), so a plain
@@ -129,9 +133,10 @@ class Server:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.port = free_port()
+        command = (["node", SOCKJS_NODE] if kind == "sockjs-node"
+                   else [sys.executable, os.path.join(HERE, "servers.py"), kind])
         self.proc = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, sys.executable, os.path.join(HERE, "servers.py"),
-             kind, str(self.port)],
+            ["taskset", "-c", SERVER_CORE, *command, str(self.port)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
             start_new_session=True,
         )
@@ -282,8 +287,9 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
         f"generator on core {LOADGEN_CORE}; 64-byte messages. Ratios are fallback's rate over "
         "the other server's in the same run (median over runs).",
         "",
-        "| scenario | fallback | plain Tornado | sockjs-tornado | target | ratio | met |",
-        "| --- | ---: | ---: | ---: | --- | ---: | :---: |",
+        "| scenario | fallback | plain Tornado | sockjs-tornado | sockjs-node | target | ratio "
+        "| met | vs sockjs-node |",
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | :---: | ---: |",
     ]
     for scenario in SCENARIOS:
         data = summary["scenarios"][scenario.name]
@@ -294,7 +300,8 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
         lines.append(
             f"| {scenario.title} (msg/s) | {rows['fallback']['rate']:,.0f} | "
             f"{rows['tornado']['rate']:,.0f} | {rows['sockjs-tornado']['rate']:,.0f} | "
-            f">= {goal:g}x {LABELS[kind]} | {ratio:.2f}x | {'yes' if ratio >= goal else 'no'} |"
+            f"{rows['sockjs-node']['rate']:,.0f} | >= {goal:g}x {LABELS[kind]} | {ratio:.2f}x | "
+            f"{'yes' if ratio >= goal else 'no'} | {ratios['sockjs-node']:.2f}x |"
         )
     mem = summary["memory_kb"]
     if mem:
@@ -302,7 +309,8 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
         lines.append(
             f"| memory per idle WebSocket session (KB) | {ours:.1f} | "
             f"{mem.get('tornado', 0):.1f} | {mem.get('sockjs-tornado', 0):.1f} | "
-            f"<= {MEMORY_TARGET_KB:g} KB | - | {'yes' if ours <= MEMORY_TARGET_KB else 'no'} |"
+            f"{mem.get('sockjs-node', 0):.1f} | <= {MEMORY_TARGET_KB:g} KB | - | "
+            f"{'yes' if ours <= MEMORY_TARGET_KB else 'no'} | - |"
         )
     raw = summary.get("rawecho")
     if raw:
@@ -339,9 +347,10 @@ def plot(summary: dict[str, Any], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = {"fallback": "#2b6cb0", "tornado": "#a0aec0", "sockjs-tornado": "#ed8936"}
+    colors = {"fallback": "#2b6cb0", "tornado": "#a0aec0", "sockjs-tornado": "#ed8936",
+              "sockjs-node": "#38a169"}
     labels = [LABELS[k] for k in KINDS]
-    fig, axes = plt.subplots(1, len(SCENARIOS) + 1, figsize=(13, 3.8))
+    fig, axes = plt.subplots(1, len(SCENARIOS) + 1, figsize=(15, 3.9))
     for ax, scenario in zip(axes, SCENARIOS, strict=False):
         data = summary["scenarios"][scenario.name]
         rates = [data["rows"][k]["rate"] / 1000 for k in KINDS]
@@ -350,7 +359,7 @@ def plot(summary: dict[str, Any], path: str) -> None:
         kind, goal = scenario.target
         base = data["rows"][kind]["rate"] / 1000
         ax.axhline(base * goal, color="#c53030", linestyle="--", linewidth=1)
-        ax.annotate(f"target {goal:g}x {LABELS[kind]}", (2.45, base * goal), ha="right",
+        ax.annotate(f"target {goal:g}x {LABELS[kind]}", (len(KINDS) - 0.55, base * goal), ha="right",
                     va="bottom", fontsize=7, color="#c53030")
         ax.annotate(f"{data['ratios'][kind]:.2f}x", (0, rates[0]), ha="center", va="bottom",
                     fontsize=9, fontweight="bold")
@@ -362,7 +371,7 @@ def plot(summary: dict[str, Any], path: str) -> None:
     mem = summary["memory_kb"]
     mx.bar(labels, [mem.get(k, 0) for k in KINDS], color=[colors[k] for k in KINDS])
     mx.axhline(MEMORY_TARGET_KB, color="#c53030", linestyle="--", linewidth=1)
-    mx.annotate(f"target {MEMORY_TARGET_KB:g} KB", (2.45, MEMORY_TARGET_KB), ha="right",
+    mx.annotate(f"target {MEMORY_TARGET_KB:g} KB", (len(KINDS) - 0.55, MEMORY_TARGET_KB), ha="right",
                 va="bottom", fontsize=7, color="#c53030")
     mx.set_title("memory per idle WebSocket session", fontsize=9)
     mx.set_ylabel("KB", fontsize=8)
@@ -406,7 +415,8 @@ def main() -> None:
     measurements: list[Measurement] = []
     memory: dict[str, list[float]] = {kind: [] for kind in KINDS}
     for run in range(args.runs):
-        order = KINDS[run % 3:] + KINDS[:run % 3]
+        shift = run % len(KINDS)
+        order = KINDS[shift:] + KINDS[:shift]
         for scenario in SCENARIOS:
             if only and scenario.name not in only:
                 continue
