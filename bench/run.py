@@ -349,7 +349,7 @@ def plot(summary: dict[str, Any], path: str) -> None:
 
     colors = {"fallback": "#2b6cb0", "tornado": "#a0aec0", "sockjs-tornado": "#ed8936",
               "sockjs-node": "#38a169"}
-    labels = [LABELS[k] for k in KINDS]
+    labels = [LABELS[k].replace(" ", "\n").replace("-", "-\n") for k in KINDS]
     fig, axes = plt.subplots(1, len(SCENARIOS) + 1, figsize=(15, 3.9))
     for ax, scenario in zip(axes, SCENARIOS, strict=False):
         data = summary["scenarios"][scenario.name]
