@@ -1,0 +1,28 @@
+"""The benchmark tables the README shows are the ones `make bench` last wrote."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.processes import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def first_table(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    table = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        table.append(line)
+    return table
+
+
+@pytest.mark.parametrize("results", ["results.md", "fanout.md"])
+def test_the_readme_shows_the_measured_table(results: str) -> None:
+    table = first_table((ROOT / "bench" / "results" / results).read_text(encoding="utf-8"))
+    assert len(table) >= 4
+    for line in table:
+        assert line in README.splitlines(), f"README lacks this row of bench/results/{results}: {line}"
