@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from tornado.routing import Rule
-from tornado.web import StaticFileHandler, url
+from tornado.web import url
 
 from .connection import Connection, broadcast
 from .exceptions import ConfigurationError
 from .registry import SessionRegistry
 from .service import ConnectionFactory, Service
 from .settings import Settings
+from .shimfile import ShimHandler
 from .transports.pages import GreetingHandler, IframeHandler, InfoHandler
 from .transports.polling import (
     JsonpPollingHandler,
@@ -31,9 +31,6 @@ from .transports.websocket import RawWebSocketHandler, SockJSWebSocketHandler
 MAX_ID_LENGTH = 128
 
 _SESSION = rf"/([^/.]{{1,{MAX_ID_LENGTH}}})/([^/.]{{1,{MAX_ID_LENGTH}}})"
-
-#: Where ``fallback.js`` lives (installed with the package).
-SHIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 
 #: Transports that post their messages to ``xhr_send``.
 _XHR_SEND_USERS = ("xhr", "xhr_streaming", "eventsource", "htmlfile")
@@ -52,19 +49,6 @@ def normalize_prefix(prefix: str) -> str:
     if "//" in prefix or any(c in prefix for c in "?#"):
         raise ConfigurationError(f"prefix {prefix!r} is not a plain URL path")
     return prefix
-
-
-class ShimHandler(StaticFileHandler):
-    """``<prefix>/fallback.js``: the browser shim at a URL that moves with the service.
-
-    Revalidated on every load (a cheap 304 thanks to the ETag) so that an upgrade of the
-    package reaches browsers at once; readable cross-origin for pages that add
-    ``crossorigin`` or integrity checks to the script tag.
-    """
-
-    def set_extra_headers(self, path: str) -> None:
-        self.set_header("Cache-Control", "no-cache")
-        self.set_header("Access-Control-Allow-Origin", "*")
 
 
 class Router:
@@ -106,7 +90,7 @@ class Router:
             url(p + r"/?", GreetingHandler, service),
             url(p + r"/info", InfoHandler, service),
             url(p + r"/iframe[0-9A-Za-z_.\-]*\.html", IframeHandler, service),
-            url(p + r"/(fallback\.js)", ShimHandler, {"path": SHIM_DIR}),
+            url(p + r"/fallback\.js", ShimHandler),
         ]
         if s.websocket_enabled:
             if s.raw_websocket:

@@ -24,6 +24,7 @@ from .protocol import DEFAULT_REASONS, CloseCode
 from .router import Router
 from .service import Service
 from .session import Session, SessionState
+from .shimfile import ShimHandler
 from .stats import DEFAULT_STATS_ALLOW, ROUTERS_SETTING, stats_rules
 
 log = logging.getLogger("fallback.server")
@@ -80,10 +81,10 @@ def _log_request(handler: RequestHandler) -> None:
 
 def static_rules(path: str = "/static") -> list[Rule]:
     """Serve ``fallback.js`` (and the rest of the package's static files) at `path`."""
+    base = path.rstrip("/")
     return [
-        tornado.web.url(
-            path.rstrip("/") + r"/(.*)", StaticFileHandler, {"path": STATIC_DIR}
-        )
+        tornado.web.url(base + r"/fallback\.js", ShimHandler),
+        tornado.web.url(base + r"/(.*)", StaticFileHandler, {"path": STATIC_DIR}),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from collections.abc import Iterator
@@ -109,3 +110,31 @@ def test_shim_url_does_not_shadow_session_urls(server):
     # <prefix>/fallback.js is one path segment; session URLs have three.
     assert http.get(server.url + "/plain/fallback.jsx").status == 404
     assert http.post(server.url + "/plain/000/abc/xhr").status == 200
+
+
+@pytest.mark.parametrize("path", ["/plain/fallback.js", "/static/fallback.js"])
+def test_fallback_js_goes_gzipped_to_browsers_that_accept_it(server, path):
+    with open(SHIM, "rb") as file:
+        source = file.read()
+    packed = http.get(server.url + path, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.status == 200
+    assert packed.header("Content-Encoding") == "gzip"
+    assert "Accept-Encoding" in packed.header("Vary")
+    assert gzip.decompress(packed.body) == source
+    assert len(packed.body) < len(source) / 2
+    # The two encodings are two representations: each has its own ETag, and each
+    # revalidates to a 304.
+    plain = http.get(server.url + path, headers={"Accept-Encoding": "identity"})
+    assert plain.header("Content-Encoding") is None and plain.body == source
+    assert plain.header("Etag") != packed.header("Etag")
+    again = http.get(server.url + path, headers={"Accept-Encoding": "gzip",
+                                                 "If-None-Match": packed.header("Etag")})
+    assert again.status == 304 and again.body == b""
+    refused = http.get(server.url + path, headers={"Accept-Encoding": "gzip;q=0"})
+    assert refused.header("Content-Encoding") is None and refused.body == source
+
+
+def test_fallback_js_answers_head_without_a_body(server):
+    response = http.request("HEAD", server.url + "/plain/fallback.js")
+    assert response.status == 200 and response.body == b""
+    assert response.header("Cache-Control") == "no-cache"
