@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -54,6 +55,15 @@ def test_readme_reports_the_current_minified_size(measured):
     minified, gzipped = float(match.group(1)), float(match.group(2))
     assert abs(minified - measured["minified"] / 1000) <= 0.3
     assert abs(gzipped - measured["gzipped"] / 1000) <= 0.3
+
+
+def test_readme_reports_the_size_the_server_sends():
+    with open(SHIM, "rb") as file:
+        served = len(gzip.compress(file.read(), 9, mtime=0)) / 1000
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as readme:
+        match = re.search(r"gzipped to ([0-9.]+) KB for browsers", readme.read())
+    assert match, "README: state what <prefix>/fallback.js weighs gzipped"
+    assert abs(float(match.group(1)) - served) <= 0.3
 
 
 def test_no_modern_runtime_api_without_a_guard():
