@@ -262,3 +262,24 @@ def test_a_frozen_redis_is_noticed_and_does_not_hold_up_presence_or_counts(redis
 class NullReceiver:
     def wake(self) -> None:
         pass
+
+
+def test_a_process_stops_in_bounded_time_while_redis_is_frozen(redis_server):
+    # SIGTERM during a Redis hang: shutdown must not wait for answers that never come.
+    async def scenario() -> None:
+        hub = Channels(RedisBroker(redis_server.url, node_ttl=1.5, command_timeout=1.0))
+        await hub.start()
+        member = Connection()
+        session = Session(SessionId("s"), member, EMPTY_INFO, Settings(), "websocket")
+        member._bind(session)
+        session.attach(NullReceiver())
+        hub.join(member, "room", {"nick": "ann"})
+        await hub.subscribed("room")
+        redis_server.freeze()
+        hub.publish("room", "into the void")
+        await asyncio.wait_for(hub.stop(), 10)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        redis_server.thaw()
