@@ -21,6 +21,12 @@
  *   --skip N       the first N messages each connection receives are answers to the
  *                  hello (or the server's greeting): the load starts once every
  *                  connection has them, and they are not counted
+ *   --stream TRANSPORT
+ *                  broadcast with SOCKJS=1 only: connection 0 (the publisher) stays a
+ *                  WebSocket, every other connection receives over an HTTP streaming
+ *                  transport, xhr_streaming or eventsource (chunked responses; a response
+ *                  that ends at the server's response_limit is requested again on the same
+ *                  keep-alive connection, as browsers do)
  *   --http-publish PORT,PATH,KEY,CHANNEL
  *                  broadcast only: the publisher is not connection 0 but one keep-alive
  *                  HTTP connection to PORT that POSTs {"channel": CHANNEL, "data":
@@ -52,7 +58,10 @@
 
 #define RING 4096
 
-typedef struct {
+enum { ST_HEAD, ST_SIZE, ST_DATA, ST_CRLF, ST_TRAILER };
+
+typedef struct conn conn_t;
+struct conn {
     int fd;
     int open;              /* SockJS "o" frame seen (or raw: handshake done) */
     char *buf;
@@ -60,7 +69,14 @@ typedef struct {
     long received;         /* messages received (after the skipped ones) */
     int skipped;           /* answers to the hello received so far */
     int outstanding;       /* echo: messages sent and not yet echoed */
-} conn_t;
+    /* --stream receivers: the request (sent again when a response ends), where the
+     * chunked response parser is, and the decoded body not yet split into lines. */
+    char *request;
+    size_t request_len;
+    int st;
+    size_t chunk_left;
+    conn_t *text;
+};
 
 static int sockjs;
 static conn_t *conns;
@@ -72,6 +88,7 @@ static int measuring;
 static unsigned done_count[RING];
 static long bsent, bcompleted;
 static int skip;           /* --skip */
+static const char *stream_transport; /* --stream */
 /* --http-publish: the publisher connection, its prebuilt request, what it has read. */
 static int http_fd = -1;
 static char *http_request;
@@ -306,7 +323,93 @@ static int messages_in(conn_t *c, const char *p, size_t n) {
     return strings;
 }
 
+/* The messages of one frame that count: the first `skip` a connection gets do not. */
+static int counted(conn_t *c, const char *p, size_t n) {
+    int got = messages_in(c, p, n);
+    while (got > 0 && c->skipped < skip) {
+        c->skipped++;
+        got--;
+    }
+    return got;
+}
+
+/* --stream: body text of a streaming response, one frame per line ("a[...]\n" for
+ * xhr_streaming, "data: a[...]\r\n\r\n" for eventsource; the prelude is a line of
+ * 'h's or an empty line). */
+static int stream_text(conn_t *c, const char *p, size_t n) {
+    conn_t *t = c->text;
+    append(t, p, n);
+    int total = 0;
+    size_t pos = 0;
+    for (;;) {
+        char *line = t->buf + pos;
+        char *nl = memchr(line, '\n', t->len - pos);
+        if (!nl) break;
+        size_t len = (size_t)(nl - line);
+        pos += len + 1;
+        if (len && line[len - 1] == '\r') len--;
+        if (len >= 6 && memcmp(line, "data: ", 6) == 0) {
+            line += 6;
+            len -= 6;
+        }
+        if (len) total += counted(c, line, len);
+    }
+    if (pos) {
+        memmove(t->buf, t->buf + pos, t->len - pos);
+        t->len -= pos;
+    }
+    return total;
+}
+
+/* --stream: one chunked HTTP response after another on a keep-alive connection. */
+static int parse_stream(conn_t *c) {
+    int total = 0;
+    size_t pos = 0;
+    for (;;) {
+        char *p = c->buf + pos;
+        size_t n = c->len - pos;
+        if (c->st == ST_HEAD) {
+            char *end = memmem(p, n, "\r\n\r\n", 4);
+            if (!end) break;
+            if (strncmp(p, "HTTP/1.1 200", 12) != 0 || !memmem(p, (size_t)(end - p), "hunked", 6)) {
+                fprintf(stderr, "not a chunked 200 stream: %.*s\n", (int)(end - p), p);
+                exit(2);
+            }
+            pos += (size_t)(end - p) + 4;
+            c->st = ST_SIZE;
+        } else if (c->st == ST_SIZE) {
+            char *eol = memmem(p, n, "\r\n", 2);
+            if (!eol) break;
+            c->chunk_left = strtoul(p, NULL, 16);
+            pos += (size_t)(eol - p) + 2;
+            c->st = c->chunk_left ? ST_DATA : ST_TRAILER;
+        } else if (c->st == ST_DATA) {
+            if (n == 0) break;
+            size_t take = n < c->chunk_left ? n : c->chunk_left;
+            total += stream_text(c, p, take);
+            pos += take;
+            c->chunk_left -= take;
+            if (c->chunk_left == 0) c->st = ST_CRLF;
+        } else if (c->st == ST_CRLF) {
+            if (n < 2) break;
+            pos += 2;
+            c->st = ST_SIZE;
+        } else { /* ST_TRAILER: the response ended (response_limit); ask again */
+            if (n < 2) break;
+            pos += 2;
+            c->st = ST_HEAD;
+            send_all(c->fd, c->request, c->request_len);
+        }
+    }
+    if (pos) {
+        memmove(c->buf, c->buf + pos, c->len - pos);
+        c->len -= pos;
+    }
+    return total;
+}
+
 static int parse(conn_t *c) {
+    if (c->text) return parse_stream(c);
     int total = 0;
     size_t pos = 0;
     while (c->len - pos >= 2) {
@@ -325,12 +428,7 @@ static int parse(conn_t *c) {
         if (c->len - pos < head + plen) break;
         int opcode = b0 & 0x0f;
         if (opcode == 1) {
-            int got = messages_in(c, c->buf + pos + head, plen);
-            while (got > 0 && c->skipped < skip) {
-                c->skipped++;
-                got--;
-            }
-            total += got;
+            total += counted(c, c->buf + pos + head, plen);
         } else if (opcode == 8) {
             fprintf(stderr, "server sent a close frame\n");
             exit(2);
@@ -422,7 +520,8 @@ static int receive(conn_t *c, char *rbuf, size_t size) {
 static void usage(void) {
     fprintf(stderr,
             "usage: loadgen MODE PORTS PATH CONNS INFLIGHT WARMUP SECONDS SIZE SOCKJS "
-            "[--hello TEXT] [--skip N] [--http-publish PORT,PATH,KEY,CHANNEL]\n");
+            "[--hello TEXT] [--skip N] [--http-publish PORT,PATH,KEY,CHANNEL] "
+            "[--stream xhr_streaming|eventsource]\n");
     exit(2);
 }
 
@@ -432,6 +531,7 @@ int main(int argc, char **argv) {
         {"hello", required_argument, NULL, 'h'},
         {"skip", required_argument, NULL, 's'},
         {"http-publish", required_argument, NULL, 'p'},
+        {"stream", required_argument, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -439,6 +539,7 @@ int main(int argc, char **argv) {
         if (opt == 'h') hello = optarg;
         else if (opt == 's') skip = atoi(optarg);
         else if (opt == 'p') http_spec = optarg;
+        else if (opt == 't') stream_transport = optarg;
         else usage();
     }
     /* Options may come before or after the positional arguments. */
@@ -469,13 +570,39 @@ int main(int argc, char **argv) {
         fprintf(stderr, "--http-publish needs the broadcast mode\n");
         return 2;
     }
+    if (stream_transport && (!broadcast || !sockjs ||
+                             (strcmp(stream_transport, "xhr_streaming") != 0 &&
+                              strcmp(stream_transport, "eventsource") != 0))) {
+        fprintf(stderr, "--stream takes xhr_streaming or eventsource, in broadcast with SOCKJS=1\n");
+        return 2;
+    }
     if (inflight >= RING) inflight = RING - 1;
     conns = calloc((size_t)nconns, sizeof *conns);
     build_frames(size, nconns);
     size_t hello_len = 0;
     char *hello_bytes = hello ? hello_frame(hello, &hello_len) : NULL;
-    for (int i = 0; i < nconns; i++) conns[i].fd = connect_one(ports[i % nports], path, i);
-    for (int i = 0; i < nconns; i++) finish_handshake(&conns[i]);
+    for (int i = 0; i < nconns; i++) {
+        int port = ports[i % nports];
+        if (stream_transport && i > 0) {
+            conn_t *c = &conns[i];
+            int post = strcmp(stream_transport, "xhr_streaming") == 0;
+            char request[1024];
+            int n = snprintf(request, sizeof request,
+                             "%s %s/000/s%d/%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n",
+                             post ? "POST" : "GET", path, i, stream_transport, port,
+                             post ? "Content-Length: 0\r\n" : "");
+            c->request = strdup(request);
+            c->request_len = (size_t)n;
+            c->text = calloc(1, sizeof *c->text);
+            c->fd = tcp_connect(port);
+            send_all(c->fd, c->request, c->request_len);
+        } else {
+            conns[i].fd = connect_one(port, path, i);
+        }
+    }
+    for (int i = 0; i < nconns; i++) {
+        if (!conns[i].text) finish_handshake(&conns[i]);
+    }
 
     int ep = epoll_create1(0);
     for (int i = 0; i < nconns; i++) {

@@ -17,6 +17,8 @@ Scenarios (64-byte messages):
 * broadcast -- 1000 connections; one of them publishes, every connection (itself too)
   receives; the next message goes out when the last receiver has the previous one.
 * burst -- the same with 8 messages in flight.
+* stream -- broadcast to 1000 as above, but 999 receivers on xhr_streaming (the publisher
+  stays a WebSocket): the HTTP fallback path. SockJS servers only; no target.
 * idle memory -- the server's resident memory grows by this much per idle WebSocket
   session (2000 of them, opened and held).
 
@@ -80,6 +82,11 @@ SCENARIOS = (
     Scenario("burst", "broadcast to 1000, 8 in flight", "broadcast", "/broadcast", 1000, 8,
              ("sockjs-tornado", 6.0)),
 )
+#: The HTTP streaming fan-out: (scenario, the loadgen option that makes it), SockJS only.
+STREAM = Scenario("stream", "xhr-streaming broadcast to 1000, 1 in flight", "broadcast",
+                  "/broadcast", 1000, 1, None)
+STREAM_OPTIONS = ["--stream", "xhr_streaming"]
+STREAM_KINDS = ("fallback", "sockjs-tornado", "sockjs-node")
 IDLE_CONNS = 2000
 MEMORY_TARGET_KB = 10.0
 
@@ -176,7 +183,8 @@ def measure(
     try:
         gen = loadgen([scenario.mode, str(server.port), path, str(scenario.conns),
                        str(scenario.inflight), str(warmup), str(seconds), "64",
-                       "1" if sockjs else "0"])
+                       "1" if sockjs else "0",
+                       *(STREAM_OPTIONS if scenario is STREAM else [])])
         assert gen.stdout is not None
         line = gen.stdout.readline()
         if line.strip() != "measuring":
@@ -269,6 +277,20 @@ def summarize(measurements: list[Measurement], memory: dict[str, list[float]]) -
         summary["scenarios"][scenario.name] = {"rows": rows, "ratios": ratios}
     for kind, values in memory.items():
         summary["memory_kb"][kind] = median(values)
+    streamed = [m for m in measurements if m.scenario == STREAM.name and not m.error]
+    if streamed:
+        rates = {k: median([m.rate for m in streamed if m.kind == k]) for k in STREAM_KINDS}
+        ratios = {}
+        for kind in STREAM_KINDS[1:]:
+            per_run = []
+            for m in streamed:
+                if m.kind != "fallback":
+                    continue
+                theirs = [t.rate for t in streamed if t.kind == kind and t.run == m.run]
+                if theirs and theirs[0]:
+                    per_run.append(m.rate / theirs[0])
+            ratios[kind] = median(per_run)
+        summary["stream"] = {"rates": rates, "ratios": ratios}
     raw = [m for m in measurements if m.scenario == "rawecho" and not m.error]
     if raw:
         ratios = []
@@ -319,6 +341,18 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
             f"Without SockJS framing (fallback's raw `<prefix>/websocket`, still a session and "
             f"a `Connection`), the same echo runs at {raw['rate']:,.0f} msg/s, "
             f"{raw['ratio']:.2f}x plain Tornado in the same runs.",
+        ]
+    stream = summary.get("stream")
+    if stream:
+        rates, ratios = stream["rates"], stream["ratios"]
+        lines += [
+            "",
+            f"| {STREAM.title} (msg/s) | fallback | sockjs-tornado | sockjs-node | "
+            "vs sockjs-tornado | vs sockjs-node |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            f"| deliveries/s | {rates['fallback']:,.0f} | {rates['sockjs-tornado']:,.0f} | "
+            f"{rates['sockjs-node']:,.0f} | {ratios['sockjs-tornado']:.2f}x | "
+            f"{ratios['sockjs-node']:.2f}x |",
         ]
     lines += [
         "",
@@ -399,15 +433,27 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=IDLE_CONNS)
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
-    parser.add_argument("--replot", default="", help="redraw table and plot from a raw JSON")
+    parser.add_argument("--replot", default="",
+                        help="redraw table and plot from raw JSON files (comma-separated)")
     args = parser.parse_args()
     if args.replot:
-        with open(args.replot) as f:
-            raw = json.load(f)
-        runs = len({m["run"] for m in raw["measurements"]})
+        # Several raw files merge: the same run number in each is the same run (a later
+        # session measuring one scenario alone, say), and the summary is computed anew.
+        merged: list[Measurement] = []
+        memory_kb: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        seconds = 3.0
+        for name in args.replot.split(","):
+            with open(name) as f:
+                raw = json.load(f)
+            merged += [Measurement(**m) for m in raw["measurements"]]
+            for kind, values in raw.get("memory", {}).items():
+                memory_kb.setdefault(kind, []).extend(values)
+            seconds = raw.get("seconds", seconds)
+        summary = summarize(merged, {k: v for k, v in memory_kb.items() if v})
+        runs = len({m.run for m in merged})
         with open(os.path.join(args.out, "results.md"), "w") as f:
-            f.write(markdown(raw["summary"], runs, raw.get("seconds", 3.0)))
-        plot(raw["summary"], os.path.join(args.out, "results.png"))
+            f.write(markdown(summary, runs, seconds))
+        plot(summary, os.path.join(args.out, "results.png"))
         return
     if not os.path.exists(LOADGEN):
         sys.exit(f"{LOADGEN} is missing: run `make bench` (it compiles bench/loadgen.c)")
@@ -431,6 +477,15 @@ def main() -> None:
                 measurements.append(m)
                 status = m.error or f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}"
                 print(f"run {run + 1}  raw echo  fallback       {status}", flush=True)
+        if not only or STREAM.name in only:
+            for kind in order:
+                if kind not in STREAM_KINDS:
+                    continue
+                m = measure(STREAM, kind, run, args.warmup, args.seconds)
+                measurements.append(m)
+                status = m.error or (f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}  "
+                                     f"loadgen {m.loadgen_cpu:4.0%}")
+                print(f"run {run + 1}  {STREAM.name:9} {kind:14} {status}", flush=True)
         if not only or "memory" in only:
             for kind in order:
                 kb = measure_memory(kind, args.idle)
