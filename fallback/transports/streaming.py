@@ -36,11 +36,6 @@ def _open_gate(gate: Future[bool], flushed: Future[None]) -> None:
         flushed.exception()  # nobody waits for it any more: mark any error as seen
 
 
-def _seen(flushed: Future[None]) -> None:
-    if not flushed.cancelled():
-        flushed.exception()  # a client gone meanwhile is noticed by the next write
-
-
 class StreamingHandler(ReceivingHandler):
     content_type = ""
     #: While a chunk waits to leave: resolves True when it has, False when the wait is
@@ -86,19 +81,6 @@ class StreamingHandler(ReceivingHandler):
         """
         self.write(chunk)
         flushed = self.flush()
-        connection = self.request.connection
-        if (
-            not flushed.done()
-            and isinstance(connection, HTTP1Connection)
-            and not connection.stream.writing()
-            and not connection.stream.closed()
-        ):
-            # Tornado wrote the whole chunk into the socket at once: it has left. Waiting
-            # for the flush future to say so costs an event-loop turn per frame and per
-            # receiver. Only a chunk still queued in the IOStream (the client reads
-            # slower than we write) is waited for, below.
-            flushed.add_done_callback(_seen)
-            return True
         if not flushed.done():
             gate: Future[bool] = Future()
             self._gate = gate
