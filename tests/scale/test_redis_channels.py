@@ -170,6 +170,21 @@ class RawSubscriber:
         self.sock.close()
 
 
+def join_member(hub: Channels, channel: str, receiver: object, info: dict | None = None) -> None:
+    """An open WebSocket-transport member of `channel`, its frames going to `receiver`."""
+    member = Connection()
+    session = Session(SessionId("s"), member, EMPTY_INFO, Settings(), "websocket")
+    member._bind(session)
+    session.attach(receiver)  # type: ignore[arg-type]
+    assert session.take_frame() == "o"
+    hub.join(member, channel, info)
+
+
+class NullReceiver:
+    def wake(self) -> None:
+        pass
+
+
 def test_a_publish_is_on_its_way_to_other_processes_before_the_local_flush(redis_server):
     # A transport flushes what a publish queued in a loop callback of its own (the
     # WebSocket flusher does). That flush -- the local fan-out, possibly thousands of
@@ -189,12 +204,7 @@ def test_a_publish_is_on_its_way_to_other_processes_before_the_local_flush(redis
         hub = Channels(RedisBroker(redis_server.url))
         await hub.start()
         try:
-            member = Connection()
-            session = Session(SessionId("s"), member, EMPTY_INFO, Settings(), "websocket")
-            member._bind(session)
-            session.attach(FlushingReceiver())
-            assert session.take_frame() == "o"
-            hub.join(member, "room")
+            join_member(hub, "room", FlushingReceiver())
             await hub.subscribed("room")
             assert hub.publish("room", "hello") == 1
             deadline = time.monotonic() + 10
@@ -221,12 +231,7 @@ def test_a_frozen_redis_is_noticed_and_does_not_hold_up_presence_or_counts(redis
         hub = Channels(broker)
         await hub.start()
         try:
-            member = Connection()
-            session = Session(SessionId("s"), member, EMPTY_INFO, Settings(), "websocket")
-            member._bind(session)
-            session.attach(NullReceiver())
-            assert session.take_frame() == "o"
-            hub.join(member, "room", {"nick": "ann"})
+            join_member(hub, "room", NullReceiver(), {"nick": "ann"})
             await hub.subscribed("room")
             assert broker.stats.connected
 
@@ -259,21 +264,12 @@ def test_a_frozen_redis_is_noticed_and_does_not_hold_up_presence_or_counts(redis
     asyncio.run(scenario())
 
 
-class NullReceiver:
-    def wake(self) -> None:
-        pass
-
-
 def test_a_process_stops_in_bounded_time_while_redis_is_frozen(redis_server):
     # SIGTERM during a Redis hang: shutdown must not wait for answers that never come.
     async def scenario() -> None:
         hub = Channels(RedisBroker(redis_server.url, node_ttl=1.5, command_timeout=1.0))
         await hub.start()
-        member = Connection()
-        session = Session(SessionId("s"), member, EMPTY_INFO, Settings(), "websocket")
-        member._bind(session)
-        session.attach(NullReceiver())
-        hub.join(member, "room", {"nick": "ann"})
+        join_member(hub, "room", NullReceiver(), {"nick": "ann"})
         await hub.subscribed("room")
         redis_server.freeze()
         hub.publish("room", "into the void")
