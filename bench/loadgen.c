@@ -25,8 +25,9 @@
  *                  broadcast with SOCKJS=1 only: connection 0 (the publisher) stays a
  *                  WebSocket, every other connection receives over an HTTP streaming
  *                  transport, xhr_streaming or eventsource (chunked responses; a response
- *                  that ends at the server's response_limit is requested again on the same
- *                  keep-alive connection, as browsers do)
+ *                  that ends at the server's response_limit is requested again, on the
+ *                  same connection or, if the server closed it, on a new one, as
+ *                  browsers do)
  *   --http-publish PORT,PATH,KEY,CHANNEL
  *                  broadcast only: the publisher is not connection 0 but one keep-alive
  *                  HTTP connection to PORT that POSTs {"channel": CHANNEL, "data":
@@ -74,6 +75,8 @@ struct conn {
     char *request;
     size_t request_len;
     int st;
+    int close_after;       /* the response said "Connection: close" */
+    int port;              /* where to reconnect */
     size_t chunk_left;
     conn_t *text;
 };
@@ -89,6 +92,7 @@ static unsigned done_count[RING];
 static long bsent, bcompleted;
 static int skip;           /* --skip */
 static const char *stream_transport; /* --stream */
+static int ep = -1;        /* the epoll instance */
 /* --http-publish: the publisher connection, its prebuilt request, what it has read. */
 static int http_fd = -1;
 static char *http_request;
@@ -375,6 +379,7 @@ static int parse_stream(conn_t *c) {
                 fprintf(stderr, "not a chunked 200 stream: %.*s\n", (int)(end - p), p);
                 exit(2);
             }
+            c->close_after = memmem(p, (size_t)(end - p), "Connection: close", 17) != NULL;
             pos += (size_t)(end - p) + 4;
             c->st = ST_SIZE;
         } else if (c->st == ST_SIZE) {
@@ -398,7 +403,8 @@ static int parse_stream(conn_t *c) {
             if (n < 2) break;
             pos += 2;
             c->st = ST_HEAD;
-            send_all(c->fd, c->request, c->request_len);
+            /* A server that said "Connection: close" closes now: receive() reconnects. */
+            if (!c->close_after) send_all(c->fd, c->request, c->request_len);
         }
     }
     if (pos) {
@@ -507,6 +513,20 @@ static int receive(conn_t *c, char *rbuf, size_t size) {
             if ((size_t)r < size) break;
             continue;
         }
+        if (r == 0 && c->text && c->st == ST_HEAD) {
+            /* A streaming response ended and the server closed the connection
+             * (Connection: close): ask again on a new one. */
+            int index = (int)(c - conns);
+            epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+            close(c->fd);
+            c->len = 0;
+            c->fd = tcp_connect(c->port);
+            send_all(c->fd, c->request, c->request_len);
+            fcntl(c->fd, F_SETFL, O_NONBLOCK);
+            struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (unsigned)index};
+            if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) die("epoll_ctl");
+            break;
+        }
         if (r == 0) {
             fprintf(stderr, "server closed a connection\n");
             exit(2);
@@ -594,6 +614,7 @@ int main(int argc, char **argv) {
             c->request = strdup(request);
             c->request_len = (size_t)n;
             c->text = calloc(1, sizeof *c->text);
+            c->port = port;
             c->fd = tcp_connect(port);
             send_all(c->fd, c->request, c->request_len);
         } else {
@@ -604,7 +625,7 @@ int main(int argc, char **argv) {
         if (!conns[i].text) finish_handshake(&conns[i]);
     }
 
-    int ep = epoll_create1(0);
+    ep = epoll_create1(0);
     for (int i = 0; i < nconns; i++) {
         fcntl(conns[i].fd, F_SETFL, O_NONBLOCK);
         struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (unsigned)i};

@@ -8,11 +8,12 @@ count) so that browsers can free what they buffered; the client reconnects withi
 
 from __future__ import annotations
 
+from asyncio import AbstractEventLoop
 from functools import partial
 
 from tornado.concurrent import Future
 from tornado.http1connection import HTTP1Connection
-from tornado.iostream import StreamClosedError
+from tornado.iostream import SSLIOStream, StreamClosedError
 
 from ..exceptions import PeerError
 from ..protocol import (
@@ -27,6 +28,8 @@ from ..protocol import (
     xhr_chunk,
 )
 from .base import APPLICATION_JAVASCRIPT, ReceivingHandler
+from .direct import DirectStream, take_socket
+from .websocket import _reader_loop
 
 
 def _open_gate(gate: Future[bool], flushed: Future[None]) -> None:
@@ -41,6 +44,9 @@ class StreamingHandler(ReceivingHandler):
     #: While a chunk waits to leave: resolves True when it has, False when the wait is
     #: abandoned because the client stopped reading.
     _gate: Future[bool] | None = None
+    #: After the prelude, on HTTP/1.1 over plain TCP: the rest of the response (see
+    #: `fallback.transports.direct`).
+    _direct: DirectStream | None = None
 
     def envelope(self, frame: str) -> str:
         raise NotImplementedError
@@ -49,13 +55,32 @@ class StreamingHandler(ReceivingHandler):
         self.set_header("Content-Type", self.content_type)
         self.set_no_cache()
         self.set_session_cookie()
+        loop = self._direct_loop()
+        if loop is not None:
+            # After the prelude the connection leaves Tornado, so it ends with the response.
+            self.set_header("Connection", "close")
         if not await self._write(prelude):
             return
-        if self.open_receiver(session_id) is None:
+        session = self.open_receiver(session_id)
+        limit = self.service.settings.response_limit
+        if session is None:
             await self._write(self.envelope(self.refusal_frame))
             await self._end()
             return
-        limit = self.service.settings.response_limit
+        if loop is not None:
+            # Tornado chunks an HTTP/1.1 response that has no Content-Length; the chunks
+            # written from here on continue that body.
+            sock = take_socket(self.detach())
+            if sock is None or self._client_gone:  # it left while the prelude went out
+                if sock is not None:
+                    sock.close()
+                self._client_gone = True
+                self.release(interrupted=True)
+                return
+            self._direct = DirectStream(
+                sock, loop, session, self.envelope, limit, self._direct_done
+            )
+            return
         sent = 0
         while True:
             frame = await self.next_frame()
@@ -102,7 +127,35 @@ class StreamingHandler(ReceivingHandler):
             return False
         return True
 
+    def _direct_loop(self) -> AbstractEventLoop | None:
+        """The loop to write on directly, or None to stay with Tornado's writes."""
+        connection = self.request.connection
+        if self.request.version != "HTTP/1.1" or not isinstance(connection, HTTP1Connection):
+            return None
+        if isinstance(connection.stream, SSLIOStream):
+            return None
+        return _reader_loop()
+
+    def _direct_done(self, interrupted: bool) -> None:
+        self._direct = None
+        self._client_gone = interrupted
+        self.service.responding.discard(self)
+        self.release(interrupted=interrupted)
+
+    def abandon(self) -> None:
+        direct = self._direct
+        if direct is None:
+            super().abandon()
+            return
+        self._session = None
+        self._replaced = True
+        direct.abandon()
+
     def wake(self) -> None:
+        direct = self._direct
+        if direct is not None:
+            direct.wake()
+            return
         gate = self._gate
         session = self._session
         if (

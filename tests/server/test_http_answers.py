@@ -286,6 +286,34 @@ def test_http10_streaming_response_ends_with_the_connection(live):
     assert body == b"h" * 2048 + b"\no\nc[3000,\"Go away!\"]\n"
 
 
+def test_http11_streaming_response_is_chunked_and_closes_the_connection_after_it(live):
+    # After the prelude the response is written straight to the socket (not through
+    # Tornado), so it must end as a valid chunked body, say Connection: close, and close.
+    path = f"/close/000/{uuid.uuid4().hex}/xhr_streaming"
+    sock = http.raw_exchange(
+        "127.0.0.1",
+        live.port,
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode(),
+    )
+    try:
+        data = http.recv_until_closed(sock, timeout=5)
+    finally:
+        sock.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert b"transfer-encoding: chunked" in head.lower()
+    assert b"connection: close" in head.lower()
+    decoded = b""
+    while True:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            assert body == b"\r\n"
+            break
+        decoded, body = decoded + body[:size], body[size + 2 :]
+    assert decoded == b"h" * 2048 + b"\no\nc[3000,\"Go away!\"]\n"
+
+
 def test_http10_greeting_has_a_content_length(live):
     sock = http.raw_exchange("127.0.0.1", live.port, b"GET /echo HTTP/1.0\r\n\r\n")
     try:
