@@ -70,6 +70,7 @@ class RedisBroker(Broker):
         self._pending_subscriptions: dict[str, list[asyncio.Future[None]]] = {}
         self._presence: dict[str, dict[str, str]] = {}
         self._outbox: collections.deque[_Op] = collections.deque()
+        self._writing = False  # a pipeline is out, waiting for Redis's replies
         self._wakeup = asyncio.Event()
         self._client: aioredis.Redis | None = None
         #: The connection publishes (and presence writes) go out on; see `_connect`.
@@ -129,6 +130,17 @@ class RedisBroker(Broker):
         waiters.append(future)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(future, 2.0)
+
+    async def written(self, timeout: float = 2.0) -> bool:
+        """Wait until everything queued so far has been answered by Redis (bounded); False
+        if that did not happen in time (or the broker is down). Before a clean handover,
+        say, or to know that the next publish leaves at once."""
+        deadline = time.monotonic() + timeout
+        while self._outbox or self._writing:
+            if not self.stats.connected or time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.005)
+        return True
 
     def unsubscribe(self, channel: str) -> None:
         if channel not in self._channels:
@@ -452,11 +464,14 @@ class RedisBroker(Broker):
                     is_publish, add = self._outbox.popleft()
                     publishes += is_publish
                     add(pipe)
+                self._writing = True
                 try:
                     await pipe.execute()
                 except BaseException:
                     self.stats.lost += publishes
                     raise
+                finally:
+                    self._writing = False
 
     async def _keep_alive(self) -> None:
         client = self._client
