@@ -6,8 +6,8 @@ costs several futures and two event-loop turns; in a broadcast to a thousand rec
 was most of the time (fan-out over xhr_streaming ran at 0.3x sockjs-node). So, as the
 WebSocket transport does after its handshake, the handler sends the headers and prelude
 through Tornado, then ``detach()``-es and owns the socket: frames are taken from the session
-and written as HTTP chunks when the session wakes it, everything queued meanwhile in one
-``send``, one write in flight.
+and written as HTTP chunks (one per frame) when the session wakes it, everything queued
+meanwhile in one ``send``, one write in flight.
 
 Tornado chunks an HTTP/1.1 response without Content-Length, prelude included; the chunks
 written here continue that body, and the last one ends it. The connection closes after it
@@ -171,7 +171,9 @@ class DirectStream:
                     break
         if not parts:
             return
-        data = http_chunk(b"".join(parts))
+        # One HTTP chunk per frame (clients and the protocol suite read frame by chunk),
+        # all of them in one send.
+        data = b"".join(map(http_chunk, parts))
         if self._ending:
             data += LAST_CHUNK
         self._send(data)
