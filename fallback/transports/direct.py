@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from tornado.iostream import IOStream
 
 from ..protocol import ANOTHER_CONNECTION_FRAME, CloseCode, is_close_frame
+from .websocket import _flusher
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -50,35 +51,6 @@ def http_chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-class _Flusher:
-    """One loop callback per iteration flushes every link woken in it."""
-
-    def __init__(self, loop: AbstractEventLoop) -> None:
-        self._loop = loop
-        self._pending: list[DirectStream] = []
-
-    def add(self, link: DirectStream) -> None:
-        if not self._pending:
-            self._loop.call_soon(self._run)
-        self._pending.append(link)
-
-    def _run(self) -> None:
-        pending, self._pending = self._pending, []
-        for link in pending:
-            link._scheduled = False
-            link.flush()
-
-
-_flushers: dict[AbstractEventLoop, _Flusher] = {}
-
-
-def _flusher(loop: AbstractEventLoop) -> _Flusher:
-    flusher = _flushers.get(loop)
-    if flusher is None:
-        flusher = _flushers[loop] = _Flusher(loop)
-    return flusher
-
-
 class DirectStream:
     """The rest of one streaming response, on a socket taken over from Tornado.
 
@@ -88,12 +60,12 @@ class DirectStream:
     """
 
     __slots__ = (
+        "_dirty",
         "_ending",
         "_fd",
         "_flusher",
         "_loop",
         "_pending",
-        "_scheduled",
         "_sock",
         "done",
         "envelope",
@@ -115,9 +87,9 @@ class DirectStream:
         self._sock: socket.socket | None = sock
         self._fd = sock.fileno()
         self._loop = loop
-        self._flusher = _flusher(loop)
+        self._flusher = _flusher()  # the WebSocket links' own: one callback per iteration
         self._pending = b""
-        self._scheduled = False
+        self._dirty = False
         self._ending = False
         self.session: Session | None = session
         self.envelope = envelope
@@ -141,9 +113,13 @@ class DirectStream:
             # never reach it, so cut the connection rather than hold it.
             self._finish(interrupted=True)
             return
-        if not self._scheduled and not self._pending:
-            self._scheduled = True
+        if not self._dirty and not self._pending:
+            self._dirty = True
             self._flusher.add(self)
+
+    def abort(self) -> None:
+        """Cut the connection (the response cannot be completed)."""
+        self._finish(interrupted=True)
 
     def abandon(self) -> None:
         """The session went on with another receiver: this response ends with 2010."""
@@ -225,7 +201,9 @@ class DirectStream:
         except OSError:
             data = b""
         if not data:  # the client went away (a request sent meanwhile is ignored)
-            self._finish(interrupted=not self._ending or bool(self._pending))
+            # A complete response has already finished (its socket is gone), so this one
+            # was cut short.
+            self._finish(interrupted=True)
 
     def _finish(self, *, interrupted: bool) -> None:
         sock = self._sock

@@ -38,6 +38,7 @@ import time
 import weakref
 from asyncio import AbstractEventLoop, Future
 from typing import Any, cast
+from typing import Protocol as Interface
 
 from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
@@ -77,6 +78,16 @@ READ_CHUNK = 65536
 CLOSE_TIMEOUT = 5.0
 
 
+class Flushable(Interface):
+    """What `_Flusher` drives: a WebSocket link, or a direct streaming response."""
+
+    _dirty: bool
+
+    def flush(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
 class _Flusher:
     """The links of one IOLoop that were woken since the last flush.
 
@@ -89,12 +100,12 @@ class _Flusher:
     def __init__(self, loop: IOLoop) -> None:
         # Weak: the flusher is the value of a weak-keyed mapping from this very loop.
         self._loop = weakref.ref(loop)
-        self._pending: list[WebSocketLink] = []
+        self._pending: list[Flushable] = []
         self._scheduled = False
         self._text: str | None = None
         self._frame = b""
 
-    def add(self, link: WebSocketLink) -> None:
+    def add(self, link: Flushable) -> None:
         self._pending.append(link)
         if not self._scheduled:
             loop = self._loop()
@@ -112,7 +123,7 @@ class _Flusher:
                 try:
                     link.flush()
                 except Exception:  # one broken connection must not stall the others
-                    log.exception("WebSocket: writing failed; closing that connection")
+                    log.exception("writing failed; closing that connection")
                     link.abort()
         self._text = None  # do not keep the last frame alive between rounds
         self._frame = b""
