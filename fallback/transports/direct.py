@@ -22,8 +22,6 @@ from asyncio import AbstractEventLoop
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tornado.iostream import IOStream
-
 from ..protocol import ANOTHER_CONNECTION_FRAME, CloseCode, is_close_frame
 from .websocket import _flusher
 
@@ -32,19 +30,6 @@ if TYPE_CHECKING:
 
 READ_CHUNK = 4096
 LAST_CHUNK = b"0\r\n\r\n"
-
-
-def take_socket(stream: IOStream) -> socket.socket | None:
-    """The detached `stream`'s socket, now ours (the stream is closed); None if the client
-    is already gone."""
-    sock = None
-    try:
-        if not stream.closed():
-            sock = stream.socket.dup()
-    except OSError:
-        sock = None
-    stream.close()
-    return sock
 
 
 def http_chunk(data: bytes) -> bytes:

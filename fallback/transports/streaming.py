@@ -28,8 +28,8 @@ from ..protocol import (
     xhr_chunk,
 )
 from .base import APPLICATION_JAVASCRIPT, ReceivingHandler
-from .direct import DirectStream, take_socket
-from .websocket import _reader_loop
+from .direct import DirectStream
+from .websocket import _reader_loop, take_socket
 
 
 def _open_gate(gate: Future[bool], flushed: Future[None]) -> None:

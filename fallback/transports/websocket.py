@@ -247,6 +247,19 @@ class _SocketIO:
         self._link._data_received(data)
 
 
+def take_socket(stream: IOStream) -> socket.socket | None:
+    """A detached `stream`'s socket, now ours (the stream is closed); None if the client
+    is already gone."""
+    sock = None
+    try:
+        if not stream.closed():
+            sock = stream.socket.dup()
+    except OSError:
+        sock = None
+    stream.close()
+    return sock
+
+
 def _reader_loop() -> AbstractEventLoop | None:
     """The running asyncio loop if it can watch sockets itself (not Windows' proactor)."""
     loop = asyncio.get_running_loop()
@@ -394,13 +407,13 @@ class WebSocketLink:
                 future = cast("Future[bytes]", stream.read_bytes(READ_CHUNK, partial=True))
                 if future.done():
                     early = future.result()
-                sock = stream.socket.dup()
-            except (StreamClosedError, OSError):
-                # The client left during the handshake: nothing to take over.
+            except StreamClosedError:
                 stream.close()
+            sock = take_socket(stream)
+            if sock is None:
+                # The client left during the handshake: nothing to take over.
                 self._closed = True
                 return
-            stream.close()
             sock.setblocking(False)
             self._io = _SocketIO(self, sock, loop)
         self.opened()
