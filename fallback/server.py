@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import errno
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -24,13 +23,13 @@ from .protocol import DEFAULT_REASONS, CloseCode
 from .router import Router
 from .service import Service
 from .session import Session, SessionState
-from .shimfile import ShimHandler
+from .shimfile import SHIM_DIR, ShimHandler
 from .stats import DEFAULT_STATS_ALLOW, ROUTERS_SETTING, stats_rules
 
 log = logging.getLogger("fallback.server")
 
 #: The directory holding ``fallback.js`` (installed with the package).
-STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+STATIC_DIR = SHIM_DIR
 
 #: Request bodies larger than this are refused before they are read whole (requests to
 #: other handlers than fallback's; ours are bounded by their router's max_message_size).
