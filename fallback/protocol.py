@@ -319,8 +319,22 @@ def xhr_chunk(frame: str) -> str:
     return frame + "\n"
 
 
+#: What sockjs-node percent-encodes in EventSource events: ``%`` itself, and the three
+#: characters an event line cannot carry (JSON frames never hold them raw, but a frame
+#: is escaped the same way whatever it holds).
+_EVENTSOURCE_ESCAPES = str.maketrans({"%": "%25", "\r": "%0D", "\n": "%0A", "\x00": "%00"})
+
+
 def eventsource_chunk(frame: str) -> str:
-    """One EventSource event. Frames are JSON, so they never contain CR, LF or NUL."""
+    """One EventSource event, escaped exactly as sockjs-node escapes it.
+
+    sockjs-client runs ``decodeURI`` on every event's data, so a ``%`` must travel as
+    ``%25`` or ``"%20"`` would arrive as ``" "`` (fallback.js decodes the same way).
+    ``decodeURI`` only turns ``%25`` back into ``%`` here: after this escaping, every
+    ``%`` in the data starts one of the four sequences below.
+    """
+    if "%" in frame or "\r" in frame or "\n" in frame or "\x00" in frame:
+        frame = frame.translate(_EVENTSOURCE_ESCAPES)
     return "data: " + frame + "\r\n\r\n"
 
 

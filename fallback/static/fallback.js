@@ -223,11 +223,19 @@
     };
   }
 
+  // EventSource data is percent-escaped as sockjs-node escapes it (%, CR, LF and NUL), and
+  // decoded as sockjs-client decodes it, with decodeURI; data that is not escaped that way
+  // (and so cannot be decoded) is taken as it is.
+  function unescapeEvent(data) {
+    if (data.indexOf("%") < 0) { return data; }
+    try { return decodeURI(data); } catch (e) { return data; }
+  }
+
   function eventSourceReceiver(url, env, onFrame, end) {
     var address = url.session + "/eventsource" + url.query, over = false;
     // Cross-origin with credentials, so that a sticky-session cookie goes along as with XHR.
     var es = env.same ? new ES(address) : new ES(address, { withCredentials: true });
-    es.onmessage = function (e) { onFrame(e.data); };
+    es.onmessage = function (e) { onFrame(unescapeEvent(e.data)); };
     // The end of a response and a failure look the same; the session loop tells them apart
     // by whether anything arrived. Never let EventSource reconnect on its own.
     es.onerror = function () { if (!over) { over = true; es.close(); end(false); } };

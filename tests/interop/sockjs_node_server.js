@@ -3,7 +3,8 @@
 //   node sockjs_node_server.js DIR...   -> prints {"port": N} once listening on 127.0.0.1
 //
 // Serves /echo (echoes; answers "transport?" with the transport sockjs-node sees) and the
-// files of each DIR at the root, so that a test page can be same-origin with the service.
+// files of each DIR at the root, so that a test page can be same-origin with the service,
+// and sockjs-client's dist files (for its iframe transports).
 "use strict";
 var http = require("http");
 var fs = require("fs");
@@ -13,7 +14,10 @@ var sockjs = require("sockjs");
 var dirs = process.argv.slice(2);
 var types = { ".html": "text/html; charset=UTF-8", ".js": "application/javascript; charset=UTF-8" };
 
-var echo = sockjs.createServer({ log: function () {}, heartbeat_delay: 25000 });
+// iframe.html loads sockjs-client from this server (its dist directory is served below),
+// not from a CDN this machine cannot reach.
+var echo = sockjs.createServer({ log: function () {}, heartbeat_delay: 25000, sockjs_url: "/sockjs.min.js" });
+dirs.push(path.join(__dirname, "node_modules", "sockjs-client", "dist"));
 echo.on("connection", function (conn) {
   conn.on("data", function (message) {
     conn.write(message === "transport?" ? conn.protocol : message);

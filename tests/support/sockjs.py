@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import deque
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 import websocket  # websocket-client
 
@@ -215,7 +215,9 @@ class EventSourceClient(_StreamingClient):
     def parse(self, chunk: bytes) -> str:
         text = chunk.decode("utf-8")
         assert text.startswith("data: "), text
-        return text[len("data: ") : -4]
+        # Percent-escaped as sockjs-node does it; sockjs-client decodes with decodeURI,
+        # which for these events means unquoting.
+        return unquote(text[len("data: ") : -4])
 
 
 _HTMLFILE = re.compile(r"^<script>\np\((.*)\);\n</script>\r\n$", re.S)

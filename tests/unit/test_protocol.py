@@ -161,6 +161,8 @@ def test_htmlfile_prelude_is_padded_past_one_kibibyte():
 
 def test_eventsource_and_xhr_envelopes():
     assert protocol.eventsource_chunk("o") == "data: o\r\n\r\n"
+    assert protocol.eventsource_chunk('a["%20"]') == 'data: a["%2520"]\r\n\r\n'
+    assert protocol.eventsource_chunk("%\r\n\x00") == "data: %25%0D%0A%00\r\n\r\n"
     assert protocol.xhr_chunk("o") == "o\n"
     assert protocol.XHR_STREAMING_PRELUDE == "h" * 2048 + "\n"
 
