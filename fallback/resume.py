@@ -27,6 +27,25 @@ counts travel:
   needs were dropped from a full replay buffer), 3011 (unknown connection) or 3009 (the
   grace period ended); the server's ``on_close`` saw the same code.
 
+The grace period, as both sides count it:
+
+* It bounds one *loss*: the time from a side losing its transport to a successful resume.
+  Every loss gets the whole of it -- after each successful resume the count starts again
+  from zero, however long ago the first loss was.
+* Each side starts counting when it notices the loss itself. The server: when the
+  connection's last receiving request ended with no other attached (`Session.detach`;
+  `Session.take_over` starts it afresh). The client: when its transport ended or broke,
+  or fell silent for longer than its heartbeat limit -- ``1.5 * heartbeat_delay + 2 s``
+  by default, since the server sends a frame at least every ``heartbeat_delay`` while a
+  receiver is attached.
+* The server's count decides: a resume that arrives after the server's grace ended gets
+  3009 (or 3011 once the connection is forgotten). The client stops trying when its own
+  count passes ``grace`` (from ``info``) and reports 3009 itself; by then the server has
+  given up too, or will when its own count (which may have started later) ends.
+* So that a silent transport is noticed and resumed within the server's grace, the
+  grace must exceed the client's heartbeat limit plus a reconnection: the defaults are
+  ``heartbeat_delay`` 25 s (limit 39.5 s) and ``resume_grace`` 60 s.
+
 This module holds one connection's counters and replay buffer; `fallback.session` drives it.
 """
 

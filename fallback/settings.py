@@ -75,8 +75,11 @@ class Settings:
     max_sessions: int = 100_000
     #: Offer resume (a protocol extension only fallback.js uses; see fallback.resume).
     resume: bool = True
-    #: How long a resumable connection waits for its client to come back.
-    resume_grace: float = 30.0
+    #: How long a resumable connection waits for its client to come back after each loss
+    #: of transport. Keep it above ``1.5 * heartbeat_delay + 2`` plus a reconnection: that
+    #: is how long the shim takes to notice a transport that fell silent (see
+    #: `fallback.resume`).
+    resume_grace: float = 60.0
     #: Sent-but-unacknowledged messages kept per resumable connection, by count...
     resume_buffer: int = 1024
     #: ... and by bytes. Past either, the oldest are dropped and a later resume that

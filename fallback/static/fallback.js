@@ -445,6 +445,7 @@
     this._rx = 0;
     this._toldRx = 0;
     this._cid = null;
+    this._lostAt = 0;  // when the current loss of transport was noticed (0: none)
     live.push(this);
     var self = this;
     later(function () { self._start(); });
@@ -461,8 +462,8 @@
     transports: null,          // allowed transports (names or a comma list); null: all
     timeout: 0,                // ms to wait for each transport to open; 0: from the info RTT
     minTimeout: 1000,          // the RTT-derived timeout is never shorter than this
-    heartbeatTimeout: null,    // ms a transport may stay silent (by the clock) before it counts as dead;
-                               // null: twice the server's heartbeat_delay plus 5 s (60 s if unknown); 0: never
+    heartbeatTimeout: null,    // ms a transport may stay silent (by the clock) before it counts as lost;
+                               // null: 1.5 x the server's heartbeat_delay plus 2 s (60 s if unknown); 0: never
     resume: true,              // survive dropped transports where the server offers resume
     reconnectDelay: 100,       // first reconnect after this many ms, doubling, with jitter ...
     maxReconnectDelay: 5000,   // ... up to this
@@ -604,7 +605,7 @@
     var resume = info && info.resume;
     this._heartbeat = info && info.heartbeat_delay > 0 ? info.heartbeat_delay * 1000 : 0;
     this._resumeOffered = !!(o.resume && resume && resume.v == 1);
-    this._grace = resume && resume.grace > 0 ? resume.grace * 1000 : 30000;
+    this._grace = resume && resume.grace > 0 ? resume.grace * 1000 : 60000;
     // As sockjs-client: a retransmission timeout from the RTT, two round trips to open.
     var rto = info ? (rtt > 100 ? 4 * rtt : 300 + rtt) : 4000;
     this._rtt = rtt;
@@ -722,6 +723,7 @@
       clearTimeout(this._timer);
       this._resuming = false;
       this._attempts = 0;
+      this._lostAt = 0; // this loss is over: the next one gets the whole grace period
       // Everything the server did not get goes again, before anything newer.
       this._acked(body.seen);
       this._queue = this._unacked.slice();
@@ -806,6 +808,7 @@
   proto._restart = function () {
     this._restartAt = now();
     this._attempts = 0;
+    this._lostAt = 0;
     this._stop();
     this._cid = null;
     this._rx = this._toldRx = 0;
@@ -825,18 +828,20 @@
   // gives frames the browser was holding back their chance to arrive first.
   proto._alive = function () {
     var self = this, ms = this._options.heartbeatTimeout;
-    if (ms === null || ms === undefined) { ms = this._heartbeat ? 2 * this._heartbeat + 5000 : 60000; }
+    if (ms === null || ms === undefined) { ms = this._heartbeat ? 1.5 * this._heartbeat + 2000 : 60000; }
     this._lastFrame = now();
     clearTimeout(this._watchdog);
     if (!ms || !this._tr || this._tr.raw || this.readyState != OPEN || this._resuming) { return; }
-    function check(expected) {
-      var late = now() - expected > 1000;
-      var silent = now() - self._lastFrame;
-      if (silent < ms) { self._watchdog = later(function () { check(now() + ms - silent); }, ms - silent); return; }
-      if (late) { self._watchdog = later(function () { check(now() + 1500); }, 1500); return; }
-      self._lost("No heartbeat");
+    function watch(delay) {
+      var due = now() + delay;
+      self._watchdog = later(function () {
+        var silent = now() - self._lastFrame;
+        if (silent < ms) { return watch(ms - silent); }
+        if (now() - due > 1000) { return watch(1500); } // fired late: look again in a moment
+        self._lost("No heartbeat");
+      }, delay);
     }
-    this._watchdog = later(function () { check(now()); }, ms);
+    watch(ms);
   };
 
   proto._stop = function (code, reason) {

@@ -1,0 +1,251 @@
+// A fake browser for unit tests of the shipped fallback.js in Node: the real file runs in
+// a vm context whose clock, timers, XMLHttpRequest, WebSocket, EventSource and DOM are
+// fakes the test drives. Time only moves when the test says (`advance`), so timing rules
+// (grace periods, watchdogs, back-off) are tested exactly, with no waiting.
+//
+//   const b = new FakeBrowser({ location: "http://example.test/page" });
+//   const sock = b.socket("http://example.test/echo", { transports: ["websocket"] });
+//   b.runPending();                 // the shim starts on a timer: /info is asked for
+//   b.xhr(0).answer(200, JSON.stringify(info));
+//   const ws = b.websockets[0]; ws.receive("o"); ...
+"use strict";
+const fs = require("fs");
+const path = require("path");
+const vm = require("vm");
+
+const SHIM = path.join(__dirname, "..", "..", "fallback", "static", "fallback.js");
+const SOURCE = fs.readFileSync(SHIM, "utf8");
+
+class Clock {
+  constructor(start) {
+    this.now = start;
+    this.timers = new Map();
+    this.nextId = 1;
+  }
+  setTimeout(fn, ms) {
+    const id = this.nextId++;
+    this.timers.set(id, { at: this.now + Math.max(0, ms || 0), fn, order: id });
+    return id;
+  }
+  clearTimeout(id) { this.timers.delete(id); }
+  // Run every timer due by now + ms, in time order, moving the clock to each as it fires.
+  advance(ms) {
+    const until = this.now + ms;
+    for (;;) {
+      let next = null;
+      for (const [id, t] of this.timers) {
+        if (t.at <= until && (!next || t.at < next[1].at || (t.at == next[1].at && t.order < next[1].order))) { next = [id, t]; }
+      }
+      if (!next) { break; }
+      this.timers.delete(next[0]);
+      this.now = Math.max(this.now, next[1].at);
+      next[1].fn();
+    }
+    this.now = until;
+  }
+  // Move the clock without running timers: a throttled tab or a machine that slept.
+  jump(ms) { this.now += ms; }
+  pending() { return this.timers.size; }
+}
+
+class FakeXHR {
+  constructor(browser) {
+    this.browser = browser;
+    this.readyState = 0;
+    this.status = 0;
+    this.responseText = "";
+    this.headers = {};
+    this.aborted = false;
+    this.withCredentials = false;
+    browser.requests.push(this);
+  }
+  open(method, url) { this.method = method; this.url = url; this.readyState = 1; }
+  setRequestHeader(name, value) { this.headers[name] = value; }
+  send(body) { this.body = body; this.sent = true; }
+  abort() { this.aborted = true; }
+  // Test side: the body so far (a streaming response grows), then the end.
+  progress(text) {
+    this.responseText += text;
+    this.readyState = 3;
+    if (this.onreadystatechange) { this.onreadystatechange(); }
+  }
+  answer(status, text) {
+    if (text) { this.responseText += text; this.readyState = 3; if (this.onreadystatechange) { this.onreadystatechange(); } }
+    this.status = status;
+    this.readyState = 4;
+    if (this.onreadystatechange) { this.onreadystatechange(); }
+  }
+  fail() { this.answer(0, ""); }
+  get path() { return new URL(this.url).pathname; }
+  get query() { return new URL(this.url).searchParams; }
+}
+
+class FakeWebSocket {
+  constructor(browser, url) {
+    this.browser = browser;
+    this.url = url;
+    this.sent = [];
+    this.closed = null;
+    browser.websockets.push(this);
+  }
+  send(data) { if (this.closed) { throw new Error("closed"); } this.sent.push(data); }
+  close(code, reason) { this.closed = [code, reason]; }
+  receive(frame) { if (this.onmessage) { this.onmessage({ data: frame }); } }
+  drop() { this.closed = [1006, ""]; if (this.onclose) { this.onclose({ code: 1006 }); } }
+  get query() { return new URL(this.url.replace(/^ws/, "http")).searchParams; }
+}
+
+class FakeEventSource {
+  constructor(browser, url) {
+    this.browser = browser;
+    this.url = url;
+    this.closed = false;
+    browser.eventsources.push(this);
+  }
+  close() { this.closed = true; }
+  receive(data) { if (this.onmessage) { this.onmessage({ data }); } }
+  error() { if (this.onerror) { this.onerror({}); } }
+  get query() { return new URL(this.url).searchParams; }
+}
+
+class Element {
+  constructor(browser, tag) {
+    this.browser = browser;
+    this.tagName = tag.toUpperCase();
+    this.style = {};
+    this.children = [];
+    this.parentNode = null;
+    this.listeners = {};
+    this._href = "";
+  }
+  set href(value) { this._href = new URL(value, this.browser.location.href).href; }
+  get href() { return this._href; }
+  setAttribute(name, value) { this[name] = value; }
+  getAttribute() { return null; }
+  appendChild(child) {
+    child.parentNode = this;
+    this.children.push(child);
+    this.browser.appended.push(child);
+    return child;
+  }
+  removeChild(child) { this.children = this.children.filter((c) => c !== child); child.parentNode = null; }
+  addEventListener(type, fn) { (this.listeners[type] = this.listeners[type] || []).push(fn); }
+  dispatch(type) { for (const fn of this.listeners[type] || []) { fn({ type }); } }
+  submit() { this.submitted = true; }
+}
+
+class FakeBrowser {
+  constructor(options = {}) {
+    const o = Object.assign({ location: "http://example.test/page", start: 1700000000000 }, options);
+    this.clock = new Clock(o.start);
+    this.requests = [];
+    this.websockets = [];
+    this.eventsources = [];
+    this.appended = [];
+    this.errors = [];
+    this.beacons = [];
+    const url = new URL(o.location);
+    this.location = { href: url.href, protocol: url.protocol, host: url.host };
+    const browser = this;
+    const clock = this.clock;
+    let seed = o.seed || 1;
+    const RealDate = Date;
+    class FakeDate extends RealDate {
+      constructor(...args) { if (args.length) { super(...args); } else { super(clock.now); } }
+      static now() { return clock.now; }
+    }
+    const math = Object.create(Math);
+    // A seeded generator: the back-off jitter is the same on every run.
+    math.random = () => { seed = (seed * 16807) % 2147483647; return (seed - 1) / 2147483646; };
+    const storage = new Map();
+    const document = {
+      body: null,
+      documentElement: null,
+      currentScript: null,
+      createElement: (tag) => {
+        if (tag.charAt(0) == "<") { throw new Error("not old IE"); }
+        return new Element(browser, tag);
+      },
+      getElementsByTagName: (tag) => (tag == "head" ? [document.head] : []),
+    };
+    document.body = new Element(browser, "body");
+    document.head = new Element(browser, "head");
+    document.documentElement = new Element(browser, "html");
+    const window = {
+      location: this.location,
+      navigator: {
+        sendBeacon: (url, body) => { browser.beacons.push({ url, body }); return true; },
+      },
+      localStorage: {
+        getItem: (k) => (storage.has(k) ? storage.get(k) : null),
+        setItem: (k, v) => storage.set(k, String(v)),
+        removeItem: (k) => storage.delete(k),
+      },
+      JSON,
+      XMLHttpRequest: function () { return new FakeXHR(browser); },
+      WebSocket: o.websocket === false ? undefined : function (url) { return new FakeWebSocket(browser, url); },
+      EventSource: o.eventsource === false ? undefined : function (url) { return new FakeEventSource(browser, url); },
+      addEventListener: (type, fn) => { (browser.windowListeners[type] = browser.windowListeners[type] || []).push(fn); },
+      DOMException: undefined,
+    };
+    window.XMLHttpRequest.prototype.withCredentials = false; // XHR2: CORS capable
+    window.EventSource && (window.EventSource.prototype.withCredentials = false);
+    this.windowListeners = {};
+    const context = {
+      window,
+      document,
+      navigator: window.navigator,
+      Date: FakeDate,
+      Math: math,
+      setTimeout: (fn, ms) => clock.setTimeout(() => {
+        try { fn(); } catch (error) { browser.errors.push(error); }
+      }, ms),
+      clearTimeout: (id) => clock.clearTimeout(id),
+      decodeURI,
+      encodeURIComponent,
+    };
+    window.setTimeout = context.setTimeout;
+    window.clearTimeout = context.clearTimeout;
+    vm.createContext(context);
+    vm.runInContext(SOURCE, context, { filename: SHIM });
+    this.window = window;
+    this.FallbackSocket = window.FallbackSocket;
+  }
+
+  advance(ms) { this.clock.advance(ms); }
+  runPending() { this.clock.advance(0); }
+
+  /** A socket whose events are recorded in `sock.log`. */
+  socket(url, options) {
+    const sock = new this.FallbackSocket(url, options);
+    sock.log = [];
+    sock.received = [];
+    for (const type of ["open", "close", "error", "resume", "reconnect"]) {
+      sock.addEventListener(type, (e) => sock.log.push(type == "close" ? ["close", e.code, e.reason] : [type]));
+    }
+    sock.addEventListener("message", (e) => sock.received.push(e.data));
+    return sock;
+  }
+
+  /** Requests not yet answered whose path ends with `suffix`. */
+  pendingRequests(suffix) {
+    return this.requests.filter((x) => x.url && x.readyState < 4 && !x.aborted && x.path.endsWith(suffix));
+  }
+
+  /** Answer the shim's /info request. */
+  answerInfo(info) {
+    const request = this.pendingRequests("/info")[0];
+    if (!request) { throw new Error("no /info request pending"); }
+    request.answer(200, JSON.stringify(info));
+  }
+}
+
+/** What a fallback server answers to /info (resume offered). */
+function info(overrides) {
+  return Object.assign({
+    websocket: true, cookie_needed: false, origins: ["*:*"], entropy: 1,
+    heartbeat_delay: 25, resume: { v: 1, grace: 60 },
+  }, overrides || {});
+}
+
+module.exports = { FakeBrowser, info, SHIM };
