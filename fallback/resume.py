@@ -93,6 +93,15 @@ class ResumeError(Exception):
         self.reason = reason
 
 
+class StaleResume(ResumeError):
+    """A request whose count is below what the client has since confirmed: one that was
+    held up in the network while the client moved on. Only that request is refused (with
+    2010, as a second receiver would be); the connection is not touched."""
+
+    def __init__(self) -> None:
+        super().__init__(2010, "Another connection still open")
+
+
 class ResumeState:
     """Counters and the replay buffer of one resumable connection."""
 
@@ -101,6 +110,7 @@ class ResumeState:
         "buffer_bytes",
         "buffer_limit",
         "cid",
+        "confirmed",
         "received",
         "replay",
         "replay_bytes",
@@ -117,6 +127,9 @@ class ResumeState:
         self.sent = 0
         #: The client has confirmed messages up to this number (or they were dropped).
         self.acked = 0
+        #: The highest count the client itself has confirmed (in an ack or a resume);
+        #: its counts never go down, so a request with a lower one is stale.
+        self.confirmed = 0
         #: Sent, not yet acknowledged: messages acked+1 .. sent.
         self.replay: collections.deque[OutgoingMessage] = collections.deque()
         self.replay_bytes = 0
@@ -147,6 +160,8 @@ class ResumeState:
         """The client received `count` messages in all."""
         if count > self.sent:
             count = self.sent  # never trust a count beyond what was sent
+        if count > self.confirmed:
+            self.confirmed = count
         replay = self.replay
         while self.acked < count and replay:
             self.replay_bytes -= len(replay.popleft().encoded)
@@ -156,8 +171,11 @@ class ResumeState:
         """Prepare a resume: the messages after `client_seen`, to be sent again, in order.
 
         Raises `ResumeError` when the client saw more than was sent or needs messages the
-        full buffer dropped.
+        full buffer dropped, and `StaleResume` when the request is older than what the
+        client has confirmed since (nothing changes then).
         """
+        if client_seen < self.confirmed:
+            raise StaleResume()
         if client_seen > self.sent:
             raise ResumeError(3010, "Cannot resume: the client saw messages never sent")
         if client_seen < self.acked:

@@ -19,7 +19,13 @@ from .exceptions import ConfigurationError, PeerError
 from .info import ConnectionInfo
 from .protocol import DEFAULT_REASONS, CloseCode, SessionId
 from .registry import SessionRegistry
-from .resume import ResumeError, ResumeState, new_connection_id, parse_resume_request
+from .resume import (
+    ResumeError,
+    ResumeState,
+    StaleResume,
+    new_connection_id,
+    parse_resume_request,
+)
 from .session import Clock, Session, SessionState
 from .settings import Settings
 
@@ -167,6 +173,9 @@ class Service:
             return self._refusal(session_id, info, transport, code, reason)
         try:
             replaced = session.take_over(client_seen, transport)
+        except StaleResume as error:
+            self.count_refusal("resume", f"stale request, {error.code} {error.reason}")
+            return self._refusal(session_id, info, transport, error.code, error.reason)
         except ResumeError as error:
             self.registry.remove(session)
             self.count_refusal("resume", f"{error.code} {error.reason}")

@@ -40,7 +40,7 @@ from .protocol import (
     decode_websocket_payload,
     messages_frame,
 )
-from .resume import ResumeError, ResumeState, control_frame
+from .resume import ResumeError, ResumeState, StaleResume, control_frame
 from .settings import Settings
 
 log = logging.getLogger("fallback.session")
@@ -474,7 +474,8 @@ class Session:
         client how many of its messages arrived, and every message it missed, ahead of
         anything queued since. Returns the receiver being replaced (its transport must
         end without writing), if one was still attached. Raises `ResumeError` (and
-        closes the connection) when the messages the client needs are gone.
+        closes the connection) when the messages the client needs are gone, or
+        `StaleResume` (and changes nothing) for a request the client has overtaken.
         """
         resume = self.resume
         assert resume is not None
@@ -482,6 +483,8 @@ class Session:
             raise ResumeError(self.close_code or CloseCode.RESUME_EXPIRED, self.close_reason or "")
         try:
             again = resume.rewind(client_seen)
+        except StaleResume:
+            raise
         except ResumeError as error:
             self._clear_queue()
             self.close(error.code, error.reason)
@@ -499,23 +502,29 @@ class Session:
         self._detached_at = self._clock()
         return old
 
-    def resync(self, client_seen: int) -> None:
+    def resync(self, client_seen: int) -> bool:
         """A new receiving request of this same session says the client has received
         `client_seen` messages: whatever it missed (a poll or stream that died with
-        frames in flight) goes out again first. Closes with 3010 if that is impossible."""
+        frames in flight) goes out again first. Closes with 3010 if that is impossible.
+
+        False when the request is stale (its count is below what the client confirmed
+        since): it must be refused, and nothing else changes."""
         resume = self.resume
         if resume is None or self._receiver is not None or self.state is not SessionState.OPEN:
-            return
+            return True
         try:
             again = resume.rewind(client_seen, counts_as_resume=False)
+        except StaleResume:
+            return False
         except ResumeError as error:
             self._clear_queue()
             self.close(error.code, error.reason)
-            return
+            return True
         if again:
             self._queue[:0] = again
             self._queue_bytes += sum(len(m.text) for m in again)
             self._counters.replayed += len(again)
+        return True
 
     def _push_control(self, frame: str) -> None:
         if self._controls is None:

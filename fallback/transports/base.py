@@ -307,8 +307,13 @@ class ReceivingHandler(BaseHandler):
             return None
         elif session.resume is not None and not session.has_receiver:
             request = parse_resume_request(self.get_query_argument(RESUME_PARAMETER, None))
-            if isinstance(request, tuple) and request[0] == session.resume.cid:
-                session.resync(request[1])
+            if (
+                isinstance(request, tuple)
+                and request[0] == session.resume.cid
+                and not session.resync(request[1])
+            ):
+                self.service.count_refusal("resume", f"stale request for session {sid}")
+                return None
         if not session.attach(self, self.transport_name):
             return None
         self._session = session

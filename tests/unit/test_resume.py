@@ -211,3 +211,53 @@ def test_a_send_from_the_future_is_refused():
     with pytest.raises(PayloadError):
         session.receive_send_payload('[{"seq": 5}, "x"]')
     assert session.resume.received == 0
+
+
+def _delivered(session, count):
+    """`count` messages sent, received and acknowledged by the client."""
+    receiver = Receiver()
+    session.attach(receiver)
+    frames(session)
+    for n in range(count):
+        session.enqueue(OutgoingMessage(f"m{n}"))
+    frames(session)
+    session.receive_send_payload(json.dumps([{"ack": count}]))
+    session.detach(receiver)
+
+
+def test_a_stale_resume_request_is_refused_and_the_connection_lives_on():
+    # A receiving request held up in the network arrives after the client, which has
+    # since acknowledged more, resumed: its count is below what the client confirmed.
+    session, listener = resumable()
+    _delivered(session, 5)
+    with pytest.raises(ResumeError) as raised:
+        session.take_over(3, "xhr")
+    assert raised.value.code == CloseCode.ANOTHER_CONNECTION
+    assert session.state is SessionState.OPEN
+    assert ("close", None) not in listener.events
+    # The client's own resume, with its real count, still works.
+    session.take_over(5, "xhr")
+    assert session.state is SessionState.OPEN
+
+
+def test_a_stale_poll_of_the_same_session_does_not_rewind_or_close_it():
+    session, _ = resumable()
+    _delivered(session, 5)
+    assert session.resync(2) is False
+    assert session.state is SessionState.OPEN
+    assert session.resync(5) is True
+
+
+def test_a_count_below_what_a_full_buffer_dropped_still_cannot_resume():
+    session, _ = resumable(buffer=2)
+    receiver = Receiver()
+    session.attach(receiver)
+    frames(session)
+    for n in range(5):
+        session.enqueue(OutgoingMessage(f"m{n}"))
+        frames(session)
+    session.detach(receiver)
+    with pytest.raises(ResumeError) as raised:
+        session.take_over(1, "xhr")
+    assert raised.value.code == CloseCode.RESUME_LOST
+    assert session.state is SessionState.CLOSED
