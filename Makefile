@@ -119,7 +119,10 @@ bench-flashpolicy: $(VENV)/.installed
 fuzz: $(VENV)/.test-installed
 	FALLBACK_FUZZ_SCALE=$${FALLBACK_FUZZ_SCALE:-20} $(PY) -m pytest -W error::DeprecationWarning --timeout=0 tests/server/test_fuzz.py $(PYTEST_ARGS)
 
-## The long chaos test: 200 clients on every transport through a proxy that cuts their
-## connections at random for 60 s; prints lost/duplicated/reordered counts (all must be 0).
-chaos: $(VENV)/.test-installed
-	CHAOS_CLIENTS=200 CHAOS_SECONDS=60 $(PY) -m pytest -s -W error::DeprecationWarning tests/chaos $(PYTEST_ARGS)
+## The long chaos tests, each printing its lost/duplicated/reordered/corrupted counts (all
+## must be 0): 200 Python clients on every transport through a proxy that resets their
+## connections at random for 60 s (tests/chaos), and the shipped fallback.js in Chromium,
+## 2 pages per transport, through a proxy that breaks connections in every way it knows,
+## for 60 s with a 6 s resume_grace (tests/browser/test_chaos.py).
+chaos: test-deps
+	CHAOS_CLIENTS=200 CHAOS_SECONDS=60 CHAOS_BROWSER_SECONDS=60 $(PY) -m pytest -s -W error::DeprecationWarning tests/chaos tests/browser/test_chaos.py $(PYTEST_ARGS)

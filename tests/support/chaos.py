@@ -1,8 +1,21 @@
-"""A TCP proxy on loopback that cuts connections at random, for the chaos test.
+"""A TCP proxy on loopback that breaks connections at random, for the chaos tests.
 
-Every accepted connection gets a random lifetime; when it runs out, both sides are reset
-(SO_LINGER 0, so nobody sees a clean end) whatever was in flight. Runs its own asyncio
-loop in a thread and stops by itself when told or when its owner stops it.
+Every accepted connection gets a random lifetime. When it runs out, the connection is
+broken in one of the ways real networks break them (`MODES`, chosen at random among the
+ones the proxy was given):
+
+* ``rst`` -- both sides are reset (SO_LINGER 0), whatever was in flight;
+* ``fin`` -- both sides get a clean end of stream, as if the peer had closed;
+* ``partial`` -- the next block of bytes in one direction (either) is forwarded only in
+  part, so the cut falls inside a frame or a request, then both sides are reset;
+* ``half`` -- the client gets a clean end of stream while the server's side stays open
+  and everything it writes is swallowed, until that side is reset a little later (a NAT
+  or proxy that forgot the connection);
+* ``stall`` -- nothing crosses in either direction for a while (longer than a
+  heartbeat, sometimes), then the connection either carries on or is reset.
+
+Runs its own asyncio loop in a thread and stops by itself when told or when its owner
+stops it. `cuts` counts what it did, by mode.
 """
 
 from __future__ import annotations
@@ -12,7 +25,29 @@ import random
 import socket
 import struct
 import threading
+from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import Future
+
+MODES = ("rst", "fin", "partial", "half", "stall")
+
+
+class _Link:
+    """One proxied connection: its two directions and what the proxy does to them."""
+
+    __slots__ = ("frozen", "held", "partial", "partial_done", "swallow")
+
+    def __init__(self) -> None:
+        #: While set, no byte crosses in either direction.
+        self.frozen = False
+        #: Frozen by `ChaosProxy.stall_all`: nothing crosses and the link is not broken
+        #: either (its life waits), so the silence lasts as long as it was told to.
+        self.held = False
+        #: "up" or "down": the next block read in that direction is forwarded in part.
+        self.partial: str | None = None
+        self.partial_done = asyncio.Event()
+        #: Directions whose bytes are read and dropped.
+        self.swallow: set[str] = set()
 
 
 class ChaosProxy:
@@ -23,20 +58,49 @@ class ChaosProxy:
         min_life: float = 0.1,
         max_life: float = 1.5,
         seed: int | None = None,
+        modes: Sequence[str] = ("rst",),
+        stall: tuple[float, float] = (0.5, 3.0),
     ) -> None:
+        unknown = set(modes) - set(MODES)
+        if unknown or not modes:
+            raise ValueError(f"modes must be among {MODES}, not {sorted(unknown)}")
         self.target_port = target_port
         self.min_life = min_life
         self.max_life = max_life
+        self.modes = tuple(modes)
+        self.stall = stall
         self.random = random.Random(seed)
         self.port = 0
         self.accepted = 0
+        #: Connections broken, in all and by mode (a stall that carries on counts too).
         self.cut = 0
+        self.cuts: Counter[str] = Counter()
         self.enabled = True
-        #: While set, no byte crosses in either direction (connections stay open).
+        #: While set, no byte crosses on any connection (connections stay open).
         self.frozen = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
+        self._links: set[_Link] = set()
+
+    def stall_all(self, seconds: float) -> None:
+        """Freeze every connection open now for `seconds` (new ones pass): the path of
+        every current connection goes silent at once, as when a NAT forgets them."""
+        loop = self._loop
+        assert loop is not None
+
+        def freeze() -> None:
+            links = list(self._links)
+            for link in links:
+                link.held = True
+
+            def thaw() -> None:
+                for link in links:
+                    link.held = False
+
+            loop.call_later(seconds, thaw)
+
+        loop.call_soon_threadsafe(freeze)
 
     @property
     def url(self) -> str:
@@ -97,52 +161,119 @@ class ChaosProxy:
         except OSError:
             _reset(writer)
             return
-        life = self.random.uniform(self.min_life, self.max_life)
+        link = _Link()
+        self._links.add(link)
         pipes = [
-            asyncio.ensure_future(_pipe(reader, up_writer, self)),
-            asyncio.ensure_future(_pipe(up_reader, writer, self)),
+            asyncio.ensure_future(self._pipe(reader, up_writer, link, "up")),
+            asyncio.ensure_future(self._pipe(up_reader, writer, link, "down")),
         ]
-        # A connection lives its random life; when that is over it is cut as soon as the
-        # proxy is enabled (at once if it is).
-        done, pending = await asyncio.wait(pipes, timeout=life, return_when=asyncio.FIRST_COMPLETED)
-        while not done and not self.enabled:
-            done, pending = await asyncio.wait(
-                pipes, timeout=0.1, return_when=asyncio.FIRST_COMPLETED
-            )
-        if not done:
-            self.cut += 1
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        if not done:
-            _reset(writer)
-            _reset(up_writer)
-        else:
-            for w in (writer, up_writer):
-                try:
-                    w.close()
-                except Exception:
-                    pass
-
-
-async def _pipe(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, proxy: ChaosProxy
-) -> None:
-    try:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                break
-            while proxy.frozen:
-                await asyncio.sleep(0.02)
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, OSError):
-        pass
-    finally:
         try:
-            writer.write_eof()
-        except (OSError, RuntimeError, AttributeError):
+            while True:
+                life = self.random.uniform(self.min_life, self.max_life)
+                # A connection lives its random life; when that is over it is broken as
+                # soon as the proxy is enabled (at once if it is).
+                done, pending = await asyncio.wait(
+                    pipes, timeout=life, return_when=asyncio.FIRST_COMPLETED
+                )
+                while not done and (not self.enabled or link.held):
+                    done, pending = await asyncio.wait(
+                        pipes, timeout=0.1, return_when=asyncio.FIRST_COMPLETED
+                    )
+                if done:  # one side ended by itself: pass the end on
+                    await _finish(pending)
+                    _close(writer, up_writer)
+                    return
+                mode = self.random.choice(self.modes)
+                self.cut += 1
+                self.cuts[mode] += 1
+                if mode == "stall" and await self._stalled(link, pipes):
+                    continue  # it carries on, with a new life
+                await self._break(mode, link, pipes, writer, up_writer)
+                return
+        finally:
+            self._links.discard(link)
+            await _finish(pipes)
+
+    async def _stalled(self, link: _Link, pipes: list[asyncio.Future[None]]) -> bool:
+        """Freeze the link for a while; True if it then carries on, False to reset it."""
+        link.frozen = True
+        await asyncio.wait(pipes, timeout=self.random.uniform(*self.stall))
+        link.frozen = False
+        return self.random.random() < 0.5 and not any(p.done() for p in pipes)
+
+    async def _break(
+        self,
+        mode: str,
+        link: _Link,
+        pipes: list[asyncio.Future[None]],
+        writer: asyncio.StreamWriter,
+        up_writer: asyncio.StreamWriter,
+    ) -> None:
+        if mode == "fin":
+            await _finish(pipes)
+            _close(writer, up_writer)
+            return
+        if mode == "partial":
+            link.partial = self.random.choice(("up", "down"))
+            waiter = asyncio.ensure_future(link.partial_done.wait())
+            await asyncio.wait([waiter, *pipes], timeout=2.0, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+        elif mode == "half":
+            link.swallow.add("down")
+            try:
+                writer.write_eof()
+            except (OSError, RuntimeError):
+                pass
+            await asyncio.wait(pipes, timeout=self.random.uniform(0.5, 3.0))
+        await _finish(pipes)
+        _reset(writer)
+        _reset(up_writer)
+
+    async def _pipe(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        link: _Link,
+        direction: str,
+    ) -> None:
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                while self.frozen or link.frozen or link.held:
+                    await asyncio.sleep(0.02)
+                if direction in link.swallow:
+                    continue
+                if link.partial == direction:
+                    link.partial = None
+                    writer.write(data[: self.random.randint(0, len(data) - 1)])
+                    await writer.drain()
+                    link.partial_done.set()
+                    await asyncio.sleep(3600)  # the link is broken from here on
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            return
+        # The end of stream is passed on; a pipe cancelled to break the link is not.
+        if direction not in link.swallow:
+            try:
+                writer.write_eof()
+            except (OSError, RuntimeError, AttributeError):
+                pass
+
+
+async def _finish(tasks: Sequence[asyncio.Future[None]] | set[asyncio.Future[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _close(*writers: asyncio.StreamWriter) -> None:
+    for w in writers:
+        try:
+            w.close()
+        except Exception:
             pass
 
 
