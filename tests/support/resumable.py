@@ -153,6 +153,12 @@ class ResumableClient:
             # Every receiving request says how much arrived, so that one which died with
             # frames in flight is followed by one that brings them again.
             self.client.query = {"fb_resume": f"{self.cid}.{self.received}"}
+        if self.transport in ("xhr", "jsonp"):
+            # A poll given up before the server could answer it counts as gone (what it
+            # carried comes again on the next one): under load, a poll needs time, or the
+            # client never receives -- nor acknowledges -- anything, and the server's
+            # replay buffer ends up overflowing (3010).
+            timeout = max(timeout, 2.0)
         try:
             frame = self.client.next_frame(timeout)
         except TimeoutError:
