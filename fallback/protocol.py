@@ -367,8 +367,10 @@ _HTMLFILE_HEAD = """<!doctype html>
   <meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
 </head><body><h2>Don't panic!</h2>
   <script>
-    document.domain = document.domain;
-    var c = parent.%s;
+    try { var c = parent.%s; } catch (e) {
+      document.domain = document.domain;
+      c = parent.%s;
+    }
     c.start();
     function p(d) {c.message(d);};
     window.onload = function() {c.stop();};
@@ -377,8 +379,14 @@ _HTMLFILE_HEAD = """<!doctype html>
 
 
 def htmlfile_prelude(callback: str) -> str:
-    """The htmlfile page head, padded past 1 KiB because Safari buffers shorter pages."""
-    head = "\n" + (_HTMLFILE_HEAD % callback)
+    """The htmlfile page head, padded past 1 KiB because Safari buffers shorter pages.
+
+    The page reaches its parent directly when it can. Only when that fails -- the parent
+    set ``document.domain``, as sockjs-client's ``iframe.html`` does -- does it set its
+    own: in Firefox and WebKit (as the HTML standard says) setting it makes a page that
+    did not set it cross-origin, so setting it always broke fallback.js's htmlfile there.
+    """
+    head = "\n" + (_HTMLFILE_HEAD % (callback, callback))
     return head + " " * max(0, 1024 - len(head)) + "\r\n\r\n"
 
 
