@@ -15,6 +15,7 @@ import itertools
 import os
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import tornado.web
@@ -57,10 +58,22 @@ class PageStore:
 pages = PageStore()
 
 
-def page(body: str = "", *, shim: str = "/echo/fallback.js", attributes: str = "") -> str:
-    """A page loading the shim (with these script-tag attributes) and the test harness."""
+def page(
+    body: str = "",
+    *,
+    shim: str = "/echo/fallback.js",
+    attributes: str = "",
+    init: Sequence[str] = (),
+) -> str:
+    """A page loading the shim (with these script-tag attributes) and the test harness.
+
+    `init` scripts run first, before anything else on the page: that is how a test
+    makes an old browser (``delete window.WebSocket``) on every engine alike.
+    """
+    first = "".join(f"<script>{script}</script>\n" for script in init)
     return (
-        '<!doctype html><html><head><meta charset="utf-8"><title>test</title></head><body>\n'
+        '<!doctype html><html><head><meta charset="utf-8"><title>test</title>\n'
+        f"{first}</head><body>\n"
         f'<script src="{shim}" {attributes}></script>\n'
         '<script src="/harness.js"></script>\n'
         f"{body}\n</body></html>"

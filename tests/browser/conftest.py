@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.browser import apps
+from tests.browser import apps, engines
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.server.apps import Recorder
 from tests.support.live import LiveServer
@@ -204,3 +204,64 @@ def sockjs_node() -> Iterator[NodeServer]:
     server = NodeServer()
     yield server
     server.stop()
+
+
+# -- every engine: chromium, firefox, webkit (tests/browser/engines.py) ----------------------
+
+
+@pytest.fixture(scope="package", params=engines.ENGINES)
+def engine(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Each browser engine in turn, started once for the package."""
+    name = request.param
+    why = engines.missing(name)
+    if why:
+        pytest.fail(f"{name}: {why}")
+    launched = engines.launch(
+        name, request.getfixturevalue("browser") if name == "chromium" else None
+    )
+    yield launched
+    launched.close()
+
+
+class EnginePages:
+    """Opens isolated pages on one engine; on failure, screenshots and console output."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.pages: list[engines.EnginePage] = []
+
+    def __call__(self, url: str | None = None) -> engines.EnginePage:
+        page = self.engine.new_page()
+        self.pages.append(page)
+        if url is not None:
+            page.goto(url)
+        return page
+
+    def save_failure(self, name: str) -> None:
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        for n, page in enumerate(self.pages):
+            path = os.path.join(ARTIFACTS, f"{name}-{n}.png")
+            try:
+                page.screenshot(path)
+                print(f"screenshot: {path}")
+            except Exception as error:
+                print(f"no screenshot of page {n}: {error}")
+            print(f"page {n} console:", *page.console(), sep="\n  ")
+            try:
+                print(f"page {n} socket:", page.evaluate(SOCKET_STATE))
+            except Exception as error:
+                print(f"page {n} socket: {error}")
+
+    def close(self) -> None:
+        for page in self.pages:
+            page.close()
+
+
+@pytest.fixture
+def engine_page(engine: Any, request: pytest.FixtureRequest) -> Iterator[EnginePages]:
+    pages = EnginePages(engine)
+    yield pages
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        pages.save_failure(re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name))
+    pages.close()

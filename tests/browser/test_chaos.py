@@ -23,12 +23,15 @@ from tornado.web import StaticFileHandler
 from fallback import Router
 from fallback.server import make_application
 from tests.browser import apps
+from tests.browser.engines import CONSOLE_HOOK
 from tests.chaos.app import SPECIALS, Numbered
 from tests.support.chaos import MODES, ChaosProxy
 from tests.support.live import LiveServer
 
 SECONDS = float(os.environ.get("CHAOS_BROWSER_SECONDS", "20"))
+#: Pages per transport: on Chromium, and on the other engines (fewer in `make test`).
 PAGES = int(os.environ.get("CHAOS_BROWSER_PAGES", "2"))
+OTHER_PAGES = int(os.environ.get("CHAOS_BROWSER_OTHER_PAGES", "1"))
 TRANSPORTS = ["websocket", "eventsource", "xhr_streaming", "htmlfile", "xhr", "jsonp"]
 #: Short, so that a run holds many losses spaced wider than it.
 GRACE = 6.0
@@ -76,21 +79,22 @@ def counts(numbers: list[int], expected: int) -> dict[str, int]:
 
 
 def test_the_shipped_shim_loses_nothing_through_a_connection_breaking_proxy(
-    browser, server, open_page
+    engine, server, engine_page
 ):
     proxy = ChaosProxy(server.port, min_life=0.3, max_life=2.0, seed=14, modes=MODES,
                        stall=(0.3, 2.5))
     proxy.enabled = False  # pages load in peace
     proxy.start()
     page_shim = proxy.url + "/numbered/fallback.js"
-    html = apps.page(shim=page_shim).replace('"/harness.js"', '"/chaos.js"')
+    html = apps.page(shim=page_shim, init=[CONSOLE_HOOK]).replace('"/harness.js"', '"/chaos.js"')
     path = apps.pages.add(html)
+    per_transport = PAGES if engine.name == "chromium" else OTHER_PAGES
     pages = []
     try:
         for transport in TRANSPORTS:
-            for n in range(PAGES):
-                name = f"{transport}-{n}"
-                page = open_page(proxy.url + path)
+            for n in range(per_transport):
+                name = f"{engine.name}-{transport}-{n}"
+                page = engine_page(proxy.url + path)
                 page.evaluate(
                     "([url, name, transport, specials]) => chaos.start(url, name, transport, specials)",
                     [proxy.url + "/numbered", name, transport, SPECIALS],
@@ -152,7 +156,7 @@ def test_the_shipped_shim_loses_nothing_through_a_connection_breaking_proxy(
         print(f"  {name}: losses noticed {seen['lost']}, {len(resumes)} resumes")
         if not resumes or resumes[-1] - resumes[0] <= GRACE * 1000:
             spans.append(f"{name}: resumes at {resumes} ms")
-    print(f"\nbrowser chaos: {len(pages)} pages, {SECONDS:.0f} s, {proxy.cut} cuts "
+    print(f"\nbrowser chaos, {engine.name}: {len(pages)} pages, {SECONDS:.0f} s, {proxy.cut} cuts "
           f"{dict(proxy.cuts)}, {messages} messages: {total}")
     assert not problems, problems
     assert total == {"lost": 0, "duplicated": 0, "reordered": 0, "corrupted": 0}
