@@ -22,6 +22,7 @@
   var JSON_ = window.JSON;
   var XHR2 = false;
   try { XHR2 = !!XHR && "withCredentials" in new XHR(); } catch (e) { /* no XHR at all */ }
+  var FETCH = !!(window.fetch && window.ReadableStream && window.TextDecoder && window.AbortController);
   var storage = null;
   try { storage = window.localStorage; } catch (e) { /* file:// or privacy settings */ }
 
@@ -147,6 +148,10 @@
   // One request; `progress(text)` sees the body as it grows, `done(ok, text)` once.
   // Returns a function that aborts it (after which nothing is called).
   function ajax(mode, method, url, body, progress, done) {
+    // XHR tells script about a growing body at most every 50 ms (Chromium and Firefox
+    // follow the spec there; WebKit does not), which a streamed echo feels as 50 ms of
+    // latency: a fetch body stream has no such delay.
+    if (progress && FETCH && mode != "xdr") { return fetchStream(mode, method, url, progress, done); }
     var x, finished = false;
     function finish(ok) {
       if (finished) { return; }
@@ -187,6 +192,26 @@
       finished = true;
       try { x.onreadystatechange = x.onprogress = x.onload = x.onerror = noop; x.abort(); } catch (e) { /* gone */ }
     };
+  }
+
+  function fetchStream(mode, method, url, progress, done) {
+    var control = new window.AbortController(), decoder = new window.TextDecoder(), text = "", over = false;
+    function finish(ok) { if (!over) { over = true; done(ok, text); } }
+    window.fetch(url, { method: method, credentials: mode == "cors" ? "include" : "same-origin", cache: "no-store", signal: control.signal })
+      .then(function (response) {
+        if (!response.ok || !response.body) { return finish(false); }
+        var reader = response.body.getReader();
+        function read() {
+          return reader.read().then(function (chunk) {
+            if (over) { return; }
+            text += decoder.decode(chunk.value || new window.Uint8Array(0), { stream: !chunk.done });
+            progress(text);
+            return chunk.done ? finish(true) : read();
+          });
+        }
+        return read();
+      })["catch"](function () { finish(false); });
+    return function abort() { if (!over) { over = true; try { control.abort(); } catch (e) { /* gone */ } } };
   }
 
   function loadScript(url, done) {

@@ -95,6 +95,52 @@ class FakeWebSocket {
   get query() { return new URL(this.url.replace(/^ws/, "http")).searchParams; }
 }
 
+// fetch() with a body stream: the test pushes chunks (`push`), ends (`end`) or breaks
+// (`fail`) the response. Promises settle on the microtask queue: `await settle()`.
+class FakeFetch {
+  constructor(browser, url, init) {
+    this.browser = browser;
+    this.url = url;
+    this.init = init;
+    this.aborted = false;
+    this.chunks = [];
+    this.waiting = null;
+    this.ended = false;
+    this.error = null;
+    browser.fetches.push(this);
+    this.response = new Promise((resolve, reject) => { this._respond = resolve; this._refuse = reject; });
+    init.signal.addEventListener("abort", () => { this.aborted = true; this.fail(); });
+  }
+  answer(status) {
+    const self = this;
+    const reader = {
+      read() {
+        if (self.chunks.length) { return Promise.resolve({ done: false, value: self.chunks.shift() }); }
+        if (self.error) { return Promise.reject(self.error); }
+        if (self.ended) { return Promise.resolve({ done: true, value: undefined }); }
+        return new Promise((resolve, reject) => { self.waiting = { resolve, reject }; });
+      },
+    };
+    this._respond({ ok: status >= 200 && status < 300, status, body: { getReader: () => reader } });
+  }
+  _wake() {
+    const waiting = this.waiting;
+    if (!waiting) { return; }
+    this.waiting = null;
+    if (this.chunks.length) { waiting.resolve({ done: false, value: this.chunks.shift() }); }
+    else if (this.error) { waiting.reject(this.error); }
+    else if (this.ended) { waiting.resolve({ done: true, value: undefined }); }
+  }
+  push(data) { this.chunks.push(typeof data == "string" ? new TextEncoder().encode(data) : data); this._wake(); }
+  end() { this.ended = true; this._wake(); }
+  fail() { this.error = new TypeError("network error"); this._refuse(this.error); this._wake(); }
+  get path() { return new URL(this.url).pathname; }
+  get query() { return new URL(this.url).searchParams; }
+}
+
+/** Let every settled promise run its callbacks. */
+function settle() { return new Promise((resolve) => setImmediate(resolve)); }
+
 class FakeEventSource {
   constructor(browser, url) {
     this.browser = browser;
@@ -141,6 +187,7 @@ class FakeBrowser {
     this.requests = [];
     this.websockets = [];
     this.eventsources = [];
+    this.fetches = [];
     this.appended = [];
     this.errors = [];
     this.beacons = [];
@@ -188,6 +235,13 @@ class FakeBrowser {
       addEventListener: (type, fn) => { (browser.windowListeners[type] = browser.windowListeners[type] || []).push(fn); },
       DOMException: undefined,
     };
+    if (o.fetch) {
+      window.fetch = (url, init) => new FakeFetch(browser, url, init).response;
+      window.ReadableStream = function () {};
+      window.TextDecoder = TextDecoder;
+      window.AbortController = AbortController;
+      window.Uint8Array = Uint8Array;
+    }
     window.XMLHttpRequest.prototype.withCredentials = false; // XHR2: CORS capable
     window.EventSource && (window.EventSource.prototype.withCredentials = false);
     this.windowListeners = {};
@@ -248,4 +302,4 @@ function info(overrides) {
   }, overrides || {});
 }
 
-module.exports = { FakeBrowser, info, SHIM };
+module.exports = { FakeBrowser, info, settle, SHIM };

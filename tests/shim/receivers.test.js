@@ -3,7 +3,7 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert");
-const { FakeBrowser, info } = require("./browser");
+const { FakeBrowser, info, settle } = require("./browser");
 
 const URL_ = "http://example.test/echo";
 const CID = "C1aaaaaaaaaaaaaaaaa";
@@ -123,4 +123,42 @@ test("a JSONP poll whose script fails is followed by a resume", () => {
   const again = frames(b, "jsonp")[3];
   assert.strictEqual(new URL(again.src).searchParams.get("fb_resume"), CID + ".0");
   assert.strictEqual(sock.readyState, 1);
+});
+
+test("where fetch streams, xhr_streaming reads each chunk as it comes", async () => {
+  const b = new FakeBrowser({ fetch: true });
+  const sock = b.socket(URL_, { transports: ["xhr_streaming"] });
+  b.runPending();
+  b.answerInfo(info({ heartbeat_delay: 25 }));
+  const first = b.fetches[0];
+  assert.strictEqual(first.path.endsWith("/xhr_streaming"), true);
+  assert.strictEqual(first.init.method, "POST");
+  assert.strictEqual(first.init.credentials, "same-origin");
+  first.answer(200);
+  first.push("h".repeat(2048) + "\no\n");
+  await settle();
+  assert.deepStrictEqual(sock.log, [["open"]]);
+  first.push('r{"cid":"' + CID + '","resumed":false,"seen":0}\na["one"]\na["t');
+  await settle();
+  assert.deepStrictEqual(sock.received, ["one"]);
+  first.push('wo"]\n'); // a frame split across chunks, then a character split across two
+  const bytes = new TextEncoder().encode('a["\u00e9\ud83d\ude00"]\n');
+  first.push(bytes.slice(0, 6));
+  first.push(bytes.slice(6));
+  await settle();
+  assert.deepStrictEqual(sock.received, ["one", "two", "\u00e9\ud83d\ude00"]);
+  first.end(); // the response ended (response_limit): a new one, same session
+  await settle();
+  const second = b.fetches[1];
+  assert.strictEqual(second.path, first.path);
+  assert.strictEqual(second.query.get("fb_resume"), CID + ".3");
+  second.answer(200);
+  second.fail(); // broken: a resume on a new session
+  await settle();
+  b.advance(200);
+  const third = b.fetches[2];
+  assert.notStrictEqual(third.path, first.path);
+  assert.strictEqual(third.query.get("fb_resume"), CID + ".3");
+  sock.close();
+  assert.strictEqual(third.aborted, true);
 });

@@ -39,7 +39,12 @@
       // How each loss was noticed (for the test's report): the shim's own reasons.
       var lost = sock._lost;
       state.lost = {};
-      sock._lost = function (reason) { state.lost[reason] = (state.lost[reason] || 0) + 1; return lost.apply(this, arguments); };
+      sock._lost = function (reason) { state.lost[reason] = (state.lost[reason] || 0) + 1; state.trace.push([Date.now() - started, "lost", reason]); return lost.apply(this, arguments); };
+      state.trace = [];
+      var resume = sock._resume;
+      sock._resume = function () { state.trace.push([Date.now() - started, "attempt", this._attempts || 0]); return resume.apply(this, arguments); };
+      var control = sock._control;
+      sock._control = function (body) { if (body.resumed) { state.trace.push([Date.now() - started, "resumed"]); } return control.apply(this, arguments); };
       sock.addEventListener("resume", function () { state.resumes.push(Date.now() - started); });
       sock.addEventListener("reconnect", function () { state.events.push({ type: "reconnect", at: Date.now() - started }); });
     },
