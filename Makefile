@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: bench-fanout chaos fuzz demo test test-fast test-browser shim-size demo-screenshot venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
+.PHONY: bench-fanout chaos compat-leave fuzz demo test test-fast test-browser shim-size demo-screenshot venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,12 @@ protocol-compat: $(VENV)/.test-installed
 	  $(PY) -m tests.compat.protocol_server --impl $$impl --port $$port >/tmp/fallback-protocol-$$impl.log 2>&1 & pid=$$!; \
 	  sleep 1; echo "== $$impl"; $(PROTOCOL_SUITE) http://127.0.0.1:$$port; kill $$pid; \
 	done
+
+## The leave of a sockjs-tornado chat over xhr-polling, 20 runs one after the other for each
+## way of leaving, on sockjs-tornado and on fallback.compat.sockjs_tornado (npm
+## sockjs-client in Node; tests/interop/sockjs_tornado_apps.py). About 6 minutes.
+compat-leave: $(VENV)/.test-installed node-deps
+	$(PY) -m tests.interop.sockjs_tornado_apps --runs $${RUNS:-20}
 
 ## Autobahn|Testsuite (fuzzing client, Python 2.7 tool) against the engine-level echo
 ## endpoint /autobahn of the conformance server, on a free port; sections 1-7, 9, 10.

@@ -4,7 +4,9 @@ The hierarchy separates the two ways things go wrong, as h11 does:
 
     FallbackError
     ├── ConfigurationError   the application misused the API (bad setting, bad argument);
-    │                        raised at start-up or at the call site, never caught by us
+    │   │                    raised at start-up or at the call site, never caught by us
+    │   └── UnsupportedError an API of another SockJS server with no counterpart here
+    │                        (fallback.compat); raised when used, naming the replacement
     └── PeerError            the remote side sent something the protocol does not allow;
         │                    carries the HTTP status and the exact body the protocol asks for
         ├── PayloadError     an empty, undecodable or non-string SockJS payload
@@ -23,6 +25,17 @@ class FallbackError(Exception):
 
 class ConfigurationError(FallbackError, ValueError):
     """A setting or argument is invalid; the message says what to use instead."""
+
+
+class UnsupportedError(ConfigurationError, AttributeError):
+    """A sockjs-tornado internal that means nothing on fallback was used; the message
+    names what to use instead.
+
+    Raised when the name is used -- read, called or instantiated -- never when a module
+    is imported, so an application migrates by changing its imports and learns only
+    about the parts it really touches. It is an `AttributeError` too, so that
+    ``hasattr`` and ``getattr(obj, name, default)`` treat the name as missing.
+    """
 
 
 class PeerError(FallbackError):

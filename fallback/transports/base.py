@@ -318,7 +318,23 @@ class ReceivingHandler(BaseHandler):
             return None
         self._session = session
         self.service.responding.add(self)
+        if self.client_left_already():
+            self.on_connection_close()
         return session
+
+    def client_left_already(self) -> bool:
+        """Whether the client's connection closed before this request reached us.
+
+        Tornado reports a client leaving (`on_connection_close`) only when the
+        connection closes after the request was dispatched. When the close comes with
+        the request -- the next poll sent on a kept-alive connection by a client that
+        quits at once, as sockjs-client does when the page closes it while it re-polls
+        -- the stream is closed before the handler runs and no callback follows: the
+        poll would hold its session open, and delay its ``on_close``, until the next
+        heartbeat found the connection gone.
+        """
+        connection = self.request.connection
+        return isinstance(connection, HTTP1Connection) and connection.stream.closed()
 
     async def end_response(self, chunk: str | bytes | None = None) -> bool:
         """Finish the response and wait until it has left (a shutdown waits for this);

@@ -1,4 +1,4 @@
-"""The adapters on their own: driven through a sans-I/O Session, no server."""
+"""The adapters on their own: driven through a sans-I/O fallback Session, no server."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from http.cookies import Morsel
 import pytest
 from tornado.web import HTTPError
 
-from fallback.compat.sockjs_tornado import ConnectionInfo, SessionView, SockJSConnection
+from fallback.compat.sockjs_tornado import ConnectionInfo, SockJSConnection, SockJSRouter
+from fallback.compat.sockjs_tornado import session as compat_session
+from fallback.exceptions import UnsupportedError
 from fallback.info import ConnectionInfo as NativeInfo
 from fallback.protocol import SessionId
 from fallback.session import Session
@@ -24,42 +26,54 @@ NATIVE = NativeInfo(
 
 
 class Recording(SockJSConnection):
-    def __init__(self, session=None, on_open=None):
+    behaviour = None
+
+    def __init__(self, session):
         super().__init__(session)
-        self.behaviour = on_open
         self.calls: list[str] = []
 
     def on_open(self, info):
         self.calls.append("open")
         if self.behaviour is not None:
-            return self.behaviour(self)
+            return type(self).behaviour(self)
         return None
 
     def on_message(self, message):
-        self.calls.append("message")
+        self.calls.append("message " + message)
 
     def on_close(self):
         self.calls.append("close")
 
 
-def start(connection: SockJSConnection, session_id: str | None = "s1") -> list[str]:
-    session = Session(
+def connect(
+    connection_class: type[SockJSConnection] = Recording, session_id: str | None = "s1"
+) -> tuple[SockJSConnection, Session, list[str]]:
+    """A connection of `connection_class` on a router's session, opened by a receiver;
+    returns it, its fallback session and the frames the receiver took."""
+    router = SockJSRouter(connection_class, "/chat")
+    compat = compat_session.Session(connection_class, router)
+    connection = compat.conn
+    native = Session(
         SessionId(session_id) if session_id else None,
-        connection,
+        compat.fallback_connection,
         NATIVE,
         Settings(),
         "websocket",
         clock=FakeClock(),
     )
-    connection._bind(session)
-    receiver = Receiver()
-    session.attach(receiver)
+    compat.fallback_connection._bind(native)
+    native.attach(Receiver())
     frames = []
-    while (frame := session.take_frame()) is not None:
+    while (frame := native.take_frame()) is not None:
         frames.append(frame)
         if frame.startswith("c"):
             break
-    return frames
+    return connection, native, frames
+
+
+def opened_with(behaviour) -> tuple[Recording, list[str]]:
+    connection, _, frames = connect(type("Behaving", (Recording,), {"behaviour": behaviour}))
+    return connection, frames
 
 
 def test_connection_info_keeps_sockjs_tornado_types():
@@ -86,8 +100,8 @@ def test_connection_info_keeps_sockjs_tornado_types():
     ],
 )
 def test_on_close_follows_every_on_open(behaviour, frames, calls):
-    connection = Recording(on_open=behaviour)
-    assert start(connection) == frames
+    connection, seen = opened_with(behaviour)
+    assert seen == frames
     assert connection.calls == calls
 
 
@@ -96,38 +110,63 @@ def test_an_exception_in_on_open_closes_with_1011_then_on_close():
     def explode(connection):
         raise RuntimeError("bug")
 
-    connection = Recording(on_open=explode)
-    assert start(connection) == ["o", 'c[1011,"Internal server error"]']
+    connection, frames = opened_with(explode)
+    assert frames == ["o", 'c[1011,"Internal server error"]']
     assert connection.calls == ["open", "close"]
 
 
-def test_session_view_reads_the_fallback_session():
-    connection = Recording(SessionView("the router"))  # type: ignore[arg-type]
-    start(connection)
-    view = connection.session
-    assert view.server == "the router"
-    assert view.session_id == "s1" and view.transport_name == "websocket"
-    assert view.conn_info is view.conn_info  # built once
-    assert not view.is_closed and view.get_close_reason() == (3000, "Go away!")
-    view.close(4001, "done")
-    assert view.is_closed and view.get_close_reason() == (4001, "done")
-    assert connection.send("late") is False
+def test_the_session_reads_the_fallback_session():
+    connection, native, _ = connect()
+    session = connection.session
+    assert isinstance(session, compat_session.BaseSession)
+    assert session.session_id == "s1" and session.transport_name == "websocket"
+    assert session.conn_info.ip == "10.0.0.1" and session.conn_info is session.conn_info
+    assert session.fallback_connection.info is NATIVE
+    assert not session.is_closed and session.get_close_reason() == (3000, "Go away!")
+    native.receive(["hi"])
+    assert connection.calls == ["open", "message hi"]
+    session.close(4001, "done")
+    assert session.is_closed and session.get_close_reason() == (4001, "done")
+    assert connection.calls[-1] == "close" and session.conn is None
+    connection.send("late")  # dropped, as on sockjs-tornado
+    assert native.queued == 0
 
 
 def test_websocket_session_id_comes_from_the_url():
-    connection = Recording()
-    start(connection, session_id=None)
+    connection, _, _ = connect(session_id=None)
     assert connection.session.session_id == "abc"
 
 
-def test_sockjs_tornado_internals_say_they_are_gone():
-    connection = Recording()
-    with pytest.raises(AttributeError, match=r"session\.handler has no counterpart"):
-        connection.session.handler  # noqa: B018
+def test_applications_may_add_attributes_to_the_session():
+    connection, _, _ = connect()
+    connection.session.user_profile = "alice"  # as Zulip's connection did
+    assert connection.session.user_profile == "alice"
+
+
+def test_sockjs_tornado_internals_say_what_to_use_instead_when_used():
+    connection, _, _ = connect()
+    session = connection.session
+    with pytest.raises(UnsupportedError, match=r"Session\.handler has no counterpart.*conn_info"):
+        session.handler  # noqa: B018
+    with pytest.raises(AttributeError):  # an AttributeError too: hasattr says no
+        session.send_queue  # noqa: B018
+    assert not hasattr(session, "start_heartbeat")
+    with pytest.raises(UnsupportedError, match=r"subclass session\.BaseSession"):
+        session.set_handler(object())
+    session.handler = "mine"  # what an application assigns is its own
+    assert session.handler == "mine"
 
 
 def test_values_that_are_not_json_are_refused_at_the_call():
-    connection = Recording()
-    start(connection)
+    connection, _, _ = connect()
     with pytest.raises(TypeError):
         connection.send({1, 2})
+
+
+def test_send_takes_text_bytes_and_json_values():
+    connection, native, _ = connect()
+    connection.send("é \u2028")
+    connection.send("✓".encode())
+    connection.send({"k": [1, None]})
+    connection.session.send_jsonified('"pre\u2028encoded"')
+    assert native.take_frame() == 'a["é \\u2028","✓",{"k":[1,null]},"pre\\u2028encoded"]'

@@ -126,6 +126,39 @@ def test_broadcast_meeting_a_just_closed_websocket_spares_the_sender(
             gone.close()
 
 
+# -- a poll whose client left with it ------------------------------------------------------
+
+
+def raw_poll(sock: socket.socket, impl: Deployment, path: str) -> None:
+    host = impl.url.removeprefix("http://")
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n".encode())
+
+
+def test_a_poll_whose_client_quit_as_it_sent_it_ends_the_session_at_once(impl):
+    """A client that sends its next poll on a kept-alive connection and closes at once
+    (sockjs-client does, when the page closes it while it re-polls): the request and the
+    close reach the server together, and Tornado never calls the handler's
+    ``on_connection_close`` -- the stream was already closed when the request was
+    dispatched. sockjs-tornado's poll then holds the session until its next heartbeat
+    (25 s) and ``on_close`` -- a chat's "Someone left." -- comes some 30 s late; fallback
+    sees the closed stream and closes the session (1002) as for any interrupted poll."""
+    path = new_session(impl, "/chat").removeprefix(impl.url) + "/xhr"
+    sock = socket.create_connection(("127.0.0.1", impl.live.port))
+    try:
+        raw_poll(sock, impl, path)
+        assert read_until(sock, b"\r\n\r\no\n").endswith(b"o\n")  # the session is open
+        with loop_held(impl):  # the next poll and the end of the connection, together
+            raw_poll(sock, impl, path)
+            sock.close()
+        if impl.reference:
+            with pytest.raises(TimeoutError):
+                impl.events.wait_for(lambda ev: ("close", "chat", None) in ev, timeout=NEVER)
+            return
+        impl.events.wait_for(lambda ev: ("close", "chat", None) in ev)
+    finally:
+        sock.close()
+
+
 # -- JSONP -------------------------------------------------------------------------------
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fallback.compat.sockjs_tornado import SockJSConnection, Stats
+from fallback import Connection
+from fallback.compat.sockjs_tornado.stats import MovingAverage, StatsCollector
 from fallback.info import EMPTY_INFO
 from fallback.protocol import OutgoingMessage, SessionId
 from fallback.registry import SessionRegistry
@@ -11,13 +12,8 @@ from fallback.settings import Settings
 from tests.unit.test_session import FakeClock, Receiver
 
 
-class Quiet(SockJSConnection):
-    def on_message(self, message):
-        pass
-
-
 def open_session(registry: SessionRegistry, sid: str, transport: str) -> Session:
-    connection = Quiet()
+    connection = Connection()
     session = Session(
         SessionId(sid), connection, EMPTY_INFO, Settings(), transport,
         clock=FakeClock(), counters=registry.counters,
@@ -29,7 +25,7 @@ def open_session(registry: SessionRegistry, sid: str, transport: str) -> Session
 
 def test_rates_are_ten_second_moving_averages_of_per_second_counts():
     registry = SessionRegistry(FakeClock())
-    stats = Stats(registry, FakeClock())
+    stats = StatsCollector(registry, FakeClock())
     assert stats.dump() == {
         "sessions_active": 0,
         "connections_active": 0,
@@ -59,7 +55,7 @@ def test_rates_are_ten_second_moving_averages_of_per_second_counts():
 
 def test_gauges_count_open_sessions_and_attached_receivers_by_transport():
     registry = SessionRegistry(FakeClock())
-    stats = Stats(registry, FakeClock())
+    stats = StatsCollector(registry, FakeClock())
     streaming = open_session(registry, "a", "xhr_streaming")
     streaming.attach(Receiver())
     polling = open_session(registry, "b", "xhr")
@@ -82,7 +78,7 @@ def test_gauges_count_open_sessions_and_attached_receivers_by_transport():
 def test_idle_seconds_count_as_zero_when_no_timer_ran():
     clock = FakeClock()
     registry = SessionRegistry(FakeClock())
-    stats = Stats(registry, clock)
+    stats = StatsCollector(registry, clock)
     session = open_session(registry, "a", "xhr")
     session.receive(["m"] * 10)
     stats._sample()
@@ -92,3 +88,36 @@ def test_idle_seconds_count_as_zero_when_no_timer_ran():
     assert stats.dump()["packets_recv_ps"] == 2.0  # 10 over 1 + 4 seconds
     clock.now += 100
     assert stats.dump()["packets_recv_ps"] == 0.0
+
+
+def test_sessions_the_application_runs_count_under_their_handlers_name():
+    # sockjs-tornado's multiplex pattern: each channel is a BaseSession whose handler is
+    # named "multiplex"; BaseSession reports it through on_sess_opened / on_sess_closed.
+    registry = SessionRegistry(FakeClock())
+    stats = StatsCollector(registry, FakeClock())
+    stats._timer = object()  # type: ignore[assignment]  # as if sampling: no loop here
+    open_session(registry, "a", "websocket").attach(Receiver())
+    stats.on_sess_opened("multiplex")
+    stats.on_sess_opened("multiplex")
+    stats.on_pack_recv(3)
+    stats._sample()
+    dump = stats.dump()
+    assert (dump["sessions_active"], dump["transp_multiplex"], dump["transp_websocket"]) == (
+        3,
+        2,
+        1,
+    )
+    assert dump["packets_recv_ps"] == 3.0
+    assert stats.sess_active == 3 and stats.sess_transports == {"multiplex": 2, "websocket": 1}
+    stats.on_sess_closed("multiplex")
+    assert stats.dump()["transp_multiplex"] == 1
+
+
+def test_moving_average_keeps_the_last_period_values():
+    average = MovingAverage(period=3)
+    for value in (3, 6, 9, 12):
+        average.add(value)
+        average.flush()
+    assert average.last_average == 9.0  # (6 + 9 + 12) / 3
+    average.flush()
+    assert average.last_average == 7.0  # (9 + 12 + 0) / 3
