@@ -15,6 +15,7 @@ from . import admin_cli, channels
 from .connection import Connection
 from .exceptions import ConfigurationError
 from .flashpolicy import DEFAULT_POLICY_PORT
+from .logsafe import get_logger
 from .policyserver import InBandPolicyHTTPServer
 from .realtime import ServerConfig, build_application, load_config
 from .router import Router
@@ -29,7 +30,7 @@ from .server import (
 from .stats import DEFAULT_STATS_ALLOW
 from .workers import default_worker_count, supervise
 
-log = logging.getLogger("fallback")
+log = get_logger("fallback")
 
 
 def load_object(spec: str) -> Any:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -37,9 +36,10 @@ from .brokers import Broker, MemoryBroker, broker_from_url
 from .brokers.base import EventKind, RemoteEvent
 from .connection import Connection, broadcast
 from .exceptions import ConfigurationError
+from .logsafe import get_logger
 from .protocol import OutgoingMessage
 
-log = logging.getLogger("fallback.channels")
+log = get_logger("fallback.channels")
 
 MAX_CHANNEL_NAME = 200
 

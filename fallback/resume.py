@@ -37,6 +37,7 @@ import json
 import re
 import secrets
 from collections.abc import Iterable
+from urllib.parse import unquote_plus
 
 from .protocol import OutgoingMessage
 
@@ -46,8 +47,35 @@ RESUME_PARAMETER = "fb_resume"
 _RESUME_VALUE = re.compile(r"([A-Za-z0-9_-]{16,64})\.(\d{1,15})")
 
 
+#: What a logged URL shows in place of a resume id.
+REDACTED = "[redacted]"
+
+
 def new_connection_id() -> str:
+    """A fresh connection id: 144 random bits, URL-safe (it travels in query strings)."""
     return secrets.token_urlsafe(18)
+
+
+def redact_uri(uri: str) -> str:
+    """`uri` with the value of its ``fb_resume`` argument replaced by ``[redacted]``.
+
+    A connection id is a capability: whoever presents it (with a count) takes the
+    connection over, so it must never reach a log. The argument is found as Tornado
+    finds it (``&``-separated, names percent- and ``+``-decoded, so ``fb%5Fresume`` is
+    caught too); ``fb_resume=1`` (asking for a new resumable connection) holds no id and
+    stays as it is.
+    """
+    path, mark, query = uri.partition("?")
+    if not mark:
+        return uri
+    parts = query.split("&")
+    changed = False
+    for i, part in enumerate(parts):
+        name, equals, value = part.partition("=")
+        if equals and unquote_plus(name) == RESUME_PARAMETER and value != "1":
+            parts[i] = name + "=" + REDACTED
+            changed = True
+    return path + "?" + "&".join(parts) if changed else uri
 
 
 def parse_resume_request(value: str | None) -> tuple[str, int] | bool:

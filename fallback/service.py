@@ -8,7 +8,6 @@ built before the loop runs needs no loop at construction time.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
@@ -17,13 +16,14 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 from .connection import Connection
 from .exceptions import ConfigurationError, PeerError
 from .info import ConnectionInfo
+from .logsafe import get_logger
 from .protocol import DEFAULT_REASONS, CloseCode, SessionId
 from .registry import SessionRegistry
 from .resume import ResumeError, ResumeState, new_connection_id, parse_resume_request
 from .session import Clock, Session, SessionState
 from .settings import Settings
 
-log = logging.getLogger("fallback.service")
+log = get_logger("fallback.service")
 
 ConnectionFactory = Callable[[], Connection]
 

@@ -19,13 +19,13 @@ States and the transitions allowed between them (`TRANSITIONS`)::
 from __future__ import annotations
 
 import enum
-import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from .exceptions import PayloadError, PeerError
 from .info import ConnectionInfo
+from .logsafe import get_logger
 from .protocol import (
     DEFAULT_REASONS,
     HEARTBEAT_FRAME,
@@ -43,7 +43,7 @@ from .protocol import (
 from .resume import ResumeError, ResumeState, control_frame
 from .settings import Settings
 
-log = logging.getLogger("fallback.session")
+log = get_logger("fallback.session")
 
 Clock = Callable[[], float]
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import logging
 import random
 import time
 import uuid
@@ -34,9 +33,10 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from ..logsafe import get_logger
 from .base import Broker, BrokerStats, EventHandler, EventKind, RemoteEvent, member_counts
 
-log = logging.getLogger("fallback.brokers.redis")
+log = get_logger("fallback.brokers.redis")
 
 #: A queued command: (is it a publish, how to add it to a pipeline).
 _Op = tuple[bool, Callable[[Any], None]]

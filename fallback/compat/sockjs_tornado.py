@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
@@ -39,13 +38,14 @@ from tornado.web import HTTPError
 from .. import info as native_info
 from ..connection import Connection, broadcast
 from ..exceptions import ConfigurationError
+from ..logsafe import get_logger
 from ..protocol import CloseCode, OutgoingMessage
 from ..registry import SessionRegistry
 from ..router import Router
 from ..session import SessionState
 from ..settings import Settings
 
-log = logging.getLogger("fallback.compat")
+log = get_logger("fallback.compat")
 
 __all__ = [
     "SETTINGS_DEFAULTS",

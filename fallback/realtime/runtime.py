@@ -11,7 +11,6 @@ import asyncio
 import collections
 import inspect
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,6 +19,7 @@ from .. import channels as channels_module
 from ..channels import Channels
 from ..connection import Connection
 from ..info import ConnectionInfo
+from ..logsafe import get_logger
 from ..router import Router
 from ..tokens import Claims, TokenError, TokenErrorCode, verify
 from . import envelope
@@ -27,7 +27,7 @@ from .envelope import EnvelopeError, ErrorCode, Op, Request
 from .tenants import ChannelKind, Tenant
 from .webhook import WebhookSender
 
-log = logging.getLogger("fallback.realtime")
+log = get_logger("fallback.realtime")
 
 #: ``authorize(connection, channel, claims)`` -> bool (or awaitable bool); claims is None
 #: for public channels subscribed without a token.

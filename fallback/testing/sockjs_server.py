@@ -22,6 +22,7 @@ import tornado.ioloop
 import tornado.web
 
 from fallback import Connection, ConnectionInfo, Router, broadcast
+from fallback.logsafe import get_logger
 from fallback.server import listen, make_application
 from fallback.transports.websocket import WebSocketEndpoint, WebSocketLink
 from fallback.wsengine import BinaryMessage, Event, Protocol, TextMessage
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
 
     async def run() -> None:
         listen(make_app(args.sockjs_url), args.port, args.host)
-        logging.getLogger("fallback").info(
+        get_logger("fallback").info(
             "SockJS conformance server on http://%s:%d", args.host, args.port
         )
         await asyncio.Event().wait()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime
 import email.utils
-import logging
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -34,6 +33,7 @@ from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from ..exceptions import CallbackError, PayloadError, PeerError
 from ..info import ConnectionInfo
+from ..logsafe import get_logger
 from ..origins import origin_allowed, request_origin
 from ..protocol import (
     ANOTHER_CONNECTION_FRAME,
@@ -46,7 +46,7 @@ from ..resume import RESUME_PARAMETER, parse_resume_request
 from ..service import Service, ServiceBusy
 from ..session import Session
 
-log = logging.getLogger("fallback.transports")
+log = get_logger("fallback.transports")
 
 NO_CACHE = "no-store, no-cache, no-transform, must-revalidate, max-age=0"
 ONE_YEAR = 365 * 24 * 60 * 60
@@ -72,9 +72,12 @@ def connection_info(request: HTTPServerRequest) -> ConnectionInfo:
             cookies = {name: morsel.value for name, morsel in parsed.items()}
         except Exception:  # a malformed Cookie header is the client's problem, not ours
             cookies = {}
+    # The resume id is fallback's capability, not the application's: it stays out of
+    # what `on_open` sees (and so out of whatever the application logs).
     arguments = {
         name: [value.decode("utf-8", "replace") for value in values]
         for name, values in request.query_arguments.items()
+        if name != RESUME_PARAMETER
     }
     return ConnectionInfo(
         ip=request.remote_ip or "",

@@ -32,7 +32,6 @@ it waits for the client to come back on a new transport.
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import time
 import weakref
@@ -45,6 +44,7 @@ from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 from tornado.web import HTTPError, RequestHandler
 
 from ..exceptions import PeerError
+from ..logsafe import get_logger
 from ..origins import origin_allowed
 from ..protocol import ANOTHER_CONNECTION_FRAME, DEFAULT_REASONS, close_frame
 from ..protocol import CloseCode as SockJSCloseCode
@@ -68,7 +68,7 @@ from ..wsengine.frames import text_frame
 from ..wsengine.protocol import HybiProtocol
 from .base import TEXT_PLAIN, connection_info, refusal_reason
 
-log = logging.getLogger("fallback.transports.websocket")
+log = get_logger("fallback.transports.websocket")
 
 _OPEN = State.OPEN
 
