@@ -82,7 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-queue-bytes", type=int, default=None, metavar="BYTES")
     serve.add_argument("--max-sessions", type=int, default=None, metavar="SESSIONS")
     serve.add_argument("--disabled-transports", type=_csv, default=None, metavar="A,B")
-    serve.add_argument("--allowed-origins", type=_csv, default=None, metavar="A,B")
+    serve.add_argument(
+        "--allowed-origins",
+        type=_csv,
+        default=None,
+        metavar="A,B",
+        help="pages of other sites that may connect (default: the server's own origin "
+        "only): https://app.example, app.example:*, *.example, null; '*' opens every "
+        "service to every site, with its visitors' cookies",
+    )
     serve.add_argument("--jsessionid", action="store_true", default=None)
     serve.add_argument(
         "--no-raw-websocket", dest="raw_websocket", action="store_false", default=None

@@ -175,8 +175,8 @@ def flash_policy_for(
     """The socket policy a server on `http_port` answers: explicit `domains` and `ports`,
     else the hosts of its routers' ``allowed_origins`` and the HTTP port itself.
 
-    Routers that allow any origin add no domain: the default is never ``*`` unless an
-    ``allowed_origins`` list or `domains` says ``*``.
+    Routers that allow only their own origin (the default) add no domain: the policy
+    says ``*`` only when an ``allowed_origins`` list or `domains` does.
     """
     routers: Sequence[Router] = app.settings.get(ROUTERS_SETTING, ())
     policy = FlashPolicy.build(

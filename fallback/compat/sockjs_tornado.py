@@ -114,7 +114,9 @@ def _disable_nagle(value: Any) -> dict[str, Any]:
 
 def _websocket_allow_origin(value: Any) -> dict[str, Any]:
     if value == "*":
-        return {"allowed_origins": None}
+        # sockjs-tornado's default, kept for migrated applications: explicitly open
+        # (fallback's own default is the same origin only; the router warns at start-up).
+        return {"allowed_origins": ("*",)}
     entries = [value] if isinstance(value, str) else value
     try:
         origins = tuple(entries)

@@ -138,15 +138,27 @@ class BaseHandler(RequestHandler):
     def prepare(self) -> None:
         if self.request.method not in self.allowed_methods:
             raise HTTPError(405)
-        origin = request_origin(
-            self.request.headers.get("Origin"), self.request.headers.get("Referer")
-        )
-        if not origin_allowed(
-            origin, self.service.settings.allowed_origins, self.request.host
-        ):
-            self.refuse(403, "origin", "Origin not allowed.", f"origin {origin}")
+        if not self.origin_allowed():
             return
         self._limit_body()
+
+    def origin_allowed(self) -> bool:
+        """Refuse (403) a page that may not connect: another site's, unless
+        ``allowed_origins`` lets it (`fallback.origins`)."""
+        headers = self.request.headers
+        origin = request_origin(headers.get("Origin"), headers.get("Referer"))
+        if origin_allowed(
+            origin,
+            self.service.settings.allowed_origins,
+            self.request.host,
+            self.request.protocol,
+            fetch_site=headers.get("Sec-Fetch-Site"),
+        ):
+            return True
+        if origin is None:
+            origin = "unnamed, Sec-Fetch-Site " + headers.get("Sec-Fetch-Site", "")
+        self.refuse(403, "origin", "Origin not allowed.", f"origin {origin}")
+        return False
 
     def _limit_body(self) -> None:
         """Refuse a body declared too big now, before it is read; bound chunked ones."""

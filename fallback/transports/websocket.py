@@ -814,7 +814,14 @@ class _SessionEndpoint(WebSocketEndpoint):
         self.max_message_size = service.settings.max_message_size
 
     def allow_origin(self, origin: str | None) -> bool:
-        return origin_allowed(origin, self.service.settings.allowed_origins, self.request.host)
+        request = self.request
+        return origin_allowed(
+            origin,
+            self.service.settings.allowed_origins,
+            request.host,
+            request.protocol,
+            fetch_site=request.headers.get("Sec-Fetch-Site"),
+        )
 
     def handshake_refused(self, error: HandshakeError) -> None:
         self.service.count_refusal("origin" if error.status == 403 else "bad_handshake")
