@@ -165,12 +165,27 @@ class Service:
             )
             self.count_refusal("resume", f"{code} {reason}")
             return self._refusal(session_id, info, transport, code, reason)
+        if self.settings.resume_same_ip and info.ip != session.info.ip:
+            # Answered as for an unknown id (nothing confirms the connection exists), and
+            # the connection itself is left alone: its own client may still come back.
+            self.count_refusal("resume_ip", f"resume from {info.ip}, not {session.info.ip}")
+            return self._refusal(
+                session_id,
+                info,
+                transport,
+                CloseCode.RESUME_UNKNOWN,
+                DEFAULT_REASONS[CloseCode.RESUME_UNKNOWN],
+            )
+        resume = session.resume
+        assert resume is not None
+        before = (resume.cid, resume.previous)
         try:
-            replaced = session.take_over(client_seen, transport)
+            replaced = session.take_over(client_seen, transport, cid)
         except ResumeError as error:
             self.registry.remove(session)
             self.count_refusal("resume", f"{error.code} {error.reason}")
             return self._refusal(session_id, info, transport, error.code, error.reason)
+        self.registry.rekey(session, before)
         if replaced is not None:
             abandon = getattr(replaced, "abandon", None)
             if abandon is not None:

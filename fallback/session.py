@@ -258,6 +258,8 @@ class Session:
             frame = OPEN_FRAME
         elif self._controls:
             frame = self._controls.pop(0)
+            if resume is not None and not resume.announced and frame.startswith('r{"cid"'):
+                resume.announced = True  # the new connection id is on its way
         elif self._queue:
             queue = self._queue
             frame = messages_frame(queue)
@@ -376,6 +378,7 @@ class Session:
             raise MessageTooBig("Message too big.")
         self._counters.bytes_received += len(body)
         if self.resume is not None:
+            self.resume.confirm()
             self._receive_resumable(decode_resumable_payload(body, websocket=False))
         else:
             self.receive(decode_send_payload(body))
@@ -386,6 +389,7 @@ class Session:
             raise MessageTooBig("Message too big.")
         self._counters.bytes_received += len(data)
         if self.resume is not None:
+            self.resume.confirm()
             self._receive_resumable(decode_resumable_payload(data, websocket=True))
         else:
             self.receive(decode_websocket_payload(data))
@@ -467,14 +471,25 @@ class Session:
         assert self.resume is not None
         self._push_control(control_frame(cid=self.resume.cid, resumed=False, seen=0))
 
-    def take_over(self, client_seen: int, transport: str) -> Receiver | None:
+    def client_heard(self) -> None:
+        """The client showed it is here on its current transport (a transport that sees
+        traffic the session does not, such as a WebSocket pong, says so): a resumed
+        connection's previous id stops working (`ResumeState.confirm`)."""
+        if self.resume is not None and self.resume.previous is not None:
+            self.resume.confirm()
+
+    def take_over(
+        self, client_seen: int, transport: str, presented: str | None = None
+    ) -> Receiver | None:
         """The client is back on a new transport, having received `client_seen` messages.
 
-        Queues, for the next receiver: the open frame, a control frame telling the
-        client how many of its messages arrived, and every message it missed, ahead of
-        anything queued since. Returns the receiver being replaced (its transport must
-        end without writing), if one was still attached. Raises `ResumeError` (and
-        closes the connection) when the messages the client needs are gone.
+        Queues, for the next receiver: the open frame, a control frame with the
+        connection's new id (it changes at every resume, `ResumeState.rotate`; the
+        client resumed with `presented`) telling the client how many of its messages
+        arrived, and every message it missed, ahead of anything queued since. Returns
+        the receiver being replaced (its transport must end without writing), if one was
+        still attached. Raises `ResumeError` (and closes the connection) when the
+        messages the client needs are gone.
         """
         resume = self.resume
         assert resume is not None
@@ -486,6 +501,7 @@ class Session:
             self._clear_queue()
             self.close(error.code, error.reason)
             raise
+        resume.rotate(presented if presented is not None else resume.cid)
         old = self._receiver
         self._receiver = None
         self._heartbeat_pending = False

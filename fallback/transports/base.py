@@ -322,7 +322,9 @@ class ReceivingHandler(BaseHandler):
             return None
         elif session.resume is not None and not session.has_receiver:
             request = parse_resume_request(self.get_query_argument(RESUME_PARAMETER, None))
-            if isinstance(request, tuple) and request[0] == session.resume.cid:
+            if isinstance(request, tuple) and session.resume.accepts(request[0]):
+                if request[0] == session.resume.cid:
+                    session.client_heard()  # it has the new id: the old one is void
                 session.resync(request[1])
         if not session.attach(self, self.transport_name):
             return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import tornado.web
 
 from fallback import Connection, ConnectionInfo, Router
@@ -25,6 +27,13 @@ class Secret(Connection):
         self.send(text)
 
 
+class Probe(Connection):
+    """Tells what `on_open` saw of the request's query (the application's view)."""
+
+    def on_open(self, info: ConnectionInfo) -> None:
+        self.send(json.dumps(sorted(info.arguments)))
+
+
 #: Short timers where a test waits for them.
 FAST = {"heartbeat_delay": 0.3, "disconnect_delay": 1.0}
 
@@ -40,5 +49,7 @@ def make_app() -> tornado.web.Application:
         Router(Echo, "/limited", max_sessions=5, handshake_timeout=0.5, **FAST),
         Router(Echo, "/router50", max_sessions=50, handshake_timeout=1.0),
         Router(Echo, "/live", **FAST),
+        Router(Probe, "/probe"),
     ]
     return make_application(routers)
+

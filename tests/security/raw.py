@@ -78,3 +78,56 @@ def wait_closed(sock: socket.socket, timeout: float) -> float:
             return time.monotonic() - started
         if not chunk:
             return time.monotonic() - started
+
+
+def http_request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | str | None = None,
+    headers: dict[str, str] | None = None,
+    source: str | None = None,
+    timeout: float = 5.0,
+) -> tuple[int, dict[str, str], str]:
+    """One HTTP request from `source` (a loopback address such as 127.0.0.2)."""
+    import http.client
+
+    conn = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=timeout, source_address=(source, 0) if source else None
+    )
+    try:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        if body is None and method == "POST":
+            body = b""
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, text
+    finally:
+        conn.close()
+
+
+class XhrSession:
+    """A SockJS session over XHR polling, from a chosen source address."""
+
+    def __init__(self, port: int, prefix: str, source: str | None = None) -> None:
+        import uuid
+
+        self.port = port
+        self.path = f"{prefix}/000/{uuid.uuid4().hex}"
+        self.source = source
+
+    def poll(self, query: str = "") -> str:
+        status, _, text = http_request(
+            self.port, "POST", self.path + "/xhr" + (f"?{query}" if query else ""),
+            source=self.source,
+        )
+        assert status == 200, (status, text)
+        return text.rstrip("\n")
+
+    def send(self, payload: str) -> int:
+        status, _, _ = http_request(
+            self.port, "POST", self.path + "/xhr_send", payload, source=self.source
+        )
+        return status
