@@ -287,10 +287,21 @@ class Session:
     def take_messages(self) -> list[OutgoingMessage]:
         """Everything queued, for receivers that send messages unframed."""
         queue = self._queue
-        self._queue = []
-        self._queue_bytes = 0
-        self._counters.sent += len(queue)
+        if queue:
+            self._queue = []
+            self._queue_bytes = 0
+            self._counters.sent += len(queue)
+            self._heartbeat_due = self._clock() + self._settings.heartbeat_delay
         return queue
+
+    def take_heartbeat(self) -> bool:
+        """For receivers that send messages unframed: whether a heartbeat is due. They
+        send no heartbeat frame, but check that their peer is alive (WebSocket ping)."""
+        if not self._heartbeat_pending:
+            return False
+        self._heartbeat_pending = False
+        self._heartbeat_due = self._clock() + self._settings.heartbeat_delay
+        return True
 
     # -- outgoing ---------------------------------------------------------------------
 
@@ -438,8 +449,7 @@ class Session:
         """Advance the clock; True when the session has expired and should be forgotten."""
         if self._receiver is not None:
             if (
-                self.framed
-                and not self._heartbeat_pending
+                not self._heartbeat_pending
                 and now >= self._heartbeat_due
                 and self.state is SessionState.OPEN
             ):
