@@ -34,6 +34,13 @@ class Probe(Connection):
         self.send(json.dumps(sorted(info.arguments)))
 
 
+class Crashy(Connection):
+    """An application bug: every message raises (the error is logged with the session id)."""
+
+    def on_message(self, text: str) -> None:
+        raise RuntimeError("the application failed")
+
+
 #: Short timers where a test waits for them.
 FAST = {"heartbeat_delay": 0.3, "disconnect_delay": 1.0}
 
@@ -50,6 +57,9 @@ def make_app() -> tornado.web.Application:
         Router(Echo, "/router50", max_sessions=50, handshake_timeout=1.0),
         Router(Echo, "/live", **FAST),
         Router(Probe, "/probe"),
+        Router(Echo, "/verified", verify_ip=True),
+        Router(Crashy, "/crashy"),
+        Router(Echo, "/tiny", max_queue=2),
     ]
     return make_application(routers)
 
