@@ -22,7 +22,8 @@ shared, and a process with no member in a channel never hears of it.
 Guarantee: in one process, members get every publish exactly once and in publish order.
 Across processes, the same holds while the broker is up (Redis pub/sub keeps one
 connection's order); publishes made while it is down cannot reach other processes -- they
-are counted (``hub.broker.stats.lost``) and the outage is logged.
+are counted (``hub.broker.stats.lost`` where they were published, ``stats.missed`` in each
+process that did not get them) and the outage is logged.
 """
 
 from __future__ import annotations
