@@ -6,14 +6,48 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+import tornado.web
 
+from fallback.ratelimit import Backoff
+from fallback.realtime import ServerConfig, Tenant, build_application
 from tests.security.apps import make_app
 from tests.support.live import LiveServer
+
+SECRET = "acme-secret-0123456789"
+KEY = "acme-api-key-0123456789"
+ADMIN_KEY = "server-admin-key-0123456789"
+#: Tight enough for tests to reach the lockout quickly and wait it out.
+LIMITS = Backoff(free_failures=3, lockout=0.5, max_lockout=2.0)
 
 
 @pytest.fixture(scope="package")
 def live() -> Iterator[LiveServer]:
     server = LiveServer(make_app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="package")
+def channel_server() -> Iterator[LiveServer]:
+    """A channel server with one tenant that has an API key and the admin page."""
+
+    def factory() -> tornado.web.Application:
+        acme = Tenant(
+            name="acme",
+            prefix="/acme",
+            secret=SECRET,
+            api_key=KEY,
+            # The most generous patterns a tenant could write: still no way in.
+            private=("private-*", "*"),
+            presence=("presence-*",),
+            client_publish=("*",),
+            admin=True,
+        )
+        config = ServerConfig(admin_key=ADMIN_KEY, tenants=(acme,))
+        app, _ = build_application(config, login_limits=LIMITS)
+        return app
+
+    server = LiveServer(factory).start()
     yield server
     server.stop()
 

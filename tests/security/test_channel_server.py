@@ -12,52 +12,29 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-import tornado.web
 
 from fallback.exceptions import ConfigurationError
 from fallback.ratelimit import Backoff
-from fallback.realtime import ServerConfig, Tenant, build_application, parse_config
+from fallback.realtime import parse_config
 from fallback.tokens import issue
 from tests.realtime.conftest import EnvelopeClient
 from tests.security import raw
+from tests.security.conftest import ADMIN_KEY, KEY, LIMITS, SECRET
 from tests.support.live import LiveServer
 from tests.support.sockjs import client_for
 
-SECRET = "acme-secret-0123456789"
-KEY = "acme-api-key-0123456789"
-ADMIN_KEY = "server-admin-key-0123456789"
-LIMITS = Backoff(free_failures=3, lockout=0.5, max_lockout=2.0)
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LiveServer]:
-    def factory() -> tornado.web.Application:
-        acme = Tenant(
-            name="acme",
-            prefix="/acme",
-            secret=SECRET,
-            api_key=KEY,
-            # The most generous patterns a tenant could write: still no way in.
-            private=("private-*", "*"),
-            presence=("presence-*",),
-            client_publish=("*",),
-            admin=True,
-        )
-        config = ServerConfig(admin_key=ADMIN_KEY, tenants=(acme,))
-        app, _ = build_application(config, login_limits=LIMITS)
-        return app
-
-    live = LiveServer(factory).start()
-    yield live
-    live.stop()
+@pytest.fixture
+def server(channel_server: LiveServer) -> LiveServer:
+    return channel_server
 
 
 @pytest.fixture
-def connect(server: LiveServer) -> Iterator[Any]:
+def connect(channel_server: LiveServer) -> Iterator[Any]:
     opened: list[EnvelopeClient] = []
 
     def open_client() -> EnvelopeClient:
-        client = EnvelopeClient(client_for("websocket", server.url + "/acme"))
+        client = EnvelopeClient(client_for("websocket", channel_server.url + "/acme"))
         opened.append(client)
         return client
 

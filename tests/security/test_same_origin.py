@@ -98,6 +98,17 @@ def test_the_servers_own_pages_and_clients_without_origin_open_websockets(live, 
         assert status == 101, origin
 
 
+@pytest.mark.parametrize(
+    "origin",
+    ["http://127.0.0.1:{other}", "http://127.0.0.1", "https://127.0.0.1:{other}", "http://localhost:{port}"],
+)
+def test_another_port_or_name_of_the_same_machine_is_another_origin(live, origin):
+    origin = origin.format(port=live.port, other=live.port + 1)
+    response = http.post(url(live, "/default", "/000/{sid}/xhr"), headers={"Origin": origin})
+    assert response.status == 403
+    assert raw.handshake_status(live.port, "/default/websocket", "13", origin) == 403
+
+
 def test_the_servers_own_pages_get_cors_with_credentials(live):
     response = http.post(url(live, "/default", "/000/{sid}/xhr"), headers={"Origin": own_origin(live)})
     assert (response.status, response.text) == (200, "o\n")
@@ -130,6 +141,8 @@ def test_null_origin_connects_where_the_service_lists_it(live):
         ("https://a.trusted.example", True),
         ("https://eviltrusted.example", False),  # a look-alike, not a subdomain
         ("https://trusted.example", False),  # the bare domain is not under its wildcard
+        ("https://xpartner.example", False),  # nor is a host that merely ends the same
+        ("http://partner.example:443", False),
     ],
 )
 def test_allowed_origins_admit_exactly_what_they_name(live, origin, allowed):
