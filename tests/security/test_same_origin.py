@@ -225,3 +225,20 @@ def test_an_http_page_is_not_the_origin_of_an_https_service(behind_tls_proxy):
         url(live, "/echo", "/000/{sid}/xhr"), headers={**https, "Origin": f"http://{host}"}
     )
     assert page_http.status == 403
+
+
+@pytest.mark.parametrize(
+    ("prefix", "policy"),
+    [
+        ("/default", "frame-ancestors 'self'"),
+        ("/partner", "frame-ancestors 'self' https://partner.example *.trusted.example"),
+        ("/files", "frame-ancestors 'self'"),
+        ("/open", "frame-ancestors *"),
+    ],
+)
+def test_iframe_html_may_be_framed_only_by_allowed_pages_even_from_a_cache(live, prefix, policy):
+    # sockjs-client's iframe transports run from this page for whoever frames it; it is
+    # cached for a year, and a cached copy is never checked by the server again.
+    response = http.get(live.url + prefix + "/iframe.html")
+    assert response.status == 200
+    assert response.header("Content-Security-Policy") == policy
