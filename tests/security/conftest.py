@@ -32,9 +32,9 @@ def channel_server() -> Iterator[LiveServer]:
     """A channel server with one tenant that has an API key and the admin page."""
 
     def factory() -> tornado.web.Application:
-        acme = Tenant(
-            name="acme",
-            prefix="/acme",
+        tenant = Tenant(
+            name="fortress",  # not "acme": the hub is per process, and tests/realtime has one
+            prefix="/fortress",
             secret=SECRET,
             api_key=KEY,
             # The most generous patterns a tenant could write: still no way in.
@@ -43,7 +43,7 @@ def channel_server() -> Iterator[LiveServer]:
             client_publish=("*",),
             admin=True,
         )
-        config = ServerConfig(admin_key=ADMIN_KEY, tenants=(acme,))
+        config = ServerConfig(admin_key=ADMIN_KEY, tenants=(tenant,))
         app, _ = build_application(config, login_limits=LIMITS)
         return app
 

@@ -34,7 +34,7 @@ def connect(channel_server: LiveServer) -> Iterator[Any]:
     opened: list[EnvelopeClient] = []
 
     def open_client() -> EnvelopeClient:
-        client = EnvelopeClient(client_for("websocket", channel_server.url + "/acme"))
+        client = EnvelopeClient(client_for("websocket", channel_server.url + "/fortress"))
         opened.append(client)
         return client
 
@@ -47,7 +47,7 @@ def admin_page(server: LiveServer, key: str, source: str) -> tuple[int, dict[str
     return raw.http_request(
         server.port,
         "POST",
-        "/acme/admin",
+        "/fortress/admin",
         urlencode({"key": key}),
         {"Content-Type": "application/x-www-form-urlencoded"},
         source=source,
@@ -73,7 +73,7 @@ def admin_feed(server: LiveServer) -> tuple[str, str]:
 )
 def test_no_user_token_pattern_reaches_the_admin_feed(server, connect, pattern):
     channel, _ = admin_feed(server)
-    token = issue(SECRET, "user-1", tenant="acme", channels=pattern)
+    token = issue(SECRET, "user-1", tenant="fortress", channels=pattern)
     answer = connect().request("subscribe", channel=channel, token=token)
     assert answer["op"] == "error" and answer["code"] == 4014, answer
 
@@ -94,14 +94,14 @@ def test_browsers_and_the_backend_cannot_write_to_the_servers_feeds(server, conn
     published = client.request("publish", channel=channel, data={"forged": True})
     assert published["op"] == "error" and published["code"] == 4020
     status, _, body = raw.http_request(
-        server.port, "POST", "/acme/api/publish", json.dumps({"channel": channel, "data": 1}),
+        server.port, "POST", "/fortress/api/publish", json.dumps({"channel": channel, "data": 1}),
         {"Authorization": f"Bearer {KEY}"},
     )
     assert status == 400 and "reserved" in body
 
 
 def test_other_reserved_names_cannot_be_subscribed(server, connect):
-    token = issue(SECRET, "user-1", tenant="acme", channels=["$other"])
+    token = issue(SECRET, "user-1", tenant="fortress", channels=["$other"])
     answer = connect().request("subscribe", channel="$other", token=token)
     assert answer["op"] == "error" and answer["code"] == 4002
 
@@ -111,7 +111,7 @@ def test_other_reserved_names_cannot_be_subscribed(server, connect):
 
 def api_stats(server: LiveServer, key: str, source: str) -> tuple[int, dict[str, str], str]:
     return raw.http_request(
-        server.port, "GET", "/acme/api/stats", headers={"Authorization": f"Bearer {key}"},
+        server.port, "GET", "/fortress/api/stats", headers={"Authorization": f"Bearer {key}"},
         source=source,
     )
 
@@ -147,7 +147,7 @@ def test_wrong_api_keys_lock_the_address_out_then_the_right_key_works(server):
 def test_a_missing_key_is_not_counted_as_a_guess(server):
     source = "127.0.0.4"
     for _ in range(LIMITS.free_failures * 3):
-        status, _, _ = raw.http_request(server.port, "GET", "/acme/api/stats", source=source)
+        status, _, _ = raw.http_request(server.port, "GET", "/fortress/api/stats", source=source)
         assert status == 401
     assert api_stats(server, KEY, source)[0] == 200
 
@@ -182,7 +182,7 @@ def test_the_limit_spans_every_key_of_the_server(server):
         server.port, "GET", "/_fallback/tenants",
         headers={"Authorization": f"Bearer {ADMIN_KEY}"}, source=source,
     ))
-    assert answer[0] == 200 and json.loads(answer[2])["tenants"][0]["name"] == "acme"
+    assert answer[0] == 200 and json.loads(answer[2])["tenants"][0]["name"] == "fortress"
 
 
 def test_login_limits_come_from_the_configuration():

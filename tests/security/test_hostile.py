@@ -110,9 +110,9 @@ def test_3_half_open_hixie76_handshakes_do_not_lock_the_router(live):
 def test_4_a_users_token_cannot_read_the_admin_feed(channel_server):
     channel, _ = admin_feed(channel_server)
     for pattern in ("private-*", "*", "presence-*"):
-        client = EnvelopeClient(client_for("websocket", channel_server.url + "/acme"))
+        client = EnvelopeClient(client_for("websocket", channel_server.url + "/fortress"))
         try:
-            token = issue(SECRET, "user-1", tenant="acme", channels=pattern)
+            token = issue(SECRET, "user-1", tenant="fortress", channels=pattern)
             answer = client.request("subscribe", channel=channel, token=token)
             assert (answer["op"], answer["code"]) == ("error", 4014)
         finally:
