@@ -174,7 +174,8 @@ def main() -> None:
 
     async def run() -> None:
         await channels.start(args.broker)
-        # The demo accepts pages from any origin, so its Flash socket policy does too.
+        # Flash may open sockets for pages of any domain; the server itself then admits
+        # only its own pages (same-origin by default), whatever the policy says.
         listen(make_app(), args.port, args.host, flash_policy_domains="*")
         log.info("demo chat on http://%s:%d/", args.host, args.port)
         await asyncio.Event().wait()

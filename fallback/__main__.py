@@ -15,6 +15,7 @@ from . import admin_cli, channels
 from .connection import Connection
 from .exceptions import ConfigurationError
 from .flashpolicy import DEFAULT_POLICY_PORT
+from .logsafe import get_logger
 from .policyserver import InBandPolicyHTTPServer
 from .realtime import ServerConfig, build_application, load_config
 from .router import Router
@@ -29,7 +30,7 @@ from .server import (
 from .stats import DEFAULT_STATS_ALLOW
 from .workers import default_worker_count, supervise
 
-log = logging.getLogger("fallback")
+log = get_logger("fallback")
 
 
 def load_object(spec: str) -> Any:
@@ -81,7 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-queue-bytes", type=int, default=None, metavar="BYTES")
     serve.add_argument("--max-sessions", type=int, default=None, metavar="SESSIONS")
     serve.add_argument("--disabled-transports", type=_csv, default=None, metavar="A,B")
-    serve.add_argument("--allowed-origins", type=_csv, default=None, metavar="A,B")
+    serve.add_argument(
+        "--allowed-origins",
+        type=_csv,
+        default=None,
+        metavar="A,B",
+        help="pages of other sites that may connect (default: the server's own origin "
+        "only): https://app.example, app.example:*, *.example, null; '*' opens every "
+        "service to every site, with its visitors' cookies",
+    )
     serve.add_argument("--jsessionid", action="store_true", default=None)
     serve.add_argument(
         "--no-raw-websocket", dest="raw_websocket", action="store_false", default=None

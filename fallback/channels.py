@@ -22,14 +22,14 @@ shared, and a process with no member in a channel never hears of it.
 Guarantee: in one process, members get every publish exactly once and in publish order.
 Across processes, the same holds while the broker is up (Redis pub/sub keeps one
 connection's order); publishes made while it is down cannot reach other processes -- they
-are counted (``hub.broker.stats.lost``) and the outage is logged.
+are counted (``hub.broker.stats.lost`` where they were published, ``stats.missed`` in each
+process that did not get them) and the outage is logged.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -37,9 +37,10 @@ from .brokers import Broker, MemoryBroker, broker_from_url
 from .brokers.base import EventKind, RemoteEvent
 from .connection import Connection, broadcast
 from .exceptions import ConfigurationError
+from .logsafe import get_logger
 from .protocol import OutgoingMessage
 
-log = logging.getLogger("fallback.channels")
+log = get_logger("fallback.channels")
 
 MAX_CHANNEL_NAME = 200
 

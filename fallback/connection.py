@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 
 from .info import EMPTY_INFO, ConnectionInfo
+from .logsafe import get_logger
 from .protocol import CloseCode, OutgoingMessage
 from .session import Session, SessionState
 
-log = logging.getLogger("fallback.connection")
+log = get_logger("fallback.connection")
 
 
 class Connection:

@@ -25,7 +25,6 @@ the stream is used, so the stream's own registration starts clean.
 
 from __future__ import annotations
 
-import logging
 import socket
 from collections.abc import Iterable
 from typing import Any
@@ -45,8 +44,9 @@ from .flashpolicy import (
     bytes_still_needed,
     match_request,
 )
+from .logsafe import get_logger
 
-log = logging.getLogger("fallback.flashpolicy")
+log = get_logger("fallback.flashpolicy")
 
 #: The dedicated server's streams read from the socket in pieces this small, so a client
 #: that floods it costs at most this much before it is refused.

@@ -87,12 +87,11 @@ class SessionRegistry:
             self._record_close(session)
         resume = session.resume
         if resume is not None and self._resumable.get(resume.cid) is session:
-            del self._resumable[resume.cid]
-            self._tombstones[resume.cid] = (
-                session.close_code or 0,
-                session.close_reason or "",
-                self._clock(),
-            )
+            ended = (session.close_code or 0, session.close_reason or "", self._clock())
+            for cid in (resume.cid, resume.previous):
+                if cid is not None and self._resumable.get(cid) is session:
+                    del self._resumable[cid]
+                    self._tombstones[cid] = ended
             while len(self._tombstones) > MAX_TOMBSTONES:
                 self._tombstones.popitem(last=False)
 
@@ -105,7 +104,22 @@ class SessionRegistry:
         self._index(session)
 
     def resumable(self, cid: str) -> Session | None:
-        return self._resumable.get(cid)
+        """The live resumable connection `cid` names: its current id, or the one it was
+        resumed with while the client has yet to show it got the new one."""
+        session = self._resumable.get(cid)
+        if session is None or session.resume is None or not session.resume.accepts(cid):
+            return None
+        return session
+
+    def rekey(self, session: Session, before: tuple[str, str | None]) -> None:
+        """`session` was resumed and has a new connection id: index it, and forget the
+        ids it had `before` that no longer name it (at most two ids per connection)."""
+        resume = session.resume
+        assert resume is not None
+        for cid in before:
+            if cid is not None and not resume.accepts(cid) and self._resumable.get(cid) is session:
+                del self._resumable[cid]
+        self._resumable[resume.cid] = session
 
     @property
     def has_tombstones(self) -> bool:

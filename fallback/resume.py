@@ -21,8 +21,14 @@ counts travel:
 * When a transport drops, the server keeps the connection for ``resume_grace`` seconds
   (its ``on_close`` waits too). The client reconnects with a new SockJS session whose
   first receiving request carries ``fb_resume=<cid>.<n>``. The server answers ``o``,
-  ``r{"cid": ..., "resumed": true, "seen": m}``, then every message after number n; the
+  ``r{"cid": <new>, "resumed": true, "seen": m}``, then every message after number n; the
   client re-sends every message after number m. Nothing is lost or repeated.
+* The connection id is a capability, so it changes at every resume: the answer carries
+  a fresh one, which the client uses from then on. The id it resumed with stays good
+  until the client shows it got the new one -- it sends something, answers a WebSocket
+  ping, or polls with the new id -- so a resume answer lost in transit costs nothing;
+  after that, a resume with any earlier id gets 3011. The id is never logged (see
+  `redact_uri`). ``resume_same_ip`` also refuses resumes from another IP address.
 * When that is impossible the client gets ``o`` then a close frame: 3010 (messages it
   needs were dropped from a full replay buffer), 3011 (unknown connection) or 3009 (the
   grace period ended); the server's ``on_close`` saw the same code.
@@ -56,6 +62,7 @@ import json
 import re
 import secrets
 from collections.abc import Iterable
+from urllib.parse import unquote_plus
 
 from .protocol import OutgoingMessage
 
@@ -65,8 +72,35 @@ RESUME_PARAMETER = "fb_resume"
 _RESUME_VALUE = re.compile(r"([A-Za-z0-9_-]{16,64})\.(\d{1,15})")
 
 
+#: What a logged URL shows in place of a resume id.
+REDACTED = "[redacted]"
+
+
 def new_connection_id() -> str:
+    """A fresh connection id: 144 random bits, URL-safe (it travels in query strings)."""
     return secrets.token_urlsafe(18)
+
+
+def redact_uri(uri: str) -> str:
+    """`uri` with the value of its ``fb_resume`` argument replaced by ``[redacted]``.
+
+    A connection id is a capability: whoever presents it (with a count) takes the
+    connection over, so it must never reach a log. The argument is found as Tornado
+    finds it (``&``-separated, names percent- and ``+``-decoded, so ``fb%5Fresume`` is
+    caught too); ``fb_resume=1`` (asking for a new resumable connection) holds no id and
+    stays as it is.
+    """
+    path, mark, query = uri.partition("?")
+    if not mark:
+        return uri
+    parts = query.split("&")
+    changed = False
+    for i, part in enumerate(parts):
+        name, equals, value = part.partition("=")
+        if equals and unquote_plus(name) == RESUME_PARAMETER and value != "1":
+            parts[i] = name + "=" + REDACTED
+            changed = True
+    return path + "?" + "&".join(parts) if changed else uri
 
 
 def parse_resume_request(value: str | None) -> tuple[str, int] | bool:
@@ -107,10 +141,12 @@ class ResumeState:
 
     __slots__ = (
         "acked",
+        "announced",
         "buffer_bytes",
         "buffer_limit",
         "cid",
         "confirmed",
+        "previous",
         "received",
         "replay",
         "replay_bytes",
@@ -120,7 +156,15 @@ class ResumeState:
     )
 
     def __init__(self, cid: str, buffer_limit: int, buffer_bytes: int) -> None:
+        #: The connection id: a capability (whoever presents it takes the connection
+        #: over), so it is replaced after every resume (`rotate`) and never logged.
         self.cid = cid
+        #: The id the client last resumed with: still good until the client shows it
+        #: has the new one (`confirm`), so that a resume answer lost in transit does not
+        #: end the connection; None once it has.
+        self.previous: str | None = None
+        #: The control frame carrying the current id has been handed to a transport.
+        self.announced = True
         self.buffer_limit = buffer_limit
         self.buffer_bytes = buffer_bytes
         #: Number of the last message handed to a transport.
@@ -138,6 +182,24 @@ class ResumeState:
         #: The `received` count last told to the client.
         self.reported = 0
         self.resumes = 0
+
+    def accepts(self, cid: str) -> bool:
+        """Whether a resume (or resync) presenting `cid` is this connection's client."""
+        return cid == self.cid or (self.previous is not None and cid == self.previous)
+
+    def rotate(self, presented: str) -> str:
+        """A resume with `presented` succeeded: a fresh id replaces the current one,
+        which is then worthless; `presented` stays good until `confirm`."""
+        self.previous = presented
+        self.cid = new_connection_id()
+        self.announced = False
+        return self.cid
+
+    def confirm(self) -> None:
+        """The client is here after it got the new id (it sent something, answered a
+        ping, or polled with the new id): the id it resumed with is worthless now."""
+        if self.announced:
+            self.previous = None
 
     def sent_out(self, messages: Iterable[OutgoingMessage]) -> int:
         """Messages just handed to a transport; returns how many unacknowledged ones had

@@ -11,6 +11,8 @@ from tornado.web import url
 
 from .connection import Connection, broadcast
 from .exceptions import ConfigurationError
+from .logsafe import get_logger
+from .origins import opens_everything
 from .registry import SessionRegistry
 from .service import ConnectionFactory, Service
 from .settings import Settings
@@ -24,6 +26,8 @@ from .transports.polling import (
 )
 from .transports.streaming import EventSourceHandler, HtmlFileHandler, XhrStreamingHandler
 from .transports.websocket import RawWebSocketHandler, SockJSWebSocketHandler
+
+log = get_logger("fallback.router")
 
 #: Longest server or session id in a session URL. The protocol sets no limit (clients
 #: use 3 digits and 8 random characters); ids past this are refused with 404 like any
@@ -65,6 +69,14 @@ class Router:
         self.settings = Settings.from_kwargs(settings)
         self.service = Service(connection_class, self.prefix, self.settings)
         self.urls: list[Rule] = self._rules()
+        if opens_everything(self.settings.allowed_origins):
+            log.warning(
+                "router %s: allowed_origins '*' lets pages of every site connect as their "
+                "visitors: browsers send those visitors' cookies with WebSocket handshakes "
+                "and with the CORS requests it answers with credentials. Use it only for "
+                "a service that does not authenticate by cookie (or list the sites)",
+                self.prefix or "/",
+            )
 
     @property
     def sessions(self) -> SessionRegistry:

@@ -18,15 +18,17 @@ from tornado.web import RequestHandler, StaticFileHandler
 
 from .exceptions import ConfigurationError
 from .flashpolicy import DEFAULT_POLICY_TIMEOUT, FlashPolicy
+from .logsafe import get_logger
 from .policyserver import FlashPolicyServer, InBandPolicyHTTPServer
 from .protocol import DEFAULT_REASONS, CloseCode
+from .resume import redact_uri
 from .router import Router
 from .service import Service
 from .session import Session, SessionState
 from .shimfile import SHIM_DIR, ShimHandler
 from .stats import DEFAULT_STATS_ALLOW, ROUTERS_SETTING, stats_rules
 
-log = logging.getLogger("fallback.server")
+log = get_logger("fallback.server")
 
 #: The directory holding ``fallback.js`` (installed with the package).
 STATIC_DIR = SHIM_DIR
@@ -56,26 +58,38 @@ DEFAULT_BACKLOG = 1024
 # close their sessions.
 
 
+_access_log = get_logger("tornado.access")
+
+
 def _log_request(handler: RequestHandler) -> None:
-    """Access log: INFO, and WARNING for refusals.
+    """Access log: INFO, and WARNING for refusals; `make_application` installs it as
+    Tornado's ``log_function`` (give it to your own ``Application`` the same way).
 
     SockJS answers client mistakes (broken JSON, bad callbacks) with 500, which
     Tornado's default would log as server errors; a real exception is still logged with
     its traceback by Tornado's ``log_exception``. A refusal fallback already logged (one
     WARNING line saying why) is logged at INFO here, so that it is warned about once.
+
+    The URL is written without its resume capability (``fb_resume=<id>.<n>`` becomes
+    ``fb_resume=[redacted]``: whoever holds the id can take the connection over), and
+    escaped like every other logged argument (`fallback.logsafe`).
     """
     status = handler.get_status()
     request = handler.request
     warn = status >= 400 and not getattr(handler, "refused", False)
-    logging.getLogger("tornado.access").log(
+    _access_log.log(
         logging.WARNING if warn else logging.INFO,
         "%d %s %s (%s) %.2fms",
         status,
         request.method,
-        request.uri,
+        redact_uri(request.uri or ""),
         request.remote_ip,
         1000.0 * request.request_time(),
     )
+
+
+#: The access-log function, for applications not built by `make_application`.
+log_request = _log_request
 
 
 def static_rules(path: str = "/static") -> list[Rule]:
@@ -161,8 +175,8 @@ def flash_policy_for(
     """The socket policy a server on `http_port` answers: explicit `domains` and `ports`,
     else the hosts of its routers' ``allowed_origins`` and the HTTP port itself.
 
-    Routers that allow any origin add no domain: the default is never ``*`` unless an
-    ``allowed_origins`` list or `domains` says ``*``.
+    Routers that allow only their own origin (the default) add no domain: the policy
+    says ``*`` only when an ``allowed_origins`` list or `domains` does.
     """
     routers: Sequence[Router] = app.settings.get(ROUTERS_SETTING, ())
     policy = FlashPolicy.build(

@@ -8,7 +8,6 @@ built before the loop runs needs no loop at construction time.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
@@ -17,6 +16,7 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 from .connection import Connection
 from .exceptions import ConfigurationError, PeerError
 from .info import ConnectionInfo
+from .logsafe import get_logger
 from .protocol import DEFAULT_REASONS, CloseCode, SessionId
 from .registry import SessionRegistry
 from .resume import (
@@ -29,7 +29,7 @@ from .resume import (
 from .session import Clock, Session, SessionState
 from .settings import Settings
 
-log = logging.getLogger("fallback.service")
+log = get_logger("fallback.service")
 
 ConnectionFactory = Callable[[], Connection]
 
@@ -171,8 +171,22 @@ class Service:
             )
             self.count_refusal("resume", f"{code} {reason}")
             return self._refusal(session_id, info, transport, code, reason)
+        if self.settings.resume_same_ip and info.ip != session.info.ip:
+            # Answered as for an unknown id (nothing confirms the connection exists), and
+            # the connection itself is left alone: its own client may still come back.
+            self.count_refusal("resume_ip", f"resume from {info.ip}, not {session.info.ip}")
+            return self._refusal(
+                session_id,
+                info,
+                transport,
+                CloseCode.RESUME_UNKNOWN,
+                DEFAULT_REASONS[CloseCode.RESUME_UNKNOWN],
+            )
+        resume = session.resume
+        assert resume is not None
+        before = (resume.cid, resume.previous)
         try:
-            replaced = session.take_over(client_seen, transport)
+            replaced = session.take_over(client_seen, transport, cid)
         except StaleResume as error:
             self.count_refusal("resume", f"stale request, {error.code} {error.reason}")
             return self._refusal(session_id, info, transport, error.code, error.reason)
@@ -180,6 +194,7 @@ class Service:
             self.registry.remove(session)
             self.count_refusal("resume", f"{error.code} {error.reason}")
             return self._refusal(session_id, info, transport, error.code, error.reason)
+        self.registry.rekey(session, before)
         if replaced is not None:
             abandon = getattr(replaced, "abandon", None)
             if abandon is not None:

@@ -19,13 +19,13 @@ States and the transitions allowed between them (`TRANSITIONS`)::
 from __future__ import annotations
 
 import enum
-import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from .exceptions import PayloadError, PeerError
 from .info import ConnectionInfo
+from .logsafe import get_logger
 from .protocol import (
     DEFAULT_REASONS,
     HEARTBEAT_FRAME,
@@ -43,7 +43,7 @@ from .protocol import (
 from .resume import ResumeError, ResumeState, StaleResume, control_frame
 from .settings import Settings
 
-log = logging.getLogger("fallback.session")
+log = get_logger("fallback.session")
 
 Clock = Callable[[], float]
 
@@ -258,6 +258,8 @@ class Session:
             frame = OPEN_FRAME
         elif self._controls:
             frame = self._controls.pop(0)
+            if resume is not None and not resume.announced and frame.startswith('r{"cid"'):
+                resume.announced = True  # the new connection id is on its way
         elif self._queue:
             queue = self._queue
             frame = messages_frame(queue)
@@ -285,10 +287,21 @@ class Session:
     def take_messages(self) -> list[OutgoingMessage]:
         """Everything queued, for receivers that send messages unframed."""
         queue = self._queue
-        self._queue = []
-        self._queue_bytes = 0
-        self._counters.sent += len(queue)
+        if queue:
+            self._queue = []
+            self._queue_bytes = 0
+            self._counters.sent += len(queue)
+            self._heartbeat_due = self._clock() + self._settings.heartbeat_delay
         return queue
+
+    def take_heartbeat(self) -> bool:
+        """For receivers that send messages unframed: whether a heartbeat is due. They
+        send no heartbeat frame, but check that their peer is alive (WebSocket ping)."""
+        if not self._heartbeat_pending:
+            return False
+        self._heartbeat_pending = False
+        self._heartbeat_due = self._clock() + self._settings.heartbeat_delay
+        return True
 
     # -- outgoing ---------------------------------------------------------------------
 
@@ -376,6 +389,7 @@ class Session:
             raise MessageTooBig("Message too big.")
         self._counters.bytes_received += len(body)
         if self.resume is not None:
+            self.resume.confirm()
             self._receive_resumable(decode_resumable_payload(body, websocket=False))
         else:
             self.receive(decode_send_payload(body))
@@ -386,6 +400,7 @@ class Session:
             raise MessageTooBig("Message too big.")
         self._counters.bytes_received += len(data)
         if self.resume is not None:
+            self.resume.confirm()
             self._receive_resumable(decode_resumable_payload(data, websocket=True))
         else:
             self.receive(decode_websocket_payload(data))
@@ -434,8 +449,7 @@ class Session:
         """Advance the clock; True when the session has expired and should be forgotten."""
         if self._receiver is not None:
             if (
-                self.framed
-                and not self._heartbeat_pending
+                not self._heartbeat_pending
                 and now >= self._heartbeat_due
                 and self.state is SessionState.OPEN
             ):
@@ -467,15 +481,26 @@ class Session:
         assert self.resume is not None
         self._push_control(control_frame(cid=self.resume.cid, resumed=False, seen=0))
 
-    def take_over(self, client_seen: int, transport: str) -> Receiver | None:
+    def client_heard(self) -> None:
+        """The client showed it is here on its current transport (a transport that sees
+        traffic the session does not, such as a WebSocket pong, says so): a resumed
+        connection's previous id stops working (`ResumeState.confirm`)."""
+        if self.resume is not None and self.resume.previous is not None:
+            self.resume.confirm()
+
+    def take_over(
+        self, client_seen: int, transport: str, presented: str | None = None
+    ) -> Receiver | None:
         """The client is back on a new transport, having received `client_seen` messages.
 
-        Queues, for the next receiver: the open frame, a control frame telling the
-        client how many of its messages arrived, and every message it missed, ahead of
-        anything queued since. Returns the receiver being replaced (its transport must
-        end without writing), if one was still attached. Raises `ResumeError` (and
-        closes the connection) when the messages the client needs are gone, or
-        `StaleResume` (and changes nothing) for a request the client has overtaken.
+        Queues, for the next receiver: the open frame, a control frame with the
+        connection's new id (it changes at every resume, `ResumeState.rotate`; the
+        client resumed with `presented`) telling the client how many of its messages
+        arrived, and every message it missed, ahead of anything queued since. Returns
+        the receiver being replaced (its transport must end without writing), if one was
+        still attached. Raises `ResumeError` (and closes the connection) when the
+        messages the client needs are gone, or `StaleResume` (and changes nothing) for
+        a request the client has overtaken.
         """
         resume = self.resume
         assert resume is not None
@@ -489,6 +514,7 @@ class Session:
             self._clear_queue()
             self.close(error.code, error.reason)
             raise
+        resume.rotate(presented if presented is not None else resume.cid)
         old = self._receiver
         self._receiver = None
         self._heartbeat_pending = False

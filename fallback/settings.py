@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .exceptions import ConfigurationError
+from .origins import check_pattern
 
 #: Transport names as they appear in SockJS URLs, in the order fallback prefers them.
 TRANSPORTS: tuple[str, ...] = (
@@ -56,9 +57,12 @@ class Settings:
     response_limit: int = 128 * 1024
     #: Set a ``JSESSIONID`` cookie on session requests (for load balancers that need it).
     jsessionid: bool = False
-    #: Origins allowed to connect, ``None`` for any. Entries are ``scheme://host[:port]``,
-    #: ``host[:port]`` or ``*.domain``; ``"null"`` allows pages opened from files.
-    allowed_origins: tuple[str, ...] | None = None
+    #: Pages of other origins allowed to connect, besides the server's own (which always
+    #: may: see `fallback.origins`). Entries are ``scheme://host[:port|:*]``,
+    #: ``host[:port|:*]`` or ``*.domain``; ``"null"`` allows pages opened from files and
+    #: ``"*"`` every page of every site (with its visitors' cookies: only for services
+    #: that do not authenticate by cookie). ``None`` is the same as ``()``.
+    allowed_origins: tuple[str, ...] = ()
     #: Refuse requests for an HTTP session from any IP address but the one that opened
     #: it (receiving requests get ``c[2010, ...]``, send requests 404). WebSocket
     #: sessions live on one socket and need no check. Behind a proxy, enable Tornado's
@@ -80,18 +84,36 @@ class Settings:
     #: is how long the shim takes to notice a transport that fell silent (see
     #: `fallback.resume`).
     resume_grace: float = 60.0
+    #: Refuse a resume (3011, the connection left as it is) from another IP address than
+    #: the one that opened the connection. Off by default: phones change networks, and
+    #: resume exists for them; the connection id is a capability either way (fresh after
+    #: every resume, never logged). Behind a proxy, enable Tornado's ``xheaders``.
+    resume_same_ip: bool = False
     #: Sent-but-unacknowledged messages kept per resumable connection, by count...
     resume_buffer: int = 1024
     #: ... and by bytes. Past either, the oldest are dropped and a later resume that
     #: needs them fails with 3010 (the live connection is not affected).
     resume_buffer_bytes: int = 1024 * 1024
+    #: Seconds a hixie-76 WebSocket handshake may take to send its 8-byte key once its
+    #: headers are in (until then it holds no session); the headers of every handshake
+    #: are bounded by the server's ``idle_connection_timeout``.
+    handshake_timeout: float = 10.0
     #: Serve the unframed WebSocket endpoint ``<prefix>/websocket``.
     raw_websocket: bool = True
     #: The SockJS client script ``iframe.html`` loads (sockjs-client's iframe transports).
     sockjs_url: str = DEFAULT_SOCKJS_URL
 
     def __post_init__(self) -> None:
-        for name in ("heartbeat_delay", "disconnect_delay", "resume_grace"):
+        origins: object = self.allowed_origins
+        if origins is None:
+            object.__setattr__(self, "allowed_origins", ())
+        elif not isinstance(origins, tuple):
+            raise ConfigurationError("allowed_origins must be a list of origin patterns")
+        for pattern in self.allowed_origins:
+            problem = check_pattern(pattern)
+            if problem is not None:
+                raise ConfigurationError(f"allowed_origins entry {pattern!r}: {problem}")
+        for name in ("heartbeat_delay", "disconnect_delay", "resume_grace", "handshake_timeout"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
@@ -127,7 +149,7 @@ class Settings:
             origins = prepared["allowed_origins"]
             if isinstance(origins, str):
                 origins = [origins]
-            prepared["allowed_origins"] = tuple(str(o) for o in origins)
+            prepared["allowed_origins"] = tuple(origins)
         return cls(**prepared)
 
     def enabled(self, transport: str) -> bool:

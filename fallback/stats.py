@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import logging
 import os
 import re
 from collections import Counter
@@ -26,11 +25,12 @@ from tornado.routing import Rule
 from tornado.web import RequestHandler, url
 
 from .exceptions import ConfigurationError
+from .logsafe import get_logger
 from .service import Service
 from .session import SessionState
 from .settings import TRANSPORTS
 
-log = logging.getLogger("fallback.stats")
+log = get_logger("fallback.stats")
 
 #: Who may read statistics unless told otherwise: this machine only.
 DEFAULT_STATS_ALLOW: tuple[str, ...] = ("127.0.0.0/8", "::1/128")

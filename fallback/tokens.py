@@ -8,7 +8,9 @@ issue and verify it without shared state. Claims:
 ``sub``       the user id (string), shown to other members of presence channels
 ``info``      user info (JSON object), shown with it
 ``channels``  the channels the holder may subscribe to: a glob (``private-team-*``) or a
-              list of globs; ``*`` matches any characters
+              list of globs; ``*`` matches any characters. Channels whose names start
+              with ``$`` are the server's own feeds (the admin page's): no glob ever
+              matches one, only an entry that is exactly its name
 ``tenant``    the tenant (application) the token is for
 ``exp``       expiry, seconds since the epoch (UTC)
 ``iat``       issued at (optional)
@@ -56,6 +58,15 @@ class TokenError(Exception):
         self.message = message
 
 
+#: Channel names that start with this belong to the server (`is_reserved`).
+RESERVED_PREFIX = "$"
+
+
+def is_reserved(channel: str) -> bool:
+    """Whether `channel` is in the server's own namespace (``$fallback-admin``...)."""
+    return channel.startswith(RESERVED_PREFIX)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Claims:
     user_id: str
@@ -65,6 +76,14 @@ class Claims:
     expires: float
 
     def allows(self, channel: str) -> bool:
+        """Whether the token lets its holder subscribe to `channel`.
+
+        A reserved channel (`is_reserved`) is never reached by a pattern -- ``*``,
+        ``private-*``, ``$*`` or ``[$]...`` -- only by its exact name, which only the
+        server's own tokens carry (the admin page's).
+        """
+        if is_reserved(channel):
+            return channel in self.channels
         return any(fnmatch.fnmatchcase(channel, pattern) for pattern in self.channels)
 
 

@@ -12,7 +12,6 @@ five times a minute), and exits with the worst exit status once all have stopped
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -20,7 +19,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-log = logging.getLogger("fallback.workers")
+from .logsafe import get_logger
+
+log = get_logger("fallback.workers")
 
 MAX_RESTARTS_PER_MINUTE = 5
 

@@ -30,10 +30,26 @@ class RemoteEvent:
 
 @dataclasses.dataclass(slots=True)
 class BrokerStats:
+    """What a broker carried and failed to carry, counted exactly on both sides.
+
+    Every publish ends up counted once, as `published`, `lost` or `unconfirmed`; a
+    receiving process counts in `missed` every event of another process, on a channel
+    it listens to, that never reached it (whatever the reason: not sent, or sent while
+    it was not subscribed), found by the per-channel sequence numbers publishes carry.
+    """
+
+    #: Publishes the broker took (Redis answered them).
     published: int = 0
+    #: Events of other processes delivered here.
     received: int = 0
-    #: Publishes that could not reach other processes (broker unavailable).
+    #: Publishes that never reached the broker (it was unavailable, or the connection
+    #: failed while they waited to be written).
     lost: int = 0
+    #: Publishes written on a connection that failed before the broker answered: they
+    #: may or may not have reached it (the receivers' `missed` says which did not).
+    unconfirmed: int = 0
+    #: Events of other processes on this process's channels that never arrived here.
+    missed: int = 0
     reconnects: int = 0
     connected: bool = True
 

@@ -10,13 +10,22 @@ Layout in Redis (``ns`` is the namespace, ``fallback`` by default):
 * key ``ns:n:<node>`` -- this process is alive (expires ``node_ttl`` after it dies, and
   presence readers then ignore and delete its members).
 
-Wire format of a pub/sub payload: ``<node>|<kind>|<data>`` (``|<info>`` after a JOIN's
-member id). Processes skip their own payloads: they delivered locally already.
+Wire format of a pub/sub payload: ``<node>.<seq>|<kind>|<data>`` (``|<info>`` after a
+JOIN's member id), where ``seq`` numbers this process's publishes on that channel (1, 2,
+3...). Processes skip their own payloads: they delivered locally already.
 
 When Redis goes away, local delivery goes on (the hub never waits for the broker); publishes
 meanwhile cannot reach other processes and are counted in ``stats.lost``; the broker
 reconnects with capped exponential backoff and jitter, logs the outage and what it lost,
 re-subscribes, and re-writes this process's presence entries.
+
+What an outage cost is counted exactly on both sides (`BrokerStats`): a publisher counts
+what it could not hand to Redis (``lost``, or ``unconfirmed`` when the connection failed
+before Redis answered); a receiver counts what never reached it (``missed``) from the
+sequence numbers: a jump from n to n+k on a channel means k-1 events of that process were
+lost on the way -- including those Redis dropped because this process had not
+re-subscribed yet when the publisher was back. A gap is found when the next event of that
+publisher on that channel arrives.
 """
 
 from __future__ import annotations
@@ -24,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import logging
 import random
 import time
 import uuid
@@ -34,12 +42,19 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from ..logsafe import get_logger
 from .base import Broker, BrokerStats, EventHandler, EventKind, RemoteEvent, member_counts
 
-log = logging.getLogger("fallback.brokers.redis")
+log = get_logger("fallback.brokers.redis")
 
 #: A queued command: (is it a publish, how to add it to a pipeline).
 _Op = tuple[bool, Callable[[Any], None]]
+
+#: Channels whose publish sequence a process remembers (least recently used forgotten
+#: first; a forgotten channel starts again at 1, which receivers take as a new sequence).
+MAX_SEQUENCES = 100_000
+#: Seconds between two log lines about missed events (they are all counted).
+MISSED_LOG_INTERVAL = 5.0
 
 
 class RedisBroker(Broker):
@@ -82,6 +97,12 @@ class RedisBroker(Broker):
         self._outage_logged = False
         self._lost_at_outage = 0
         self._ready = asyncio.Event()
+        #: The number of this process's last publish on each channel key.
+        self._sequences: collections.OrderedDict[str, int] = collections.OrderedDict()
+        #: Receiving: channel key -> publisher node -> the number of its last event seen.
+        self._seen: dict[str, dict[str, int]] = {}
+        self._missed_unlogged = 0
+        self._missed_logged_at = 0.0
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -146,6 +167,8 @@ class RedisBroker(Broker):
         if channel not in self._channels:
             return
         self._channels.discard(channel)
+        # No interest any more: what is published meanwhile is not missed.
+        self._seen.pop(self._channel_key(channel), None)
         for waiter in self._pending_subscriptions.pop(channel, []):
             if not waiter.done():
                 waiter.set_result(None)
@@ -153,14 +176,12 @@ class RedisBroker(Broker):
             self._spawn(self._pubsub.unsubscribe(self._channel_key(channel)))
 
     def publish(self, channel: str, kind: EventKind, data: str, info: str = "") -> None:
-        payload = f"{self.node_id}|{kind.value}|{data}"
+        key = self._channel_key(channel)
+        payload = f"{self._sender(key)}|{kind.value}|{data}"
         if kind is EventKind.JOIN:
             payload += "|" + info
-        key = self._channel_key(channel)
         if not self._enqueue((True, lambda pipe: pipe.publish(key, payload))):
             self.stats.lost += 1
-            return
-        self.stats.published += 1
 
     def presence_add(self, channel: str, member_id: str, info: str) -> None:
         self._presence.setdefault(channel, {})[member_id] = info
@@ -177,8 +198,8 @@ class RedisBroker(Broker):
         self._enqueue((False, lambda pipe: pipe.hdel(key, member_id)))
 
     def publish_control(self, data: str) -> None:
-        payload = f"{self.node_id}|{EventKind.CONTROL.value}|{data}"
         key = f"{self.namespace}:ctl"
+        payload = f"{self._sender(key)}|{EventKind.CONTROL.value}|{data}"
         if not self._enqueue((True, lambda pipe: pipe.publish(key, payload))):
             self.stats.lost += 1
 
@@ -226,6 +247,42 @@ class RedisBroker(Broker):
         return members
 
     # -- internals --------------------------------------------------------------------
+
+    def _sender(self, key: str) -> str:
+        """``<node>.<seq>`` for the next publish on channel `key` (numbered even when it
+        cannot leave: receivers then see the gap)."""
+        sequences = self._sequences
+        seq = sequences.get(key, 0) + 1
+        sequences[key] = seq
+        sequences.move_to_end(key)
+        if len(sequences) > MAX_SEQUENCES:
+            sequences.popitem(last=False)
+        return f"{self.node_id}.{seq}"
+
+    def _account(self, key: str, node: str, seq: int) -> None:
+        """Event number `seq` of `node` on channel `key` arrived: count what it skipped."""
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._seen[key] = {}
+        last = seen.get(node)
+        seen[node] = seq
+        if last is None or seq <= last:
+            return  # the first we hear of it here, or a publisher that started again
+        gap = seq - last - 1
+        if gap:
+            self.stats.missed += gap
+            self._missed_unlogged += gap
+            now = time.monotonic()
+            if now - self._missed_logged_at >= MISSED_LOG_INTERVAL:
+                log.warning(
+                    "broker %s: %d events of other processes never arrived here (published "
+                    "while this process was away from Redis; %d missed in all)",
+                    self.url,
+                    self._missed_unlogged,
+                    self.stats.missed,
+                )
+                self._missed_unlogged = 0
+                self._missed_logged_at = now
 
     def _describe(self, error: BaseException) -> str:
         if isinstance(error, TimeoutError) and not str(error):
@@ -406,7 +463,7 @@ class RedisBroker(Broker):
                 continue
             channel_key = _text(message["channel"])
             if channel_key == control_key and message.get("type") == "message":
-                event = self._parse("", _text(message["data"]))
+                event = self._parse("", _text(message["data"]), control_key)
                 if event is not None and event.kind is EventKind.CONTROL:
                     self._dispatch(event)
                 continue
@@ -417,7 +474,7 @@ class RedisBroker(Broker):
                 continue
             if message.get("type") != "message":
                 continue
-            event = self._parse(channel_key[len(prefix) :], _text(message["data"]))
+            event = self._parse(channel_key[len(prefix) :], _text(message["data"]), channel_key)
             if event is not None:
                 self._dispatch(event)
 
@@ -436,10 +493,13 @@ class RedisBroker(Broker):
             if not waiter.done():
                 waiter.set_result(None)
 
-    def _parse(self, channel: str, payload: str) -> RemoteEvent | None:
-        node, _, rest = payload.partition("|")
+    def _parse(self, channel: str, payload: str, key: str) -> RemoteEvent | None:
+        sender, _, rest = payload.partition("|")
+        node, dot, seq_text = sender.partition(".")
         if node == self.node_id:
             return None
+        if dot and seq_text.isdigit():  # (processes of older versions send no number)
+            self._account(key, node, int(seq_text))
         kind_text, _, data = rest.partition("|")
         try:
             kind = EventKind(kind_text)
@@ -468,10 +528,11 @@ class RedisBroker(Broker):
                 try:
                     await pipe.execute()
                 except BaseException:
-                    self.stats.lost += publishes
+                    self.stats.unconfirmed += publishes
                     raise
                 finally:
                     self._writing = False
+                self.stats.published += publishes
 
     async def _keep_alive(self) -> None:
         client = self._client

@@ -2,7 +2,8 @@
 
 ``GET <prefix>/admin`` asks for the API key; posting it renders the dashboard, which
 connects back over fallback's own transport and subscribes to the tenant's
-``private-fallback-admin`` channel with a short-lived token made for it. Every process
+``$fallback-admin`` channel (the server's reserved namespace: no user token reaches it)
+with a short-lived token made for it. Every process
 with listeners publishes its counters there once a second, so the page shows the whole
 deployment, live: connections by transport, channels with member counts, messages/s.
 """
@@ -17,6 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from tornado.web import HTTPError, RequestHandler
 
+from ..logsafe import get_logger
 from ..tokens import issue
 from .runtime import ADMIN_CHANNEL, TenantRuntime
 
@@ -24,6 +26,8 @@ TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 _templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 ADMIN_TOKEN_TTL = 3600
+
+log = get_logger("fallback.realtime.admin")
 
 
 class AdminPageHandler(RequestHandler):
@@ -48,12 +52,34 @@ class AdminPageHandler(RequestHandler):
 
     def post(self) -> None:
         tenant = self.runtime.tenant
+        limiter = self.runtime.limiter
+        address = self.request.remote_ip or ""
+        wait = limiter.retry_after(address)
+        if wait:
+            # Locked out (fallback.ratelimit): the key is not even looked at.
+            self.set_status(429)
+            self.set_header("Retry-After", str(wait))
+            self.render_page(
+                "admin_login.html",
+                error=f"Too many wrong keys from this address: try again in {wait} s.",
+            )
+            return
         presented = self.get_body_argument("key", "")
         assert tenant.api_key is not None
         if not hmac.compare_digest(presented.encode(), tenant.api_key.encode()):
+            if presented:
+                lockout = limiter.failed(address)
+                if lockout:
+                    log.warning(
+                        "admin page of tenant %s: %s locked out for %d s after wrong keys",
+                        tenant.name,
+                        address,
+                        lockout,
+                    )
             self.set_status(401)
             self.render_page("admin_login.html", error="That is not this tenant's API key.")
             return
+        limiter.succeeded(address)
         token = issue(
             tenant.secret,
             "fallback-admin",

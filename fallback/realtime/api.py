@@ -15,7 +15,8 @@ request                  body / query                                      answe
 =======================  ================================================  =================================
 
 Errors: ``{"error": {"code": ..., "message": ...}}`` with 400 (bad request), 401 (no or
-wrong key), 404 (API off), 405, 413.
+wrong key), 404 (API off), 405, 413, and 429 with ``Retry-After`` for an address locked out
+after too many wrong keys (`fallback.ratelimit`).
 """
 
 from __future__ import annotations
@@ -23,14 +24,60 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from typing import Any
+from typing import Any, Protocol
 
+from tornado.httputil import HTTPServerRequest
 from tornado.web import HTTPError, RequestHandler
 
-from .envelope import CHANNEL_RULE, valid_channel
+from ..logsafe import get_logger
+from ..ratelimit import FailureLimiter
+from ..tokens import is_reserved
+from .envelope import CHANNEL_RULE, RESERVED_RULE, valid_channel
 from .runtime import TenantRuntime
 
+log = get_logger("fallback.realtime.api")
+
 MAX_BODY = 256 * 1024
+
+
+class _KeyedHandler(Protocol):
+    request: HTTPServerRequest
+
+    def set_header(self, name: str, value: str) -> None: ...
+
+    def fail(self, status: int, message: str) -> None: ...
+
+
+def check_key(
+    handler: _KeyedHandler, limiter: FailureLimiter, key: str, what: str, noun: str = "API key"
+) -> bool:
+    """Whether the request's ``Authorization: Bearer`` is `key`; answers it otherwise.
+
+    An address locked out for wrong keys (`fallback.ratelimit`) gets 429 with
+    ``Retry-After`` before its key is looked at; a wrong key is 401 and counts against
+    its address, a missing one is 401 and does not; the right one clears the count.
+    """
+    address = handler.request.remote_ip or ""
+    wait = limiter.retry_after(address)
+    if wait:
+        handler.set_header("Retry-After", str(wait))
+        handler.fail(429, f"too many wrong keys from this address; retry in {wait} s")
+        return False
+    header = handler.request.headers.get("Authorization", "")
+    scheme, _, presented = header.partition(" ")
+    presented = presented.strip()
+    if scheme.lower() == "bearer" and hmac.compare_digest(presented.encode(), key.encode()):
+        limiter.succeeded(address)
+        return True
+    if presented:
+        lockout = limiter.failed(address)
+        if lockout:
+            log.warning("%s: %s locked out for %d s after wrong keys", what, address, lockout)
+    handler.set_header("WWW-Authenticate", 'Bearer realm="fallback"')
+    handler.fail(401, f"missing or wrong {noun}")
+    return False
+
+
 MAX_BROADCAST_CHANNELS = 1000
 
 
@@ -54,18 +101,14 @@ class ApiHandler(RequestHandler):
         if key is None:
             self.fail(404, "the backend API is off for this tenant")
             return
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, presented = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            presented.strip().encode(), key.encode()
-        ):
-            self.set_header("WWW-Authenticate", 'Bearer realm="fallback"')
-            self.fail(401, "missing or wrong API key")
+        tenant = self.runtime.tenant
+        if not check_key(self, self.runtime.limiter, key, f"API key of tenant {tenant.name}"):
             return
         if len(self.request.body) > MAX_BODY:
             self.fail(413, "request body too large")
 
     def fail(self, status: int, message: str) -> None:
+        """Answer an error as JSON: ``{"error": {"code": status, "message": ...}}``."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps({"error": {"code": status, "message": message}}))
@@ -95,6 +138,9 @@ class ApiHandler(RequestHandler):
 
     def channel_name(self, value: object) -> str | None:
         if isinstance(value, str) and valid_channel(value):
+            if is_reserved(value):
+                self.fail(400, RESERVED_RULE)  # the server's feeds are the server's to write
+                return None
             return value
         self.fail(400, CHANNEL_RULE)
         return None

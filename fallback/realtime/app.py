@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -11,10 +10,11 @@ from typing import Any
 import tornado.web
 from tornado.web import HTTPError, RequestHandler
 
+from ..ratelimit import Backoff, FailureLimiter
 from ..router import Router
 from ..server import make_application
 from .admin import admin_rules
-from .api import api_rules
+from .api import api_rules, check_key
 from .runtime import Authorizer, ChannelConnection, TenantRuntime, TriggerHook
 from .tenants import ServerConfig, Tenant
 
@@ -30,20 +30,21 @@ def tenant_rules(runtime: TenantRuntime) -> list[Any]:
 class TenantsHandler(RequestHandler):
     """``GET /_fallback/tenants`` with the server's ``admin_key``: every tenant's prefix."""
 
-    def initialize(self, admin_key: str | None, runtimes: list[TenantRuntime]) -> None:
+    def initialize(
+        self, admin_key: str | None, runtimes: list[TenantRuntime], limiter: FailureLimiter
+    ) -> None:
         self.admin_key = admin_key
         self.runtimes = runtimes
+        self.limiter = limiter
+
+    def fail(self, status: int, message: str) -> None:
+        self.set_status(status)
+        self.finish({"error": {"code": status, "message": message}})
 
     def get(self) -> None:
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, presented = header.partition(" ")
         if self.admin_key is None:
             raise HTTPError(404)
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            presented.strip().encode(), self.admin_key.encode()
-        ):
-            self.set_status(401)
-            self.finish({"error": {"code": 401, "message": "missing or wrong admin key"}})
+        if not check_key(self, self.limiter, self.admin_key, "server admin key", "admin key"):
             return
         self.finish(
             {
@@ -69,16 +70,27 @@ def build_application(
     *,
     authorize: Mapping[str, Authorizer] | None = None,
     on_trigger: Mapping[str, TriggerHook] | None = None,
+    login_limits: Backoff | None = None,
     **app_settings: Any,
 ) -> tuple[tornado.web.Application, list[TenantRuntime]]:
-    """An Application serving every tenant; hooks are per tenant name."""
+    """An Application serving every tenant; hooks are per tenant name.
+
+    `login_limits` bounds wrong keys per client address (`fallback.ratelimit`; default:
+    the configuration's ``[server.login_limits]``, else `Backoff`'s defaults).
+    """
     tenants = config.tenants if isinstance(config, ServerConfig) else tuple(config)
     admin_key = config.admin_key if isinstance(config, ServerConfig) else None
+    if login_limits is None:
+        login_limits = config.login_limits if isinstance(config, ServerConfig) else Backoff()
+    # One count per client address for every key of this application: the tenants' API
+    # keys and admin pages, and the server's admin key.
+    limiter = FailureLimiter(login_limits)
     runtimes = [
         TenantRuntime(
             tenant,
             authorize=(authorize or {}).get(tenant.name),
             on_trigger=(on_trigger or {}).get(tenant.name),
+            limiter=limiter,
         )
         for tenant in tenants
     ]
@@ -89,7 +101,7 @@ def build_application(
         (
             re.escape("/_fallback/tenants"),
             TenantsHandler,
-            {"admin_key": admin_key, "runtimes": runtimes},
+            {"admin_key": admin_key, "runtimes": runtimes, "limiter": limiter},
         )
     )
     app = make_application([], rules, **app_settings)

@@ -31,7 +31,8 @@ VERSION = 1
 MAX_ENVELOPE = 64 * 1024
 MAX_CHANNEL = 128
 MAX_EVENT = 128
-_CHANNEL = re.compile(rf"[A-Za-z0-9_\-=@,.;:+]{{1,{MAX_CHANNEL}}}")
+# A leading "$" marks the server's own channels (fallback.tokens.RESERVED_PREFIX).
+_CHANNEL = re.compile(rf"(?=.{{1,{MAX_CHANNEL}}}$)\$?[A-Za-z0-9_\-=@,.;:+]+")
 _EVENT = re.compile(rf"[A-Za-z0-9_\-.:]{{1,{MAX_EVENT}}}")
 
 
@@ -40,6 +41,7 @@ def valid_channel(name: object) -> bool:
 
 
 CHANNEL_RULE = f"channel names are 1-{MAX_CHANNEL} characters of A-Z a-z 0-9 _-=@,.;:+"
+RESERVED_RULE = "channel names that start with $ are reserved for the server"
 
 
 class Op(enum.Enum):

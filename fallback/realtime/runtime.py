@@ -11,7 +11,6 @@ import asyncio
 import collections
 import inspect
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,14 +19,16 @@ from .. import channels as channels_module
 from ..channels import Channels
 from ..connection import Connection
 from ..info import ConnectionInfo
+from ..logsafe import get_logger
+from ..ratelimit import FailureLimiter
 from ..router import Router
-from ..tokens import Claims, TokenError, TokenErrorCode, verify
+from ..tokens import Claims, TokenError, TokenErrorCode, is_reserved, verify
 from . import envelope
 from .envelope import EnvelopeError, ErrorCode, Op, Request
 from .tenants import ChannelKind, Tenant
 from .webhook import WebhookSender
 
-log = logging.getLogger("fallback.realtime")
+log = get_logger("fallback.realtime")
 
 #: ``authorize(connection, channel, claims)`` -> bool (or awaitable bool); claims is None
 #: for public channels subscribed without a token.
@@ -37,8 +38,11 @@ TriggerHook = Callable[["ChannelConnection", str, Any], "Awaitable[None] | None"
 
 #: The close code for connections the backend API disconnects.
 DISCONNECTED_BY_SERVER = 4100
-#: The tenant's own channel the admin page listens to.
-ADMIN_CHANNEL = "private-fallback-admin"
+#: The tenant's own channel the admin page listens to: in the server's reserved namespace
+#: (``$``), which no token pattern reaches (`fallback.tokens.Claims.allows`).
+ADMIN_CHANNEL = "$fallback-admin"
+#: The reserved channels that exist; subscribing to any other ``$`` name is refused.
+SERVER_FEEDS = frozenset({ADMIN_CHANNEL})
 
 
 class Rate:
@@ -72,8 +76,12 @@ class TenantRuntime:
         *,
         authorize: Authorizer | None = None,
         on_trigger: TriggerHook | None = None,
+        limiter: FailureLimiter | None = None,
     ) -> None:
         self.tenant = tenant
+        #: Wrong API keys and admin logins per client address (shared by the tenants of
+        #: one application: a guesser does not get a fresh count per tenant).
+        self.limiter = limiter if limiter is not None else FailureLimiter()
         self._hub = hub
         self.authorize = authorize
         self.on_trigger = on_trigger
@@ -266,6 +274,8 @@ class ChannelConnection(Connection):
         if channel in self.subscriptions:
             self.send(envelope.ok(request.id, channel=channel))
             return
+        if is_reserved(channel) and channel not in SERVER_FEEDS:
+            raise self._fail(request, ErrorCode.BAD_CHANNEL, envelope.RESERVED_RULE)
         if len(self.subscriptions) >= tenant.max_channels_per_connection:
             raise self._fail(request, ErrorCode.TOO_MANY_CHANNELS, "too many channels")
         kind = tenant.kind(channel)

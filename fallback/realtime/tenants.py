@@ -10,6 +10,10 @@ another. Configured in TOML (`load_config`), parsed with the standard library's 
     port = 8080
     broker = "redis://127.0.0.1:6379/0"   # optional
     admin_key = "..."                      # optional: lists tenants at /_fallback/tenants
+    [server.login_limits]                  # optional: wrong keys per client address
+    free_failures = 5                      # then 429 for 1 s, doubling up to max_lockout
+    lockout = 1.0
+    max_lockout = 300.0
 
     [tenants.acme]
     prefix = "/acme"
@@ -35,6 +39,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..exceptions import ConfigurationError
+from ..ratelimit import Backoff
+from ..tokens import is_reserved
 
 _NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
@@ -76,6 +82,8 @@ class Tenant:
             )
 
     def kind(self, channel: str) -> ChannelKind:
+        if is_reserved(channel):
+            return ChannelKind.PRIVATE  # the server's feeds, whatever the patterns say
         if _matches(channel, self.presence):
             return ChannelKind.PRESENCE
         if _matches(channel, self.private):
@@ -83,7 +91,7 @@ class Tenant:
         return ChannelKind.PUBLIC
 
     def client_may_publish(self, channel: str) -> bool:
-        return _matches(channel, self.client_publish)
+        return not is_reserved(channel) and _matches(channel, self.client_publish)
 
     def hub_channel(self, channel: str) -> str:
         """The hub's name for this tenant's `channel` (tenants never share channels)."""
@@ -106,10 +114,13 @@ class ServerConfig:
     workers: str = "1"
     admin_key: str | None = None
     tenants: tuple[Tenant, ...] = ()
+    #: Wrong keys allowed per client address before lockouts start (`fallback.ratelimit`).
+    login_limits: Backoff = dataclasses.field(default_factory=Backoff)
 
 
 _TENANT_KEYS = {f.name for f in dataclasses.fields(Tenant)} - {"name"}
-_SERVER_KEYS = {"host", "port", "broker", "workers", "admin_key"}
+_SERVER_KEYS = {"host", "port", "broker", "workers", "admin_key", "login_limits"}
+_LOGIN_LIMIT_KEYS = {f.name for f in dataclasses.fields(Backoff)}
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -158,6 +169,15 @@ def parse_config(data: Mapping[str, Any]) -> ServerConfig:
     port = server.get("port", 8080)
     if not isinstance(port, int):
         raise ConfigurationError("[server] port must be an integer")
+    limits = server.get("login_limits", {})
+    if not isinstance(limits, dict):
+        raise ConfigurationError("[server.login_limits] must be a table")
+    bad = set(limits) - _LOGIN_LIMIT_KEYS
+    if bad:
+        raise ConfigurationError(
+            f"unknown [server.login_limits] key(s) {', '.join(sorted(bad))}; known: "
+            f"{', '.join(sorted(_LOGIN_LIMIT_KEYS))}"
+        )
     return ServerConfig(
         host=str(server.get("host", "127.0.0.1")),
         port=port,
@@ -165,6 +185,7 @@ def parse_config(data: Mapping[str, Any]) -> ServerConfig:
         workers=str(server.get("workers", "1")),
         admin_key=server.get("admin_key"),
         tenants=tuple(tenants),
+        login_limits=Backoff(**limits),
     )
 
 

@@ -15,12 +15,13 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import logging
 from typing import Any
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
-log = logging.getLogger("fallback.realtime.webhook")
+from ..logsafe import get_logger
+
+log = get_logger("fallback.realtime.webhook")
 
 
 @dataclasses.dataclass(slots=True)

@@ -71,9 +71,16 @@
     }
     return "[" + out.join(",") + "]";
   }
+  // Session ids are unguessable: bytes from crypto.getRandomValues where the browser has it
+  // (IE 11 and every browser since), Math.random only where there is nothing better (IE <= 10);
+  // bytes past the last whole multiple of chars.length are skipped, so no character is favoured.
   function randomString(length, chars) {
-    var s = "";
-    while (s.length < length) { s += chars.charAt(Math.floor(Math.random() * chars.length)); }
+    var s = "", i = 0, n = chars.length, bytes = [], c = window.crypto || window.msCrypto, b, a;
+    try { a = new Uint8Array(length * 4); c.getRandomValues(a); bytes = a; } catch (e) { /* no crypto */ }
+    while (s.length < length) {
+      b = i < bytes.length ? bytes[i++] : Math.floor(Math.random() * 256);
+      if (b < 256 - 256 % n) { s += chars.charAt(b % n); }
+    }
     return s;
   }
   function domError(name, message) {
@@ -659,7 +666,7 @@
 
   // A new SockJS session address; `extra` goes into its query string.
   proto._sessionUrl = function (extra) {
-    var target = this._target, server = randomString(3, "0123456789"), session = randomString(8, "abcdefghijklmnopqrstuvwxyz0123456789");
+    var target = this._target, server = randomString(3, "0123456789"), session = randomString(24, "abcdefghijklmnopqrstuvwxyz0123456789");
     var query = target.query;
     if (extra) { query += (query ? "&" : "?") + extra; }
     return { base: target.base, query: query, session: target.base + "/" + server + "/" + session };
@@ -745,6 +752,7 @@
     }
     if (typeof body.ack == "number") { this._acked(body.ack); }
     if (body.resumed === true && resuming) {
+      if (body.cid) { this._cid = String(body.cid); } // a fresh id after every resume: the old one is void
       clearTimeout(this._timer);
       this._resuming = false;
       this._attempts = 0;

@@ -6,6 +6,9 @@ Services: ``/echo`` (response_limit 4096), ``/close`` (closes in ``on_open``),
 ``/disabled_websocket_echo``, ``/cookie_needed_echo``, and the ``/ticker``, ``/amplify``
 and ``/broadcast`` services of sockjs-client's browser tests.
 
+Every service allows every origin (``allowed_origins=["*"]``): the suites' pages live
+elsewhere. Never use it as a template for a real server.
+
 ``/autobahn`` is not SockJS: it is a bare WebSocket echo on fallback's engine (text and
 binary messages echoed as they came, 64 MiB limit) for the Autobahn|Testsuite fuzzing
 client (``make autobahn``).
@@ -22,6 +25,7 @@ import tornado.ioloop
 import tornado.web
 
 from fallback import Connection, ConnectionInfo, Router, broadcast
+from fallback.logsafe import get_logger
 from fallback.server import listen, make_application
 from fallback.transports.websocket import WebSocketEndpoint, WebSocketLink
 from fallback.wsengine import BinaryMessage, Event, Protocol, TextMessage
@@ -103,7 +107,10 @@ class AutobahnEchoHandler(WebSocketEndpoint):
 
 
 def routers(sockjs_url: str | None = None, **overrides: Any) -> list[Router]:
-    common: dict[str, Any] = dict(overrides)
+    # The suites are pages of other origins (the protocol suite sends CORS requests and
+    # expects its Origin echoed, null included; sockjs-client's tests serve their pages
+    # elsewhere): this server opens every service to every origin, on purpose.
+    common: dict[str, Any] = {"allowed_origins": ["*"], **overrides}
     if sockjs_url:
         common["sockjs_url"] = sockjs_url
     return [
@@ -139,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
 
     async def run() -> None:
         listen(make_app(args.sockjs_url), args.port, args.host)
-        logging.getLogger("fallback").info(
+        get_logger("fallback").info(
             "SockJS conformance server on http://%s:%d", args.host, args.port
         )
         await asyncio.Event().wait()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime
 import email.utils
-import logging
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -34,6 +33,7 @@ from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from ..exceptions import CallbackError, PayloadError, PeerError
 from ..info import ConnectionInfo
+from ..logsafe import get_logger
 from ..origins import origin_allowed, request_origin
 from ..protocol import (
     ANOTHER_CONNECTION_FRAME,
@@ -46,7 +46,7 @@ from ..resume import RESUME_PARAMETER, parse_resume_request
 from ..service import Service, ServiceBusy
 from ..session import Session
 
-log = logging.getLogger("fallback.transports")
+log = get_logger("fallback.transports")
 
 NO_CACHE = "no-store, no-cache, no-transform, must-revalidate, max-age=0"
 ONE_YEAR = 365 * 24 * 60 * 60
@@ -72,9 +72,12 @@ def connection_info(request: HTTPServerRequest) -> ConnectionInfo:
             cookies = {name: morsel.value for name, morsel in parsed.items()}
         except Exception:  # a malformed Cookie header is the client's problem, not ours
             cookies = {}
+    # The resume id is fallback's capability, not the application's: it stays out of
+    # what `on_open` sees (and so out of whatever the application logs).
     arguments = {
         name: [value.decode("utf-8", "replace") for value in values]
         for name, values in request.query_arguments.items()
+        if name != RESUME_PARAMETER
     }
     return ConnectionInfo(
         ip=request.remote_ip or "",
@@ -135,15 +138,27 @@ class BaseHandler(RequestHandler):
     def prepare(self) -> None:
         if self.request.method not in self.allowed_methods:
             raise HTTPError(405)
-        origin = request_origin(
-            self.request.headers.get("Origin"), self.request.headers.get("Referer")
-        )
-        if not origin_allowed(
-            origin, self.service.settings.allowed_origins, self.request.host
-        ):
-            self.refuse(403, "origin", "Origin not allowed.", f"origin {origin}")
+        if not self.origin_allowed():
             return
         self._limit_body()
+
+    def origin_allowed(self) -> bool:
+        """Refuse (403) a page that may not connect: another site's, unless
+        ``allowed_origins`` lets it (`fallback.origins`)."""
+        headers = self.request.headers
+        origin = request_origin(headers.get("Origin"), headers.get("Referer"))
+        if origin_allowed(
+            origin,
+            self.service.settings.allowed_origins,
+            self.request.host,
+            self.request.protocol,
+            fetch_site=headers.get("Sec-Fetch-Site"),
+        ):
+            return True
+        if origin is None:
+            origin = "unnamed, Sec-Fetch-Site " + headers.get("Sec-Fetch-Site", "")
+        self.refuse(403, "origin", "Origin not allowed.", f"origin {origin}")
+        return False
 
     def _limit_body(self) -> None:
         """Refuse a body declared too big now, before it is read; bound chunked ones."""
@@ -307,13 +322,12 @@ class ReceivingHandler(BaseHandler):
             return None
         elif session.resume is not None and not session.has_receiver:
             request = parse_resume_request(self.get_query_argument(RESUME_PARAMETER, None))
-            if (
-                isinstance(request, tuple)
-                and request[0] == session.resume.cid
-                and not session.resync(request[1])
-            ):
-                self.service.count_refusal("resume", f"stale request for session {sid}")
-                return None
+            if isinstance(request, tuple) and session.resume.accepts(request[0]):
+                if request[0] == session.resume.cid:
+                    session.client_heard()  # it has the new id: the old one is void
+                if not session.resync(request[1]):
+                    self.service.count_refusal("resume", f"stale request for session {sid}")
+                    return None
         if not session.attach(self, self.transport_name):
             return None
         self._session = session

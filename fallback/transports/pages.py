@@ -7,6 +7,7 @@ import json
 import secrets
 
 from .. import negotiate, protocol
+from ..origins import frame_ancestors
 from .base import TEXT_PLAIN, BaseHandler
 
 
@@ -59,7 +60,8 @@ class InfoHandler(BaseHandler):
 
 
 class IframeHandler(BaseHandler):
-    """``<prefix>/iframe*.html``: loads the SockJS client from our origin, cached a year."""
+    """``<prefix>/iframe*.html``: loads the SockJS client from our origin, cached a year,
+    and framed only by the pages ``allowed_origins`` admits (CSP ``frame-ancestors``)."""
 
     def get(self) -> None:
         page = protocol.iframe_page(self.service.settings.sockjs_url).encode("utf-8")
@@ -67,6 +69,10 @@ class IframeHandler(BaseHandler):
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.set_cache_forever()
         self.set_header("Etag", etag)
+        # Only allowed pages may frame it, even when a browser serves it from its cache.
+        self.set_header(
+            "Content-Security-Policy", frame_ancestors(self.service.settings.allowed_origins)
+        )
         if self.check_etag_header():
             self.set_status(304)
             self.finish()

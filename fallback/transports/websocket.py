@@ -32,11 +32,12 @@ it waits for the client to come back on a new transport.
 from __future__ import annotations
 
 import asyncio
-import logging
+import functools
 import socket
 import time
 import weakref
 from asyncio import AbstractEventLoop, Future
+from collections.abc import Callable
 from typing import Any, cast
 from typing import Protocol as Interface
 
@@ -45,6 +46,7 @@ from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 from tornado.web import HTTPError, RequestHandler
 
 from ..exceptions import PeerError
+from ..logsafe import get_logger
 from ..origins import origin_allowed
 from ..protocol import ANOTHER_CONNECTION_FRAME, DEFAULT_REASONS, close_frame
 from ..protocol import CloseCode as SockJSCloseCode
@@ -68,7 +70,7 @@ from ..wsengine.frames import text_frame
 from ..wsengine.protocol import HybiProtocol
 from .base import TEXT_PLAIN, connection_info, refusal_reason
 
-log = logging.getLogger("fallback.transports.websocket")
+log = get_logger("fallback.transports.websocket")
 
 _OPEN = State.OPEN
 
@@ -76,6 +78,9 @@ _OPEN = State.OPEN
 READ_CHUNK = 65536
 #: After our close frame, how long the peer has to answer and hang up before we do.
 CLOSE_TIMEOUT = 5.0
+#: How long a handshake that is not complete when the response goes out (hixie-76,
+#: whose 8-byte key follows the headers) may take to complete, unless told otherwise.
+HANDSHAKE_TIMEOUT = 10.0
 
 
 class Flushable(Interface):
@@ -352,17 +357,21 @@ class WebSocketLink:
     __slots__ = (
         "_close_timer",
         "_closed",
+        "_connecting",
         "_dirty",
         "_flusher",
         "_half_closed",
+        "_heard",
         "_in_read",
         "_io",
         "_writing",
+        "handshake_timeout",
         "protocol",
     )
 
-    def __init__(self, protocol: Protocol) -> None:
+    def __init__(self, protocol: Protocol, *, handshake_timeout: float = HANDSHAKE_TIMEOUT) -> None:
         self.protocol = protocol
+        self.handshake_timeout = handshake_timeout
         self._io: _SocketIO | _StreamIO | None = None
         self._flusher = _flusher()
         self._dirty = False
@@ -370,6 +379,11 @@ class WebSocketLink:
         self._closed = False
         self._half_closed = False
         self._in_read = False
+        #: The handshake is not complete yet (hixie-76 waits for its third key).
+        self._connecting = protocol.state is State.CONNECTING
+        #: Bytes arrived from the peer since the last liveness check (`SessionLink`).
+        self._heard = False
+        #: The one timer a link may have: the handshake's deadline, then the close's.
         self._close_timer: object | None = None
 
     # -- hooks ------------------------------------------------------------------------
@@ -386,6 +400,13 @@ class WebSocketLink:
 
     def closed(self) -> None:
         """The TCP connection ended (either side); called once."""
+
+    def handshake_completed(self) -> None:
+        """A handshake that was still under way when the link started (hixie-76's third
+        key) is complete; the protocol is OPEN, or CLOSED if the key came with a close."""
+
+    def handshake_expired(self) -> None:
+        """The handshake did not complete within `handshake_timeout`; the socket closes."""
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -426,6 +447,11 @@ class WebSocketLink:
         self._write(response + self.protocol.data_to_send())
         if self._closed:
             return
+        if self._connecting:
+            # No socket waits forever for the rest of its handshake.
+            self._close_timer = IOLoop.current().call_later(
+                self.handshake_timeout, self._handshake_timed_out
+            )
         self._io.start()
         if early:
             self._data_received(early)
@@ -468,6 +494,9 @@ class WebSocketLink:
     def _data_received(self, data: bytes) -> None:
         protocol = self.protocol
         protocol.receive_data(data)
+        self._heard = True
+        if self._connecting and protocol.state is not State.CONNECTING:
+            self._handshake_done()
         events = protocol.events_received()
         if events:
             self._in_read = True
@@ -488,6 +517,26 @@ class WebSocketLink:
     def _write_done(self) -> None:
         self._writing = False
         self.flush()
+
+    def _handshake_done(self) -> None:
+        self._connecting = False
+        if self._close_timer is not None:
+            IOLoop.current().remove_timeout(self._close_timer)
+            self._close_timer = None
+        try:
+            self.handshake_completed()
+        except Exception:
+            log.exception("WebSocket: completing the handshake failed; closing the connection")
+            self.abort()
+
+    def _handshake_timed_out(self) -> None:
+        self._close_timer = None
+        if not self._connecting or self._closed:
+            return
+        try:
+            self.handshake_expired()
+        finally:
+            self.abort()
 
     def _connection_lost(self) -> None:
         if self._closed:
@@ -528,23 +577,100 @@ class WebSocketLink:
 
 
 class SessionLink(WebSocketLink):
-    """A link that is the `Receiver` of one fallback session."""
+    """A link that is the `Receiver` of one fallback session.
 
-    __slots__ = ("_hybi", "_service", "_session")
+    A handshake still under way when the link starts (hixie-76 sends its 8-byte key after
+    the headers) holds no session: `open_session` makes it once the key is in, so a
+    client that never sends it costs a socket until ``handshake_timeout`` and never a
+    session slot (``max_sessions``).
+
+    Liveness: at every heartbeat of its session (``heartbeat_delay`` without anything
+    sent), an RFC 6455 / hybi peer is pinged, and one that has answered nothing -- the
+    ping nor anything else -- by the next heartbeat is gone (a frozen proxy, a machine
+    that vanished). hixie-76 has no ping: a peer that has sent no byte for two heartbeat
+    periods (checked at heartbeats, so within three) counts as gone; its client, if it is
+    fallback.js, resumes. Either way the socket closes, which ends the session or leaves a
+    resumable one waiting for its client. The session's heartbeat tick drives this, so an
+    idle connection has no timer of its own.
+    """
+
+    __slots__ = ("_hybi", "_open_session", "_ping_at", "_quiet_since", "_service", "_session")
 
     #: Whether the session's frames are SockJS frames (``o``, ``a[...]``, ``c[...]``).
     framed = True
 
-    def __init__(self, protocol: Protocol, service: Service, session: Session) -> None:
-        super().__init__(protocol)
+    def __init__(
+        self,
+        protocol: Protocol,
+        service: Service,
+        session: Session | None,
+        open_session: Callable[[], Session] | None = None,
+    ) -> None:
+        super().__init__(protocol, handshake_timeout=service.settings.handshake_timeout)
         self._service = service
         self._session: Session | None = session
+        #: Makes the session once the handshake is complete (when `session` is None).
+        self._open_session = open_session
         self._hybi = isinstance(protocol, HybiProtocol)
+        #: When the unanswered ping went out (0: none outstanding).
+        self._ping_at = 0.0
+        #: hixie-76: when the peer was last known to be there (it had sent something).
+        self._quiet_since = time.monotonic()
 
     def opened(self) -> None:
         session = self._session
-        assert session is not None
+        if session is not None:
+            session.attach(self)
+
+    def handshake_completed(self) -> None:
+        open_session = self._open_session
+        self._open_session = None
+        if open_session is None or self.protocol.state is not _OPEN:
+            return
+        try:
+            session = open_session()
+        except ServiceBusy as error:
+            self._say_busy(error.close_code)
+            return
+        self._session = session
+        self._quiet_since = time.monotonic()
         session.attach(self)
+
+    def handshake_expired(self) -> None:
+        self._service.count_refusal(
+            "handshake_timeout",
+            f"WebSocket handshake incomplete after {self.handshake_timeout:g} s",
+        )
+
+    def _say_busy(self, code: int) -> None:
+        """No session for this socket (``max_sessions``, or shutting down): say so."""
+        reason = DEFAULT_REASONS.get(code, DEFAULT_REASONS[SockJSCloseCode.TRY_AGAIN_LATER])
+        if self.framed:
+            self.protocol.send_text(close_frame(code, reason))
+        self.protocol.send_close(wire_close_code(code), reason)
+        self.start_closing()
+
+    def _heartbeat_unanswered(self) -> bool:
+        """At a heartbeat: close if the peer showed no sign of life since the last one
+        (hybi: the ping went unanswered; hixie-76: nothing at all came), else ping."""
+        now = time.monotonic()
+        heartbeat = self._service.settings.heartbeat_delay
+        if self._hybi:
+            dead = bool(self._ping_at) and now - self._ping_at >= heartbeat / 2
+        else:
+            if self._heard:
+                self._quiet_since = now
+            dead = now - self._quiet_since >= 2 * heartbeat
+        self._heard = False
+        if dead:
+            log.info("WebSocket peer showed no sign of life; closing its socket")
+            self._service.count_refusal("dead_peer")
+            self.abort()
+            return True
+        if not self._ping_at and self._hybi and self.protocol.can_send:
+            self.protocol.send_ping(b"")
+            self._ping_at = now
+        return False
 
     def closed(self) -> None:
         self._release(None, "")
@@ -617,24 +743,16 @@ class SessionLink(WebSocketLink):
 
 
 class SockJSLink(SessionLink):
-    """SockJS frames (``o``, ``h``, ``a[...]``, ``c[...]``) as WebSocket text messages.
+    """SockJS frames (``o``, ``h``, ``a[...]``, ``c[...]``) as WebSocket text messages;
+    every heartbeat frame is also a liveness check (`SessionLink`)."""
 
-    Dead peers: every heartbeat also sends a WebSocket ping. A peer that has not answered
-    it -- nor sent anything else -- by the next heartbeat is gone (a frozen proxy, a
-    machine that vanished): the socket is closed, which ends the session, or leaves a
-    resumable one waiting for its client. The session's heartbeat tick drives this, so an
-    idle connection still has no timer of its own.
-    """
-
-    __slots__ = ("_ping_at",)
-
-    def __init__(self, protocol: Protocol, service: Service, session: Session) -> None:
-        super().__init__(protocol, service, session)
-        #: When the unanswered ping went out (0: none outstanding).
-        self._ping_at = 0.0
+    __slots__ = ()
 
     def handle_events(self, events: list[Event]) -> None:
         self._ping_at = 0.0  # anything from the peer proves it is there
+        session = self._session
+        if session is not None and session.resume is not None:
+            session.client_heard()  # a pong too: after a resume, the old id is void
         for event in events:
             kind = type(event)
             if kind is TextMessage or kind is BinaryMessage:
@@ -674,19 +792,6 @@ class SockJSLink(SessionLink):
                 return
 
 
-    def _heartbeat_unanswered(self) -> bool:
-        """At a heartbeat: close if the last ping went unanswered, else ping again."""
-        now = time.monotonic()
-        if self._ping_at and now - self._ping_at >= self._service.settings.heartbeat_delay / 2:
-            log.info("WebSocket peer stopped answering pings; closing its socket")
-            self._service.count_refusal("dead_peer")
-            self.abort()
-            return True
-        if not self._ping_at and self._hybi and self.protocol.can_send:
-            self.protocol.send_ping(b"")  # hixie-76 has no pings: those peers go unchecked
-            self._ping_at = now
-        return False
-
 
 class RawLink(SessionLink):
     """One application message per WebSocket text message, no SockJS framing."""
@@ -696,6 +801,7 @@ class RawLink(SessionLink):
     framed = False
 
     def handle_events(self, events: list[Event]) -> None:
+        self._ping_at = 0.0  # anything from the peer proves it is there
         for event in events:
             kind = type(event)
             if kind is TextMessage:
@@ -712,6 +818,9 @@ class RawLink(SessionLink):
     def pull(self) -> None:
         session = self._session
         if session is None:
+            return
+        # No heartbeat frames without SockJS framing, but the same liveness checks.
+        if session.take_heartbeat() and self._heartbeat_unanswered():
             return
         messages = session.take_messages()
         if messages:
@@ -814,20 +923,32 @@ class _SessionEndpoint(WebSocketEndpoint):
         self.max_message_size = service.settings.max_message_size
 
     def allow_origin(self, origin: str | None) -> bool:
-        return origin_allowed(origin, self.service.settings.allowed_origins, self.request.host)
+        request = self.request
+        return origin_allowed(
+            origin,
+            self.service.settings.allowed_origins,
+            request.host,
+            request.protocol,
+            fetch_site=request.headers.get("Sec-Fetch-Site"),
+        )
 
     def handshake_refused(self, error: HandshakeError) -> None:
         self.service.count_refusal("origin" if error.status == 403 else "bad_handshake")
 
     def create_link(self, protocol: Protocol) -> WebSocketLink:
+        open_session = functools.partial(
+            self.service.open_session,
+            None,
+            connection_info(self.request),
+            self.transport_name,
+            framed=self.framed,
+            resume_request=self.get_query_argument(RESUME_PARAMETER, None),
+        )
+        if protocol.state is not _OPEN:
+            # hixie-76: the session waits until the third key has arrived.
+            return self.link_class(protocol, self.service, None, open_session)
         try:
-            session = self.service.open_session(
-                None,
-                connection_info(self.request),
-                self.transport_name,
-                framed=self.framed,
-                resume_request=self.get_query_argument(RESUME_PARAMETER, None),
-            )
+            session = open_session()
         except ServiceBusy:
             return BusyLink(protocol, framed=self.framed)
         return self.link_class(protocol, self.service, session)

@@ -155,6 +155,9 @@ class RefusedUpgrade(tornado.web.RequestHandler):
 
 SESSION = r"/[^/.]+/[^/.]+"
 
+#: The other origin of the browser tests' pages (conftest's `cross_origin`, any port).
+CROSS_ORIGINS = ["http://localhost:*"]
+
 
 def make_app(extra_rules: list[Any] | None = None) -> tornado.web.Application:
     rules: list[Any] = [
@@ -165,16 +168,21 @@ def make_app(extra_rules: list[Any] | None = None) -> tornado.web.Application:
         (r"/sockjs-client/(.*)", StaticFileHandler, {"path": SOCKJS_CLIENT_DIST}),
         (r"/flash/(.*)", StaticFileHandler, {"path": os.path.join(STATIC, "flash")}),
     ]
+    # Pages come from the `cross_origin` fixture's host as well as from the server's own:
+    # every service allows that origin by name (same-origin is the default).
+    cross = {"allowed_origins": CROSS_ORIGINS}
     routers = [
-        Router(Echo, "/echo", sockjs_url="/sockjs-client/sockjs.min.js"),
-        Router(Recorded, "/recorded", sockjs_url="/sockjs-client/sockjs.min.js"),
-        Router(Echo, "/silent"),
-        Router(Echo, "/refused"),
-        Router(Echo, "/nows", disabled_transports=["websocket"]),
-        Router(Echo, "/cookie", jsessionid=True),
-        Router(Echo, "/heartbeat", heartbeat_delay=0.2),
-        Router(Echo, "/limit", response_limit=600),
-        Router(ChaosEcho, "/chaos", heartbeat_delay=1.0, disconnect_delay=2.0),
+        Router(Echo, "/echo", sockjs_url="/sockjs-client/sockjs.min.js", **cross),
+        Router(Recorded, "/recorded", sockjs_url="/sockjs-client/sockjs.min.js", **cross),
+        Router(Echo, "/silent", **cross),
+        Router(Echo, "/refused", **cross),
+        Router(Echo, "/nows", disabled_transports=["websocket"], **cross),
+        Router(Echo, "/cookie", jsessionid=True, **cross),
+        Router(Echo, "/heartbeat", heartbeat_delay=0.2, **cross),
+        Router(Echo, "/limit", response_limit=600, **cross),
+        Router(ChaosEcho, "/chaos", heartbeat_delay=1.0, disconnect_delay=2.0, **cross),
+        # Pages opened from files have the null origin: refused unless listed.
+        Router(Echo, "/files", allowed_origins=["null"]),
     ]
     # The broken endpoints must come before the routers' own WebSocket rules.
     for router in routers:

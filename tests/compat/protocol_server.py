@@ -32,14 +32,18 @@ def make_app(api: ModuleType) -> tornado.web.Application:
         def on_message(self, message):
             pass
 
-    plain = {"jsessionid": False}
+    # The suite asks from other origins and expects CORS answers: open, on purpose (the
+    # same key on both implementations; fallback's own default is the same origin only).
+    plain = {"jsessionid": False, "websocket_allow_origin": "*"}
     routers = [
         api.SockJSRouter(Echo, "/echo", {**plain, "response_limit": 4096}),
         api.SockJSRouter(Close, "/close", plain),
         api.SockJSRouter(
             Echo, "/disabled_websocket_echo", {**plain, "disabled_transports": ["websocket"]}
         ),
-        api.SockJSRouter(Echo, "/cookie_needed_echo", {"jsessionid": True}),
+        api.SockJSRouter(
+            Echo, "/cookie_needed_echo", {"jsessionid": True, "websocket_allow_origin": "*"}
+        ),
     ]
     routes: list = []
     for router in routers:

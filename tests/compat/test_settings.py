@@ -38,7 +38,9 @@ def test_defaults_are_sockjs_tornados():
     assert (s.heartbeat_delay, s.disconnect_delay, s.response_limit) == (25, 5, 128 * 1024)
     assert s.jsessionid is True and s.verify_ip is True
     assert s.sockjs_url == "https://cdn.jsdelivr.net/sockjs/0.3/sockjs.min.js"
-    assert s.allowed_origins is None and s.disabled_transports == frozenset()
+    # The one default not taken: sockjs-tornado let any site connect; fallback keeps the
+    # page's own origin unless the application says websocket_allow_origin="*".
+    assert s.allowed_origins == () and s.disabled_transports == frozenset()
     assert dict(router.settings) == dict(SETTINGS_DEFAULTS)
 
 
@@ -52,7 +54,7 @@ def test_defaults_are_sockjs_tornados():
         ({"verify_ip": False}, {"verify_ip": False}),
         ({"sockjs_url": "/static/sockjs.js"}, {"sockjs_url": "/static/sockjs.js"}),
         ({"disabled_transports": ["xhr", "jsonp"]}, {"disabled_transports": ["xhr", "jsonp"]}),
-        ({"websocket_allow_origin": "*"}, {"allowed_origins": None}),
+        ({"websocket_allow_origin": "*"}, {"allowed_origins": ("*",)}),
         ({"websocket_allow_origin": ["a.example", "b.example:8080"]},
          {"allowed_origins": ("a.example", "b.example:8080")}),
         ({"websocket_allow_origin": "a.example"}, {"allowed_origins": ("a.example",)}),

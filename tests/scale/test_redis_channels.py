@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import time
 
 import pytest
 
 from fallback import Connection
+from fallback.brokers.base import BrokerStats
 from fallback.brokers.redis import RedisBroker
 from fallback.channels import Channels
 from fallback.info import EMPTY_INFO
@@ -284,3 +286,200 @@ def test_a_process_stops_in_bounded_time_while_redis_is_frozen(redis_server):
         asyncio.run(scenario())
     finally:
         redis_server.thaw()
+
+
+class Gate:
+    """A TCP proxy in front of Redis, for one process: shut, it cuts that process's
+    connections and refuses new ones, so its broker stays away while others are back."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.open = True
+        self.port = 0
+        self._server: asyncio.AbstractServer | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def shut(self) -> None:
+        self.open = False
+        for writer in list(self._writers):
+            writer.transport.abort()
+
+    async def stop(self) -> None:
+        self.shut()
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.open:
+            writer.transport.abort()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.update((writer, up_writer))
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                sink.transport.abort()
+                self._writers.discard(sink)
+
+        for task in (asyncio.ensure_future(pipe(reader, up_writer)),
+                     asyncio.ensure_future(pipe(up_reader, writer))):
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+
+class Collector:
+    """A member's receiver that takes every message frame as it comes."""
+
+    def __init__(self) -> None:
+        self.session: Session | None = None
+        self.messages: list[str] = []
+
+    def wake(self) -> None:
+        asyncio.get_running_loop().call_soon(self.drain)
+
+    def drain(self) -> None:
+        assert self.session is not None
+        while (frame := self.session.take_frame()) is not None:
+            if frame.startswith("a"):
+                self.messages.extend(json.loads(frame[1:]))
+
+
+async def until(condition, what: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+def outage_with_a_late_receiver(redis_server) -> tuple[BrokerStats, BrokerStats, int, list[int]]:  # type: ignore[no-untyped-def]
+    """A real redis-server restart, with the receiving process kept away from Redis a
+    while longer (its own path to Redis is shut): what the publisher sends after it is
+    back and before the receiver is goes to Redis with no subscriber from the receiver.
+    Returns the publisher's and the receiver's stats, how many were published, and the
+    numbers the receiver got."""
+
+    async def scenario() -> tuple[BrokerStats, BrokerStats, int, list[int]]:
+        gate = Gate(redis_server.port)
+        await gate.start()
+        options = {"node_ttl": 1.5, "command_timeout": 1.0, "max_backoff": 0.2}
+        publisher = RedisBroker(redis_server.url, **options)  # type: ignore[arg-type]
+        receiver = RedisBroker(f"redis://127.0.0.1:{gate.port}/0", **options)  # type: ignore[arg-type]
+        hub_a, hub_b = Channels(publisher), Channels(receiver)
+        await hub_a.start()
+        await hub_b.start()
+        collector = Collector()
+        member = Connection()
+        session = Session(SessionId("b"), member, EMPTY_INFO, Settings(), "websocket")
+        member._bind(session)
+        collector.session = session
+        session.attach(collector)  # type: ignore[arg-type]
+        session.take_frame()  # the open frame
+        hub_b.join(member, "room")
+        await hub_b.subscribed("room")
+        sent = 0
+
+        async def publish(count: int) -> None:
+            nonlocal sent
+            for _ in range(count):
+                sent += 1
+                hub_a.publish("room", f"m{sent}")
+                await asyncio.sleep(0.002)
+
+        try:
+            await publish(50)
+            await until(lambda: len(collector.messages) == 50, "the first 50")
+            redis_server.kill()
+            await until(lambda: not publisher.stats.connected, "the publisher to notice")
+            await publish(40)  # Redis is down: lost on the publisher's side
+            gate.shut()  # the receiver will stay away once Redis is back
+            redis_server.start()
+            await until(lambda: publisher.stats.connected, "the publisher to reconnect")
+            await publish(60)  # reach Redis, which has no subscriber from the receiver
+            assert not receiver.stats.connected
+            gate.open = True
+            await until(lambda: receiver.stats.connected, "the receiver to reconnect")
+            await hub_b.subscribed("room")
+            await publish(50)
+            await until(lambda: f"m{sent}" in collector.messages, "the last publish")
+            await until(lambda: publisher.stats.published + publisher.stats.lost
+                        + publisher.stats.unconfirmed == sent, "every publish counted")
+        finally:
+            await hub_a.stop()
+            await hub_b.stop()
+            await gate.stop()
+        return publisher.stats, receiver.stats, sent, [int(m[1:]) for m in collector.messages]
+
+    return asyncio.run(scenario())
+
+
+def test_an_outage_is_counted_exactly_by_publisher_and_receiver(redis_server):
+    # Those publishes that Redis dropped for want of a subscriber used to be counted
+    # nowhere. Now every publish is counted once by the publisher (published, lost or
+    # unconfirmed), and every one the receiver did not get is in its missed count.
+    a, b, sent, got = outage_with_a_late_receiver(redis_server)
+    assert got == sorted(set(got)), "in order, no duplicates"
+    assert a.lost >= 40  # at least what was published while Redis was down
+    assert b.missed == sent - len(got) >= 100  # exactly what never arrived
+    assert b.missed >= a.lost  # everything the publisher lost, and what Redis dropped
+    assert a.published + a.lost + a.unconfirmed == sent
+
+
+def test_publishes_carry_a_sequence_per_channel_and_old_payloads_still_arrive(redis_server):
+    subscriber = RawSubscriber(redis_server.port, "fallback:c:room")
+
+    async def scenario() -> None:
+        broker = RedisBroker(redis_server.url)
+        hub = Channels(broker)
+        await hub.start()
+        collector = Collector()
+        member = Connection()
+        session = Session(SessionId("m"), member, EMPTY_INFO, Settings(), "websocket")
+        member._bind(session)
+        collector.session = session
+        session.attach(collector)  # type: ignore[arg-type]
+        session.take_frame()
+        try:
+            hub.join(member, "room")
+            await hub.subscribed("room")
+            hub.publish("room", "first")
+            hub.publish("other", "elsewhere")  # numbered on its own channel
+            hub.publish("room", "second")
+            assert await broker.written()
+            # A process of an older version sends no number: delivered, nothing counted.
+            publisher = socket.create_connection(("127.0.0.1", redis_server.port), timeout=5)
+            try:
+                publisher.sendall(b"PUBLISH fallback:c:room oldnode|m|from-an-old-process\r\n")
+                await until(lambda: "from-an-old-process" in collector.messages, "old payload")
+            finally:
+                publisher.close()
+            assert broker.stats.missed == 0
+        finally:
+            await hub.stop()
+
+    try:
+        asyncio.run(scenario())
+        assert subscriber.wait_for(b"|m|second", 5)
+        first = re.search(rb"([0-9a-f]{12})\.([0-9]+)\|m\|first", subscriber.data)
+        assert first is not None, subscriber.data
+        node, number = first.group(1), int(first.group(2))
+        assert node + b".%d|m|second" % (number + 1) in subscriber.data
+    finally:
+        subscriber.close()

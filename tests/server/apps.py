@@ -130,9 +130,13 @@ class Broadcaster(Connection):
         self.members.discard(self)
 
 
+#: The partner page the CORS tests of ``/echo`` come from (and ``null``: file:// pages).
+PARTNER_ORIGINS = ["https://a.example", "null"]
+
+
 def make_app() -> tornado.web.Application:
     routers = [
-        Router(Echo, "/echo"),
+        Router(Echo, "/echo", allowed_origins=PARTNER_ORIGINS),
         Router(Recorded, "/recorded"),
         Router(CloseOnOpen, "/close"),
         Router(RejectOnOpen, "/reject"),

@@ -37,7 +37,7 @@ def server() -> Iterator[LiveServer]:
                 Router(Echo, "/plain"),
                 Router(Echo, "/noraw", raw_websocket=False),
                 Router(Echo, "/nows", disabled_transports=["websocket", "jsonp"]),
-                Router(Echo, "/cookie", jsessionid=True),
+                Router(Echo, "/cookie", jsessionid=True, allowed_origins=["http://www.example"]),
                 Router(Echo, ""),
             ]
         )

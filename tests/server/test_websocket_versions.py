@@ -94,9 +94,9 @@ def test_hixie76_key_sent_late_by_the_client_itself(live):
 
 def test_hixie76_response_headers_carry_origin_and_location(live):
     path = sockjs_path()
-    client = WSClient.connect(live.port, path, version="hixie-76", origin="http://page.example")
+    client = WSClient.connect(live.port, path, version="hixie-76", origin="https://a.example")
     try:
-        assert client.headers["sec-websocket-origin"] == "http://page.example"
+        assert client.headers["sec-websocket-origin"] == "https://a.example"
         assert client.headers["sec-websocket-location"] == f"ws://127.0.0.1:{live.port}{path}"
         assert "content-length" not in client.headers
     finally:

@@ -123,6 +123,7 @@ class ResumableClient:
                 continue
             self.client = client
             self.reconnects += 1
+            self.cid = control.get("cid", self.cid)  # a fresh id after every resume
             self._acknowledged(control["seen"])
             if self.unacked:
                 self._transmit(list(self.unacked))

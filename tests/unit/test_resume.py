@@ -8,6 +8,7 @@ import pytest
 
 from fallback.info import EMPTY_INFO
 from fallback.protocol import CloseCode, OutgoingMessage, SessionId
+from fallback.registry import SessionRegistry
 from fallback.resume import ResumeError, ResumeState, parse_resume_request
 from fallback.session import Session, SessionState
 from fallback.settings import Settings
@@ -94,7 +95,8 @@ def test_take_over_replays_exactly_what_the_client_missed_then_new_messages():
     session.attach(Receiver())
     out = frames(session)
     assert out[0] == "o"
-    assert json.loads(out[1][1:]) == {"cid": "c" * 20, "resumed": True, "seen": 2}
+    assert json.loads(out[1][1:]) == {"cid": session.resume.cid, "resumed": True, "seen": 2}
+    assert session.resume.cid != "c" * 20  # a fresh id after every resume
     assert messages_in(out) == ["m2", "m3", "m4"]
     assert [e for e in listener.events if e[0] == "open"] == [("open", None)], "no second on_open"
 
@@ -261,3 +263,68 @@ def test_a_count_below_what_a_full_buffer_dropped_still_cannot_resume():
         session.take_over(1, "xhr")
     assert raised.value.code == CloseCode.RESUME_LOST
     assert session.state is SessionState.CLOSED
+
+
+# -- connection ids are capabilities ---------------------------------------------------------
+
+
+def resume_in(registry, session, client_seen=0):
+    """What `Service` does on a resume: take over with the id presented, then re-index."""
+    resume = session.resume
+    presented, before = resume.cid, (resume.cid, resume.previous)
+    session.take_over(client_seen, "xhr", presented)
+    registry.rekey(session, before)
+    return presented
+
+
+def test_every_resume_gives_the_connection_a_new_id_and_the_old_one_dies_once_used():
+    registry = SessionRegistry()
+    session, _ = resumable()
+    registry.add(session)
+    session.attach(Receiver())
+    frames(session)
+    old = resume_in(registry, session)
+    new = session.resume.cid
+    assert new != old and len(new) >= 24
+    # Until the client shows it got the new id, the old one still resumes: an answer lost
+    # in transit must not end the connection.
+    assert registry.resumable(old) is session and registry.resumable(new) is session
+    session.receive_send_payload('[{"seq": 0}, "too early"]')  # before the id went out
+    assert registry.resumable(old) is session
+    session.attach(Receiver())
+    out = frames(session)
+    assert json.loads(out[1][1:])["cid"] == new
+    session.receive_send_payload('[{"seq": 1}, "hello"]')  # the client is on the new id
+    assert registry.resumable(old) is None
+    assert registry.resumable(new) is session
+
+
+def test_a_pong_or_a_poll_with_the_new_id_also_voids_the_old_one():
+    registry = SessionRegistry()
+    session, _ = resumable()
+    registry.add(session)
+    old = resume_in(registry, session)
+    session.client_heard()  # before the announcement: nothing changes
+    assert registry.resumable(old) is session
+    session.attach(Receiver())
+    frames(session)
+    session.client_heard()
+    assert registry.resumable(old) is None
+
+
+def test_resuming_again_with_the_old_id_rotates_again_and_keeps_two_ids_at_most():
+    registry = SessionRegistry()
+    session, _ = resumable()
+    registry.add(session)
+    first = session.resume.cid
+    resume_in(registry, session)
+    lost = session.resume.cid  # this answer never reached the client
+    session.take_over(0, "xhr", first)
+    registry.rekey(session, (lost, first))
+    latest = session.resume.cid
+    assert registry.resumable(lost) is None  # never seen by the client: void at once
+    assert registry.resumable(first) is session and registry.resumable(latest) is session
+    assert len(registry._resumable) == 2
+    registry.remove(session)
+    assert registry.resumable(first) is None and registry.resumable(latest) is None
+    assert registry.tombstone(latest) is not None and registry.tombstone(first) is not None

@@ -283,18 +283,25 @@ def test_oversized_payloads_are_refused_before_decoding():
     assert listener.events[-1] == ("message", "ok")
 
 
-def test_unframed_sessions_have_no_open_or_heartbeat_frames():
+def test_unframed_sessions_have_no_open_or_heartbeat_frames_but_heartbeat_checks():
     clock = FakeClock()
     listener = Listener()
     session = Session(None, listener, EMPTY_INFO, Settings(heartbeat_delay=1), "raw", framed=False, clock=clock)
     receiver = Receiver()
     session.attach(receiver)
+    assert not session.take_heartbeat()
     clock.now += 5
     session.tick(clock.now)
-    assert receiver.wakes == 0
+    # The receiver is woken to check its peer (a WebSocket ping), not to send a frame.
+    assert receiver.wakes == 1
+    assert session.take_heartbeat() and not session.take_heartbeat()
+    assert session.take_messages() == []
     session.enqueue(OutgoingMessage("a"))
     session.enqueue(OutgoingMessage("b"))
     assert [m.text for m in session.take_messages()] == ["a", "b"]
+    clock.now += 0.5
+    session.tick(clock.now)  # what was just sent postponed the next check
+    assert receiver.wakes == 2 and not session.take_heartbeat()
 
 
 def test_transition_table_allows_only_forward_moves():

@@ -90,3 +90,14 @@ def test_garbage_is_refused_as_invalid_never_crashes(garbage):
         assert error.code in (TokenErrorCode.INVALID, TokenErrorCode.REQUIRED)
     else:  # pragma: no cover - a random string will not carry a valid HMAC
         raise AssertionError("garbage accepted")
+
+
+def test_no_pattern_reaches_a_reserved_channel_only_its_exact_name():
+    from fallback.tokens import Claims, is_reserved
+
+    assert is_reserved("$fallback-admin") and not is_reserved("fallback-admin")
+    for pattern in ("*", "$*", "?fallback-admin", "[$]fallback-admin", "$fallback-*", "**"):
+        claims = Claims("u", {}, (pattern,), "acme", 0.0)
+        assert not claims.allows("$fallback-admin"), pattern
+    assert Claims("u", {}, ("*",), "acme", 0.0).allows("private-anything")
+    assert Claims("u", {}, ("$fallback-admin",), "acme", 0.0).allows("$fallback-admin")

@@ -13,7 +13,6 @@ when the router is built, naming what to do instead -- nothing is ignored silent
 from __future__ import annotations
 
 import copy
-import logging
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
@@ -24,6 +23,7 @@ from tornado.routing import Rule
 
 from ...connection import Connection
 from ...exceptions import ConfigurationError
+from ...logsafe import get_logger
 from ...protocol import OutgoingMessage, SessionId
 from ...router import Router
 from ...settings import Settings
@@ -34,7 +34,7 @@ from .conn import SockJSConnection
 from .session import Session
 from .stats import StatsCollector
 
-log = logging.getLogger("fallback.compat")
+log = get_logger("fallback.compat")
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -102,7 +102,10 @@ def _disable_nagle(value: Any) -> dict[str, Any]:
 
 def _websocket_allow_origin(value: Any) -> dict[str, Any]:
     if value == "*":
-        return {"allowed_origins": None}
+        # Asked for explicitly: any site may connect (the router warns at start-up).
+        # Left out, sockjs-tornado's "*" is not taken: fallback keeps its own default,
+        # the page's own origin only (see `translate_settings`).
+        return {"allowed_origins": ("*",)}
     entries = [value] if isinstance(value, str) else value
     try:
         origins = tuple(entries)
@@ -148,6 +151,8 @@ def translate_settings(
     decided_by: dict[str, str] = {}
     for key, value in effective.items():
         translate = _TRANSLATIONS.get(key)
+        if key == "websocket_allow_origin" and key not in given:
+            continue  # secure by default: same origin, unless the application opens it
         if translate is not None:
             for name, setting in translate(value).items():
                 native[name] = setting

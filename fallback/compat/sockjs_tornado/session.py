@@ -22,7 +22,6 @@ a `Session`, naming the replacement.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from http.cookies import CookieError, Morsel, SimpleCookie
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from tornado.web import HTTPError
 
 from ... import info as native_info
 from ...connection import Connection
+from ...logsafe import get_logger
 from ...protocol import CloseCode, OutgoingMessage
 from ...session import Session as NativeSession
 from ._gone import Gone
@@ -40,7 +40,7 @@ from ._wire import encoded, outgoing
 if TYPE_CHECKING:
     from .router import SockJSRouter
 
-log = logging.getLogger("fallback.compat")
+log = get_logger("fallback.compat")
 
 __all__ = ["CLOSED", "CLOSING", "CONNECTING", "OPEN", "BaseSession", "ConnectionInfo", "Session"]
 
