@@ -129,7 +129,7 @@ fuzz: $(VENV)/.test-installed
 ## must be 0): 200 Python clients on every transport through a proxy that resets their
 ## connections at random for 60 s (tests/chaos), and the shipped fallback.js, 2 pages per
 ## transport on each of Chromium, Firefox and WebKit, through a proxy that breaks
-## connections in every way it knows, for 60 s with an 8 s resume_grace
+## connections in every way it knows, for 60 s with a 10 s resume_grace
 ## (tests/browser/test_chaos.py).
 chaos: test-deps
 	CHAOS_CLIENTS=200 CHAOS_SECONDS=60 CHAOS_BROWSER_SECONDS=60 CHAOS_BROWSER_OTHER_PAGES=2 $(PY) -m pytest -s -W error::DeprecationWarning tests/chaos tests/browser/test_chaos.py $(PYTEST_ARGS)

@@ -20,7 +20,9 @@ counts travel:
   followed by one that gets them again (`Session.resync`).
 * When a transport drops, the server keeps the connection for ``resume_grace`` seconds
   (its ``on_close`` waits too). The client reconnects with a new SockJS session whose
-  first receiving request carries ``fb_resume=<cid>.<n>``. The server answers ``o``,
+  first receiving request carries ``fb_resume=<cid>.<n>.<a>``, with a the number of
+  this attempt (counted from 1 for the life of the client's socket). The server answers
+  ``o``,
   ``r{"cid": <new>, "resumed": true, "seen": m}``, then every message after number n; the
   client re-sends every message after number m. Nothing is lost or repeated.
 * The connection id is a capability, so it changes at every resume: the answer carries
@@ -29,6 +31,11 @@ counts travel:
   ping, or polls with the new id -- so a resume answer lost in transit costs nothing;
   after that, a resume with any earlier id gets 3011. The id is never logged (see
   `redact_uri`). ``resume_same_ip`` also refuses resumes from another IP address.
+* Requests the network held up arrive late, after the client moved on: a resume
+  attempt numbered lower than the one that last took the connection over (a request
+  without a number counts as attempt 0), or any request whose count is below what the
+  client has confirmed since. Each is stale, and refused alone with ``c[2010]``
+  (`StaleResume`); the connection is not touched.
 * When that is impossible the client gets ``o`` then a close frame: 3010 (messages it
   needs were dropped from a full replay buffer), 3011 (unknown connection) or 3009 (the
   grace period ended); the server's ``on_close`` saw the same code.
@@ -69,7 +76,7 @@ from .protocol import OutgoingMessage
 #: Server messages the client may leave unacknowledged before an ack frame goes out.
 ACK_EVERY = 32
 RESUME_PARAMETER = "fb_resume"
-_RESUME_VALUE = re.compile(r"([A-Za-z0-9_-]{16,64})\.(\d{1,15})")
+_RESUME_VALUE = re.compile(r"([A-Za-z0-9_-]{16,64})\.(\d{1,15})(?:\.(\d{1,9}))?")
 
 
 #: What a logged URL shows in place of a resume id.
@@ -103,9 +110,10 @@ def redact_uri(uri: str) -> str:
     return path + "?" + "&".join(parts) if changed else uri
 
 
-def parse_resume_request(value: str | None) -> tuple[str, int] | bool:
+def parse_resume_request(value: str | None) -> tuple[str, int, int | None] | bool:
     """``fb_resume``: absent -> False, ``1`` -> True (a new resumable connection),
-    ``<cid>.<n>`` -> (cid, n); anything else -> False (served as a plain session)."""
+    ``<cid>.<n>`` -> (cid, n, None), ``<cid>.<n>.<attempt>`` -> (cid, n, attempt); anything
+    else -> False (served as a plain session)."""
     if not value:
         return False
     if value == "1":
@@ -113,7 +121,8 @@ def parse_resume_request(value: str | None) -> tuple[str, int] | bool:
     match = _RESUME_VALUE.fullmatch(value)
     if match is None:
         return False
-    return match.group(1), int(match.group(2))
+    attempt = match.group(3)
+    return match.group(1), int(match.group(2)), None if attempt is None else int(attempt)
 
 
 def control_frame(**fields: object) -> str:
@@ -142,6 +151,7 @@ class ResumeState:
     __slots__ = (
         "acked",
         "announced",
+        "attempt",
         "buffer_bytes",
         "buffer_limit",
         "cid",
@@ -174,6 +184,10 @@ class ResumeState:
         #: The highest count the client itself has confirmed (in an ack or a resume);
         #: its counts never go down, so a request with a lower one is stale.
         self.confirmed = 0
+        #: The number of the resume attempt that last took the connection over: the
+        #: client numbers its attempts, so one that arrives after a later one (both held
+        #: up in the network, with the same count) is stale.
+        self.attempt = 0
         #: Sent, not yet acknowledged: messages acked+1 .. sent.
         self.replay: collections.deque[OutgoingMessage] = collections.deque()
         self.replay_bytes = 0
@@ -182,6 +196,17 @@ class ResumeState:
         #: The `received` count last told to the client.
         self.reported = 0
         self.resumes = 0
+
+    def check_attempt(self, attempt: int | None) -> None:
+        """Raise `StaleResume` for an attempt older than the one that took over last (the
+        same one again -- a request the browser repeated -- may take over again).
+
+        A request without a number counts as attempt 0: a client that numbers nothing
+        resumes as before, while for fallback.js, whose resumes are numbered from 1, it
+        is what a late receiving request of a session the connection has left looks like.
+        """
+        if (attempt or 0) < self.attempt:
+            raise StaleResume()
 
     def accepts(self, cid: str) -> bool:
         """Whether a resume (or resync) presenting `cid` is this connection's client."""

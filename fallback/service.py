@@ -162,6 +162,7 @@ class Service:
         transport: str,
         cid: str,
         client_seen: int,
+        attempt: int | None = None,
     ) -> Session:
         session = self.registry.resumable(cid)
         if session is None:
@@ -186,7 +187,7 @@ class Service:
         assert resume is not None
         before = (resume.cid, resume.previous)
         try:
-            replaced = session.take_over(client_seen, transport, cid)
+            replaced = session.take_over(client_seen, transport, cid, attempt)
         except StaleResume as error:
             self.count_refusal("resume", f"stale request, {error.code} {error.reason}")
             return self._refusal(session_id, info, transport, error.code, error.reason)

@@ -489,7 +489,11 @@ class Session:
             self.resume.confirm()
 
     def take_over(
-        self, client_seen: int, transport: str, presented: str | None = None
+        self,
+        client_seen: int,
+        transport: str,
+        presented: str | None = None,
+        attempt: int | None = None,
     ) -> Receiver | None:
         """The client is back on a new transport, having received `client_seen` messages.
 
@@ -500,12 +504,14 @@ class Session:
         the receiver being replaced (its transport must end without writing), if one was
         still attached. Raises `ResumeError` (and closes the connection) when the
         messages the client needs are gone, or `StaleResume` (and changes nothing) for
-        a request the client has overtaken.
+        a request the client has overtaken -- one with a lower count than it has
+        confirmed, or from an `attempt` older than the last one that took over.
         """
         resume = self.resume
         assert resume is not None
         if self.state is SessionState.CLOSED:
             raise ResumeError(self.close_code or CloseCode.RESUME_EXPIRED, self.close_reason or "")
+        resume.check_attempt(attempt)
         try:
             again = resume.rewind(client_seen)
         except StaleResume:
@@ -515,6 +521,8 @@ class Session:
             self.close(error.code, error.reason)
             raise
         resume.rotate(presented if presented is not None else resume.cid)
+        if attempt is not None:
+            resume.attempt = attempt
         old = self._receiver
         self._receiver = None
         self._heartbeat_pending = False

@@ -557,14 +557,23 @@
       batch = [{ seq: (this._serverGot || 0) + this._unacked.length - batch.length }].concat(batch);
     }
     if (ack) { batch = batch.concat([{ ack: ack }]); this._toldRx = ack; }
+    // A send that never ends (a stalled connection; a JSONP form post whose frame gets no
+    // load event after a network error) is lost once the heartbeat limit has passed; one
+    // left behind by its transport is dropped (`_stop`). Whatever it carried is still in
+    // _unacked for the next transport, and its late answer, if any, counts for nothing.
+    var id = this._sends = (this._sends || 0) + 1, limit = this._limit();
     this._sending = true;
+    if (limit) { this._sendTimer = later(function () { if (self._sends === id) { self._endSend(); self._lost("Sending failed"); } }, limit); }
     tr.send(batch, function (ok) {
-      self._sending = false;
-      // A send that outlived its transport: whatever it carried that the server did not
-      // get is still in _unacked; just go on with the current one.
-      if (tr !== self._tr) { return self._flush(); }
+      if (self._sends !== id) { return; }
+      self._endSend();
       if (ok) { self._flush(); } else { self._lost("Sending failed"); }
     });
+  };
+  proto._endSend = function () {
+    this._sends = (this._sends || 0) + 1;
+    this._sending = false;
+    clearTimeout(this._sendTimer);
   };
 
   proto.close = function (code, reason) {
@@ -659,9 +668,13 @@
     try { this._tr = TRANSPORTS[name](this, url, this._env); } catch (e) { return this._abandon(); }
   };
 
+  // fb_resume=<id>.<received>, and while a resume is under way, .<its attempt number>.
+  proto._resumeArgument = function () {
+    return "fb_resume=" + this._cid + "." + this._rx + (this._resuming ? "." + this._tries : "");
+  };
   proto._resumeQuery = function () {
     var query = this._target.query;
-    return query + (query ? "&" : "?") + "fb_resume=" + this._cid + "." + this._rx;
+    return query + (query ? "&" : "?") + this._resumeArgument();
   };
 
   // A new SockJS session address; `extra` goes into its query string.
@@ -800,7 +813,9 @@
     this._finish(1006, reason, false, true);
   };
 
-  // Reconnect on a new SockJS session that carries fb_resume=<id>.<received>.
+  // Reconnect on a new SockJS session that carries fb_resume=<id>.<received>.<attempt>:
+  // attempts are numbered for the life of the socket, so that the server can tell an old
+  // one the network held up from the latest.
   proto._resume = function () {
     var self = this;
     this._stop();
@@ -817,7 +832,8 @@
       var names = n > 3 && self._candidatesAll.length ? self._candidatesAll : [self.transport];
       var name = names[(n - 1) % names.length];
       self.transport = name;
-      var url = self._sessionUrl("fb_resume=" + self._cid + "." + self._rx);
+      self._tries = (self._tries || 0) + 1;
+      var url = self._sessionUrl(self._resumeArgument());
       self._timer = later(function () { self._retry(); }, self._timeout);
       self._url = url;
       try { self._tr = TRANSPORTS[name](self, url, self._env); } catch (e) { self._retry(); }
@@ -859,9 +875,13 @@
   // run late, and a late timer is not a silent network. When it fires later than it was
   // meant to (throttled, or the machine slept), it looks again a moment after, which
   // gives frames the browser was holding back their chance to arrive first.
+  // How long a transport may stay silent (or a send take) before it counts as lost; 0: never.
+  proto._limit = function () {
+    var ms = this._options.heartbeatTimeout;
+    return ms === null || ms === undefined ? (this._heartbeat ? 1.5 * this._heartbeat + 2000 : 60000) : ms;
+  };
   proto._alive = function () {
-    var self = this, ms = this._options.heartbeatTimeout;
-    if (ms === null || ms === undefined) { ms = this._heartbeat ? 1.5 * this._heartbeat + 2000 : 60000; }
+    var self = this, ms = this._limit();
     this._lastFrame = now();
     clearTimeout(this._watchdog);
     if (!ms || !this._tr || this._tr.raw || this.readyState != OPEN || this._resuming) { return; }
@@ -880,6 +900,7 @@
   proto._stop = function (code, reason) {
     var tr = this._tr;
     this._tr = null;
+    this._endSend();
     clearTimeout(this._timer);
     clearTimeout(this._watchdog);
     if (this._abortInfo) { this._abortInfo(); this._abortInfo = null; }

@@ -28,21 +28,21 @@ from tests.chaos.app import SPECIALS, Numbered
 from tests.support.chaos import MODES, ChaosProxy
 from tests.support.live import LiveServer
 
-SECONDS = float(os.environ.get("CHAOS_BROWSER_SECONDS", "20"))
+SECONDS = float(os.environ.get("CHAOS_BROWSER_SECONDS", "24"))
 #: Pages per transport: on Chromium, and on the other engines (fewer in `make test`).
 PAGES = int(os.environ.get("CHAOS_BROWSER_PAGES", "2"))
 OTHER_PAGES = int(os.environ.get("CHAOS_BROWSER_OTHER_PAGES", "1"))
 TRANSPORTS = os.environ.get(
     "CHAOS_BROWSER_TRANSPORTS", "websocket,eventsource,xhr_streaming,htmlfile,xhr,jsonp"
 ).split(",")
-#: Short, so that a run holds many losses spaced wider than it -- but longer than the
-#: shim takes to notice a silence in a background tab: its heartbeat limit (3.5 s), up to
-#: a second more for a throttled timer (Firefox), 1.5 s for the second look a late timer
-#: takes, and the reconnection.
-GRACE = 8.0
+#: Short, so that a run holds many losses spaced wider than it -- but longer than a
+#: silence (STALL) plus a reconnection.
+GRACE = 10.0
 HEARTBEAT = 1.0
-#: Longer than the shim's heartbeat limit (1.5 * HEARTBEAT + 2 s), shorter than GRACE.
-STALL = 4.5
+#: Longer than the shim takes to notice a silence even in a background tab: its heartbeat
+#: limit (1.5 * HEARTBEAT + 2 s), up to a second more for a throttled timer (Firefox) and
+#: 1.5 s for the second look a late timer takes.
+STALL = 6.5
 
 pytestmark = pytest.mark.timeout(int(SECONDS * 3 + 180))
 
@@ -84,7 +84,7 @@ def counts(numbers: list[int], expected: int) -> dict[str, int]:
 
 
 def test_the_shipped_shim_loses_nothing_through_a_connection_breaking_proxy(
-    engine, server, engine_page
+    engine, server, engine_page, caplog
 ):
     proxy = ChaosProxy(server.port, min_life=0.3, max_life=2.0, seed=14, modes=MODES,
                        stall=(0.3, 2.5))
@@ -120,16 +120,19 @@ def test_the_shipped_shim_loses_nothing_through_a_connection_breaking_proxy(
         while time.monotonic() < deadline:
             if time.monotonic() >= next_stall:
                 proxy.stall_all(STALL)
-                next_stall += GRACE + 1.5
+                next_stall += GRACE + 4
             pages[0][2].wait_for_timeout(250)
         proxy.enabled = False
         for _, _, page in pages:
             page.evaluate("chaos.finish()")
-        for _, _, page in pages:
-            page.wait_for_function(
-                "chaos.complete() || chaos.report().events.some(e => e.type == 'close')",
-                timeout=60_000,
-            )
+        for name, _, page in pages:
+            try:
+                page.wait_for_function(
+                    "chaos.complete() || chaos.report().events.some(e => e.type == 'close')",
+                    timeout=60_000,
+                )
+            except Exception as error:  # counted below, with what the page did see
+                print(f"  {name}: never complete: {error}")
     finally:
         proxy.stop()
 
@@ -164,9 +167,15 @@ def test_the_shipped_shim_loses_nothing_through_a_connection_breaking_proxy(
             spans.append(f"{name}: resumes at {resumes} ms")
     print(f"\nbrowser chaos, {engine.name}: {len(pages)} pages, {SECONDS:.0f} s, {proxy.cut} cuts "
           f"{dict(proxy.cuts)}, {messages} messages: {total}")
+    for problem in problems:
+        print("PROBLEM", problem)
+    if problems:
+        for record in caplog.records:
+            if "resume" in record.getMessage() or "3011" in record.getMessage():
+                print("LOG", record.created, record.getMessage())
     assert not problems, problems
     assert total == {"lost": 0, "duplicated": 0, "reordered": 0, "corrupted": 0}
-    assert proxy.cut >= 10 * len(pages), dict(proxy.cuts)
+    assert proxy.cut >= 5 * len(pages), dict(proxy.cuts)
     assert set(proxy.cuts) == set(MODES), dict(proxy.cuts)
     # The point of a short grace: every page resumed again long after its first loss.
     assert not spans, spans

@@ -82,7 +82,7 @@ test("an xhr_streaming response that breaks is followed by a resume on a new ses
   first.fail(); // reset in the middle of a frame
   b.advance(200);
   const stream = b.pendingRequests("/xhr_streaming")[0];
-  assert.strictEqual(stream.query.get("fb_resume"), CID + ".1");
+  assert.strictEqual(stream.query.get("fb_resume"), CID + ".1.1"); // resume attempt 1
   assert.notStrictEqual(stream.path, first.path);
   stream.progress("h".repeat(2048) + "\no\n");
   stream.progress('r{"cid":"' + CID + '","resumed":true,"seen":0}\na["two"]\n');
@@ -104,7 +104,7 @@ test("an htmlfile stream that dies without an end event is noticed by its silenc
   b.advance(100 + 200);
   const next = frames(b, "htmlfile");
   assert.strictEqual(next.length, 2, "no new request after the silence");
-  assert.strictEqual(new URL(next[1].src).searchParams.get("fb_resume"), CID + ".1");
+  assert.strictEqual(new URL(next[1].src).searchParams.get("fb_resume"), CID + ".1.1");
   assert.strictEqual(first.parentNode, null, "the dead iframe is removed");
 });
 
@@ -121,7 +121,7 @@ test("a JSONP poll whose script fails is followed by a resume", () => {
   script.onerror();
   b.advance(200);
   const again = frames(b, "jsonp")[3];
-  assert.strictEqual(new URL(again.src).searchParams.get("fb_resume"), CID + ".0");
+  assert.strictEqual(new URL(again.src).searchParams.get("fb_resume"), CID + ".0.1");
   assert.strictEqual(sock.readyState, 1);
 });
 
@@ -158,7 +158,7 @@ test("where fetch streams, xhr_streaming reads each chunk as it comes", async ()
   b.advance(200);
   const third = b.fetches[2];
   assert.notStrictEqual(third.path, first.path);
-  assert.strictEqual(third.query.get("fb_resume"), CID + ".3");
+  assert.strictEqual(third.query.get("fb_resume"), CID + ".3.1");
   sock.close();
   assert.strictEqual(third.aborted, true);
 });

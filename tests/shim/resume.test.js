@@ -49,7 +49,7 @@ test("a resume asks for what arrived, and the page sees no close", () => {
   b.websockets[0].receive('a["one","two"]');
   b.websockets[0].drop();
   const ws = nextAttempt(b, 1);
-  assert.strictEqual(ws.query.get("fb_resume"), "C1aaaaaaaaaaaaaaaaa.2");
+  assert.strictEqual(ws.query.get("fb_resume"), "C1aaaaaaaaaaaaaaaaa.2.1"); // attempt 1
   resumeOn(ws, 0);
   assert.deepStrictEqual(sock.log, [["open"], ["resume"]]);
   assert.deepStrictEqual(sock.received, ["one", "two"]);
@@ -68,6 +68,8 @@ test("every loss gets the whole grace period, however long after the first one",
   ws.drop();
   ws = nextAttempt(b, b.websockets.length);
   assert.ok(ws.query.get("fb_resume").startsWith("C1"));
+  // Attempts are numbered for the life of the socket: this is the fifth.
+  assert.strictEqual(ws.query.get("fb_resume").split(".")[2], "5");
   assert.deepStrictEqual(sock.log.filter((e) => e[0] == "close"), []);
   assert.strictEqual(sock.readyState, 1);
 });
@@ -97,7 +99,7 @@ test("a silent transport counts as lost after one and a half heartbeats and 2 s"
   assert.strictEqual(b.websockets.length, 1, "resumed while heartbeats were still due");
   b.advance(200);
   const ws = nextAttempt(b, 1);
-  assert.strictEqual(ws.query.get("fb_resume"), "C1aaaaaaaaaaaaaaaaa.0");
+  assert.strictEqual(ws.query.get("fb_resume"), "C1aaaaaaaaaaaaaaaaa.0.1");
 });
 
 test("a late watchdog timer (throttled tab) looks again before calling the transport dead", () => {
@@ -115,4 +117,49 @@ test("the heartbeat limit follows the server's heartbeat_delay", () => {
   assert.strictEqual(b.websockets.length, 1);
   b.advance(200 + 100 * 1.5); // the limit, then the first back-off at its longest
   assert.strictEqual(b.websockets.length, 2);
+});
+
+test("a send left in flight by a lost transport does not hold up the next one", () => {
+  // (Firefox: a JSONP form post whose frame never loads after a network error.)
+  const b = new FakeBrowser();
+  const sock = b.socket(URL_, { transports: ["xhr"] });
+  b.runPending();
+  b.answerInfo(info({ heartbeat_delay: HEARTBEAT, resume: { v: 1, grace: GRACE } }));
+  let poll = b.pendingRequests("/xhr")[0];
+  poll.answer(200, "o\n");
+  poll = b.pendingRequests("/xhr")[0];
+  poll.answer(200, 'r{"cid":"C1aaaaaaaaaaaaaaaaa","resumed":false,"seen":0}\n');
+  sock.send("one");
+  const stuck = b.pendingRequests("/xhr_send")[0];
+  assert.ok(stuck, "no send request");
+  b.pendingRequests("/xhr")[0].fail(); // the transport is lost; the send never answers
+  b.advance(200);
+  const resume = b.pendingRequests("/xhr")[0];
+  assert.strictEqual(resume.query.get("fb_resume"), "C1aaaaaaaaaaaaaaaaa.0.1");
+  resume.answer(200, 'o\nr{"cid":"C2bbbbbbbbbbbbbbbbb","resumed":true,"seen":0}\n');
+  const again = b.pendingRequests("/xhr_send").filter((x) => x !== stuck);
+  assert.strictEqual(again.length, 1, "the unacknowledged message was not sent again");
+  assert.deepStrictEqual(JSON.parse(again[0].body), [{ seq: 0 }, "one"]);
+  stuck.answer(204); // its late answer changes nothing
+  assert.strictEqual(b.pendingRequests("/xhr_send").length, 1);
+});
+
+test("a send that never ends counts as lost after the heartbeat limit", () => {
+  const b = new FakeBrowser();
+  const sock = b.socket(URL_, { transports: ["xhr"] });
+  b.runPending();
+  b.answerInfo(info({ heartbeat_delay: HEARTBEAT, resume: { v: 1, grace: GRACE } }));
+  b.pendingRequests("/xhr")[0].answer(200, "o\n");
+  b.pendingRequests("/xhr")[0].answer(200, 'r{"cid":"C1aaaaaaaaaaaaaaaaa","resumed":false,"seen":0}\n');
+  sock.send("one"); // its request hangs; polls go on answering heartbeats
+  for (let n = 0; n < 3; n++) {
+    b.advance(10000);
+    b.pendingRequests("/xhr")[0].answer(200, "h\n");
+  }
+  b.advance(WATCHDOG - 30000 - 100);
+  assert.strictEqual(b.pendingRequests("/xhr")[0].query.get("fb_resume"), "C1aaaaaaaaaaaaaaaaa.0");
+  b.advance(100 + 200); // past the limit, and the first back-off
+  const resume = b.pendingRequests("/xhr").find((x) => x.query.get("fb_resume").split(".").length == 3);
+  assert.ok(resume, "no resume after the send hung");
+  assert.strictEqual(sock.readyState, 1);
 });

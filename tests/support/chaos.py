@@ -35,14 +35,11 @@ MODES = ("rst", "fin", "partial", "half", "stall")
 class _Link:
     """One proxied connection: its two directions and what the proxy does to them."""
 
-    __slots__ = ("frozen", "held", "partial", "partial_done", "swallow")
+    __slots__ = ("frozen", "partial", "partial_done", "swallow")
 
     def __init__(self) -> None:
         #: While set, no byte crosses in either direction.
         self.frozen = False
-        #: Frozen by `ChaosProxy.stall_all`: nothing crosses and the link is not broken
-        #: either (its life waits), so the silence lasts as long as it was told to.
-        self.held = False
         #: "up" or "down": the next block read in that direction is forwarded in part.
         self.partial: str | None = None
         self.partial_done = asyncio.Event()
@@ -81,26 +78,25 @@ class ChaosProxy:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
-        self._links: set[_Link] = set()
+        #: Set by `stall_all`: nothing crosses on any connection, old or new, and none is
+        #: broken either (lives wait), so the silence lasts exactly as long as told.
+        self._holding = False
 
     def stall_all(self, seconds: float) -> None:
-        """Freeze every connection open now for `seconds` (new ones pass): the path of
-        every current connection goes silent at once, as when a NAT forgets them."""
+        """The network goes silent for `seconds`: no byte crosses on any connection, open
+        or opened meanwhile, and none is broken; then everything carries on."""
         loop = self._loop
         assert loop is not None
 
-        def freeze() -> None:
-            links = list(self._links)
-            for link in links:
-                link.held = True
+        def hold() -> None:
+            self._holding = True
 
-            def thaw() -> None:
-                for link in links:
-                    link.held = False
+            def release() -> None:
+                self._holding = False
 
-            loop.call_later(seconds, thaw)
+            loop.call_later(seconds, release)
 
-        loop.call_soon_threadsafe(freeze)
+        loop.call_soon_threadsafe(hold)
 
     @property
     def url(self) -> str:
@@ -162,7 +158,6 @@ class ChaosProxy:
             _reset(writer)
             return
         link = _Link()
-        self._links.add(link)
         pipes = [
             asyncio.ensure_future(self._pipe(reader, up_writer, link, "up")),
             asyncio.ensure_future(self._pipe(up_reader, writer, link, "down")),
@@ -175,7 +170,7 @@ class ChaosProxy:
                 done, pending = await asyncio.wait(
                     pipes, timeout=life, return_when=asyncio.FIRST_COMPLETED
                 )
-                while not done and (not self.enabled or link.held):
+                while not done and (not self.enabled or self._holding):
                     done, pending = await asyncio.wait(
                         pipes, timeout=0.1, return_when=asyncio.FIRST_COMPLETED
                     )
@@ -191,7 +186,6 @@ class ChaosProxy:
                 await self._break(mode, link, pipes, writer, up_writer)
                 return
         finally:
-            self._links.discard(link)
             await _finish(pipes)
 
     async def _stalled(self, link: _Link, pipes: list[asyncio.Future[None]]) -> bool:
@@ -241,7 +235,7 @@ class ChaosProxy:
                 data = await reader.read(65536)
                 if not data:
                     break
-                while self.frozen or link.frozen or link.held:
+                while self.frozen or self._holding or link.frozen:
                     await asyncio.sleep(0.02)
                 if direction in link.swallow:
                     continue

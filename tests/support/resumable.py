@@ -55,6 +55,7 @@ class ResumableClient:
         self.unacked: list[str] = []  # sent, not yet acknowledged by the server
         self.server_got = 0  # how many of ours the server acknowledged
         self.reconnects = 0
+        self.attempts = 0
         self.closed: tuple[int, str] | None = None
         self.client: Client | None = None
 
@@ -99,7 +100,10 @@ class ResumableClient:
         while True:
             if time.monotonic() - started > self.grace:
                 raise ResumeFailed(3009, "gave up reconnecting")
-            client = self._new_client({"fb_resume": f"{self.cid}.{self.received}"})
+            self.attempts += 1  # numbered, as fallback.js does: an old one is known
+            client = self._new_client(
+                {"fb_resume": f"{self.cid}.{self.received}.{self.attempts}"}
+            )
             try:
                 if client.next_frame(5.0) != "o":
                     raise AssertionError("no open frame")

@@ -50,8 +50,8 @@ def messages_in(frame_list):
 
 @pytest.mark.parametrize(
     ("value", "parsed"),
-    [(None, False), ("", False), ("1", True), ("x" * 20 + ".5", ("x" * 20, 5)),
-     ("short.5", False), ("x" * 20 + ".-1", False), ("x" * 20 + ".5.6", False)],
+    [(None, False), ("", False), ("1", True), ("x" * 20 + ".5", ("x" * 20, 5, None)),
+     ("short.5", False), ("x" * 20 + ".-1", False), ("x" * 20 + ".5.6.7", False)],
 )
 def test_resume_parameter(value, parsed):
     assert parse_resume_request(value) == parsed
@@ -328,3 +328,59 @@ def test_resuming_again_with_the_old_id_rotates_again_and_keeps_two_ids_at_most(
     registry.remove(session)
     assert registry.resumable(first) is None and registry.resumable(latest) is None
     assert registry.tombstone(latest) is not None and registry.tombstone(first) is not None
+
+
+def test_a_resume_attempt_older_than_the_one_that_took_over_is_refused_alone():
+    # Attempts 1 and 2 were held up in the network with the same count; 2 arrives first and
+    # takes over, then 1: it must not take the connection back (and rewind its counts).
+    session, listener = resumable()
+    _delivered(session, 3)
+    session.take_over(3, "websocket", attempt=2)
+    session.enqueue(OutgoingMessage("after"))
+    frames(session)  # the client got "after" on attempt 2's transport: 4 in all
+    with pytest.raises(ResumeError) as raised:
+        session.take_over(3, "websocket", attempt=1)
+    assert raised.value.code == CloseCode.ANOTHER_CONNECTION
+    assert session.resume.sent == 4
+    # The client's next attempt, with its real count, resumes.
+    session.take_over(4, "websocket", attempt=3)
+    assert session.state is SessionState.OPEN
+    assert ("close", None) not in listener.events
+
+
+def test_the_same_attempt_again_may_take_over_again():
+    # A browser may send a request again after a reset (the same URL, so the same attempt).
+    session, _ = resumable()
+    _delivered(session, 1)
+    session.take_over(1, "htmlfile", attempt=4)
+    session.take_over(1, "htmlfile", attempt=4)
+    assert session.state is SessionState.OPEN
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [("x" * 20 + ".5.7", ("x" * 20, 5, 7)), ("x" * 20 + ".5", ("x" * 20, 5, None)),
+     ("x" * 20 + ".5.", False), ("x" * 20 + ".5.-1", False)],
+)
+def test_resume_parameter_with_an_attempt_number(value, parsed):
+    assert parse_resume_request(value) == parsed
+
+
+def test_an_unnumbered_takeover_after_a_numbered_one_is_stale():
+    # A receiving request of the session the connection left (it carries <cid>.<n> and no
+    # attempt number), held up in the network, must not take the connection back.
+    session, _ = resumable()
+    _delivered(session, 2)
+    session.take_over(2, "eventsource", attempt=1)
+    with pytest.raises(ResumeError) as raised:
+        session.take_over(2, "eventsource")
+    assert raised.value.code == CloseCode.ANOTHER_CONNECTION
+    assert session.state is SessionState.OPEN
+
+
+def test_a_client_that_numbers_nothing_still_resumes():
+    session, _ = resumable()
+    _delivered(session, 2)
+    session.take_over(2, "xhr")
+    session.take_over(2, "xhr")
+    assert session.state is SessionState.OPEN
