@@ -367,26 +367,34 @@ _HTMLFILE_HEAD = """<!doctype html>
   <meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
 </head><body><h2>Don't panic!</h2>
   <script>
-    try { var c = parent.%s; } catch (e) {
-      document.domain = document.domain;
-      c = parent.%s;
-    }
+    %s
     c.start();
     function p(d) {c.message(d);};
     window.onload = function() {c.stop();};
   </script>
 """
+#: The protocol's own page (the suite checks it byte for byte): its parent is
+#: sockjs-client's iframe.html, which set document.domain too.
+_HTMLFILE_PARENT = """document.domain = document.domain;
+    var c = parent.%s;"""
+#: For a page that is itself the parent (fallback.js asks with ``fb_direct=1``): it set no
+#: document.domain, and in Firefox and WebKit (as the HTML standard says) setting it here
+#: would make the parent cross-origin. The parent is reached directly, and only if that
+#: fails (the page did set document.domain) is it set here too.
+_HTMLFILE_DIRECT = """try { var c = parent.%s; } catch (e) {
+      document.domain = document.domain;
+      c = parent.%s;
+    }"""
 
 
-def htmlfile_prelude(callback: str) -> str:
+def htmlfile_prelude(callback: str, *, direct: bool = False) -> str:
     """The htmlfile page head, padded past 1 KiB because Safari buffers shorter pages.
 
-    The page reaches its parent directly when it can. Only when that fails -- the parent
-    set ``document.domain``, as sockjs-client's ``iframe.html`` does -- does it set its
-    own: in Firefox and WebKit (as the HTML standard says) setting it makes a page that
-    did not set it cross-origin, so setting it always broke fallback.js's htmlfile there.
+    `direct`: the parent is the application's page itself, not sockjs-client's
+    ``iframe.html`` (see `_HTMLFILE_DIRECT`).
     """
-    head = "\n" + (_HTMLFILE_HEAD % (callback, callback))
+    reach = _HTMLFILE_DIRECT % (callback, callback) if direct else _HTMLFILE_PARENT % callback
+    head = "\n" + (_HTMLFILE_HEAD % reach)
     return head + " " * max(0, 1024 - len(head)) + "\r\n\r\n"
 
 

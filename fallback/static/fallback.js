@@ -279,7 +279,9 @@
     function stop() { if (!over) { over = true; callbacks[id] = noop; later(function () { remove(iframe); }); end(false); } }
     callbacks[id] = { start: noop, message: onFrame, stop: stop };
     iframe.style.display = "none";
-    iframe.src = url.session + "/htmlfile" + url.query + (url.query ? "&" : "?") + "c=" + CALLBACKS + "." + id;
+    // fb_direct=1: this page is the frame's parent (not sockjs-client's iframe.html, which
+    // set document.domain): a fallback server then does not set document.domain either.
+    iframe.src = url.session + "/htmlfile" + url.query + (url.query ? "&" : "?") + "fb_direct=1&c=" + CALLBACKS + "." + id;
     document.body.appendChild(iframe);
     listen(iframe, "load", stop);
     return function () { over = true; callbacks[id] = noop; remove(iframe); };

@@ -213,4 +213,5 @@ class HtmlFileHandler(StreamingHandler):
         except PeerError as error:
             self.answer_peer_error(error)
             return
-        await self.stream(session_id, htmlfile_prelude(callback))
+        direct = self.get_query_argument("fb_direct", None) == "1"
+        await self.stream(session_id, htmlfile_prelude(callback, direct=direct))

@@ -154,8 +154,14 @@ def test_jsonp_body_has_the_rosetta_flash_guard():
 def test_htmlfile_prelude_is_padded_past_one_kibibyte():
     prelude = protocol.htmlfile_prelude("cb")
     assert len(prelude) > 1024
-    assert "var c = parent.cb;" in prelude
+    assert "document.domain = document.domain;\n    var c = parent.cb;" in prelude
     assert prelude.endswith("\r\n\r\n")
+
+
+def test_htmlfile_for_a_direct_parent_reaches_it_before_setting_document_domain():
+    prelude = protocol.htmlfile_prelude("cb", direct=True)
+    assert len(prelude) > 1024
+    assert prelude.index("try { var c = parent.cb; }") < prelude.index("document.domain =")
     assert protocol.htmlfile_chunk("o") == '<script>\np("o");\n</script>\r\n'
 
 
