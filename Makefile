@@ -50,6 +50,12 @@ test-browser: test-deps
 shim-size: node-deps
 	@node tests/interop/shim_size.js fallback/static/fallback.js
 
+## The README's engine table: transport picked, time to open and echo round trip on
+## Chromium, Firefox and WebKit (tests/browser/measure_engines.py).
+.PHONY: engine-table
+engine-table: test-deps
+	$(PY) -m tests.browser.measure_engines
+
 ## Regenerate docs/demo-chat.png (two users of the demo chat on different transports).
 demo-screenshot: test-deps
 	$(PY) -m demo.screenshot

@@ -129,3 +129,23 @@ def test_streamed_responses_are_read_through_fetch_where_the_engine_streams_it(
     )
     assert {kind for name, kind in kinds if name == "xhr_streaming"} == {"fetch"}, kinds
     assert {kind for name, kind in kinds if name == "xhr_send"} == {"xmlhttprequest"}, kinds
+
+
+def test_against_sockjs_node_htmlfile_falls_back_where_the_engine_honours_document_domain(
+    engine_page, sockjs_node, engine
+):
+    # sockjs-node's htmlfile page sets document.domain before it reaches its parent: on
+    # Gecko and WebKit that makes the parent (which set nothing) cross-origin, so it never
+    # opens there (Chromium ignores the setter). The shim moves on to the next transport.
+    page = engine_page(sockjs_node.url + "/harness.html")
+    page.evaluate(
+        "([url, options]) => openSocket(url, options)",
+        [sockjs_node.url + "/echo", {"transports": ["htmlfile", "jsonp"], "timeout": 1500}],
+    )
+    page.wait_for_function("window.events.length > 0", timeout=20_000)
+    opened = page.evaluate("window.events[0]")
+    assert opened["type"] == "open"
+    assert opened["transport"] == ("htmlfile" if engine.name == "chromium" else "jsonp")
+    page.evaluate("sock.send('%20 ok')")
+    page.wait_for_function("window.received.length >= 1")
+    assert page.evaluate("window.received") == ["%20 ok"]
