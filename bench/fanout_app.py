@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 
 from fallback import Connection, channels
-from fallback.info import ConnectionInfo
+from fallback.core.connection_info import ConnectionInfo
 
 CHANNEL = "fanout"
 

@@ -10,6 +10,9 @@
 """
 
 from .connection import Connection, broadcast
+from .core.connection_info import ConnectionInfo
+from .core.frames import CloseCode
+from .core.settings import Settings
 from .exceptions import (
     CallbackError,
     ConfigurationError,
@@ -17,10 +20,7 @@ from .exceptions import (
     PayloadError,
     PeerError,
 )
-from .info import ConnectionInfo
-from .protocol import CloseCode
 from .router import Router
-from .settings import Settings
 
 __version__ = "0.1.0"
 

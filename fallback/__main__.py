@@ -13,9 +13,9 @@ from typing import Any
 
 from . import admin_cli, channels
 from .connection import Connection
+from .core.logsafe import get_logger
 from .exceptions import ConfigurationError
 from .flashpolicy import DEFAULT_POLICY_PORT
-from .logsafe import get_logger
 from .policyserver import InBandPolicyHTTPServer
 from .realtime import ServerConfig, build_application, load_config
 from .router import Router

@@ -36,9 +36,9 @@ from typing import Any
 from .brokers import Broker, MemoryBroker, broker_from_url
 from .brokers.base import EventKind, RemoteEvent
 from .connection import Connection, broadcast
+from .core.frames import OutgoingMessage
+from .core.logsafe import get_logger
 from .exceptions import ConfigurationError
-from .logsafe import get_logger
-from .protocol import OutgoingMessage
 
 log = get_logger("fallback.channels")
 

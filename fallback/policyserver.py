@@ -34,6 +34,7 @@ from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 from tornado.tcpserver import TCPServer
 
+from .core.logsafe import get_logger
 from .exceptions import ConfigurationError
 from .flashpolicy import (
     DEFAULT_POLICY_TIMEOUT,
@@ -44,7 +45,6 @@ from .flashpolicy import (
     bytes_still_needed,
     match_request,
 )
-from .logsafe import get_logger
 
 log = get_logger("fallback.flashpolicy")
 

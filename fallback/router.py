@@ -10,12 +10,12 @@ from tornado.routing import Rule
 from tornado.web import url
 
 from .connection import Connection, broadcast
+from .core.logsafe import get_logger
+from .core.origins import opens_everything
+from .core.registry import SessionRegistry
+from .core.settings import Settings
 from .exceptions import ConfigurationError
-from .logsafe import get_logger
-from .origins import opens_everything
-from .registry import SessionRegistry
 from .service import ConnectionFactory, Service
-from .settings import Settings
 from .shimfile import ShimHandler
 from .transports.pages import GreetingHandler, IframeHandler, InfoHandler
 from .transports.polling import (

@@ -16,15 +16,15 @@ from tornado.routing import Rule
 from tornado.tcpserver import TCPServer
 from tornado.web import RequestHandler, StaticFileHandler
 
+from .core.frames import DEFAULT_REASONS, CloseCode
+from .core.logsafe import get_logger
+from .core.resume import redact_uri
+from .core.session import Session, SessionState
 from .exceptions import ConfigurationError
 from .flashpolicy import DEFAULT_POLICY_TIMEOUT, FlashPolicy
-from .logsafe import get_logger
 from .policyserver import FlashPolicyServer, InBandPolicyHTTPServer
-from .protocol import DEFAULT_REASONS, CloseCode
-from .resume import redact_uri
 from .router import Router
 from .service import Service
-from .session import Session, SessionState
 from .shimfile import SHIM_DIR, ShimHandler
 from .stats import DEFAULT_STATS_ALLOW, ROUTERS_SETTING, stats_rules
 

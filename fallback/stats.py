@@ -24,11 +24,11 @@ from typing import Any, Protocol
 from tornado.routing import Rule
 from tornado.web import RequestHandler, url
 
+from .core.logsafe import get_logger
+from .core.session import SessionState
+from .core.settings import TRANSPORTS
 from .exceptions import ConfigurationError
-from .logsafe import get_logger
 from .service import Service
-from .session import SessionState
-from .settings import TRANSPORTS
 
 log = get_logger("fallback.stats")
 

@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from tornado.web import HTTPError, RequestHandler
 
-from ..logsafe import get_logger
+from ..core.logsafe import get_logger
 from ..tokens import issue
 from .runtime import ADMIN_CHANNEL, TenantRuntime
 

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from tornado.httputil import HTTPServerRequest
 from tornado.web import HTTPError, RequestHandler
 
-from ..logsafe import get_logger
+from ..core.logsafe import get_logger
 from ..ratelimit import FailureLimiter
 from ..tokens import is_reserved
 from .envelope import CHANNEL_RULE, RESERVED_RULE, valid_channel

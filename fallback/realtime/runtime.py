@@ -18,8 +18,8 @@ from typing import Any
 from .. import channels as channels_module
 from ..channels import Channels
 from ..connection import Connection
-from ..info import ConnectionInfo
-from ..logsafe import get_logger
+from ..core.connection_info import ConnectionInfo
+from ..core.logsafe import get_logger
 from ..ratelimit import FailureLimiter
 from ..router import Router
 from ..tokens import Claims, TokenError, TokenErrorCode, is_reserved, verify

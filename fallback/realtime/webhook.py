@@ -19,7 +19,7 @@ from typing import Any
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
-from ..logsafe import get_logger
+from ..core.logsafe import get_logger
 
 log = get_logger("fallback.realtime.webhook")
 

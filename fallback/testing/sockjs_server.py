@@ -25,10 +25,11 @@ import tornado.ioloop
 import tornado.web
 
 from fallback import Connection, ConnectionInfo, Router, broadcast
-from fallback.logsafe import get_logger
 from fallback.server import listen, make_application
 from fallback.transports.websocket import WebSocketEndpoint, WebSocketLink
 from fallback.wsengine import BinaryMessage, Event, Protocol, TextMessage
+
+from ..core.logsafe import get_logger
 
 
 class EchoConnection(Connection):

@@ -31,20 +31,20 @@ from tornado.httputil import HTTPServerRequest
 from tornado.iostream import StreamClosedError
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
-from ..exceptions import CallbackError, PayloadError, PeerError
-from ..info import ConnectionInfo
-from ..logsafe import get_logger
-from ..origins import origin_allowed, request_origin
-from ..protocol import (
+from ..core.connection_info import ConnectionInfo
+from ..core.frames import (
     ANOTHER_CONNECTION_FRAME,
     DEFAULT_REASONS,
     DIFFERENT_IP_FRAME,
     SessionId,
     close_frame,
 )
-from ..resume import RESUME_PARAMETER, parse_resume_request
+from ..core.logsafe import get_logger
+from ..core.origins import origin_allowed, request_origin
+from ..core.resume import RESUME_PARAMETER, parse_resume_request
+from ..core.session import Session
+from ..exceptions import CallbackError, PayloadError, PeerError
 from ..service import Service, ServiceBusy
-from ..session import Session
 
 log = get_logger("fallback.transports")
 

@@ -22,11 +22,11 @@ from asyncio import AbstractEventLoop
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..protocol import ANOTHER_CONNECTION_FRAME, CloseCode, is_close_frame
+from ..core.frames import ANOTHER_CONNECTION_FRAME, CloseCode, is_close_frame
 from .websocket import _flusher
 
 if TYPE_CHECKING:
-    from ..session import Session
+    from ..core.session import Session
 
 READ_CHUNK = 4096
 LAST_CHUNK = b"0\r\n\r\n"

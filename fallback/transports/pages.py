@@ -6,8 +6,9 @@ import hashlib
 import json
 import secrets
 
-from .. import negotiate, protocol
-from ..origins import frame_ancestors
+from ..core import frames as protocol
+from ..core import negotiate
+from ..core.origins import frame_ancestors
 from .base import TEXT_PLAIN, BaseHandler
 
 

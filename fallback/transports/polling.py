@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from tornado.httputil import HTTPInputError, parse_body_arguments
 
-from ..exceptions import PeerError
-from ..protocol import (
+from ..core.frames import (
     SessionId,
     check_callback,
     jsonp_body,
     xhr_chunk,
 )
-from ..session import Session, SessionState
+from ..core.session import Session, SessionState
+from ..exceptions import PeerError
 from .base import APPLICATION_JAVASCRIPT, TEXT_PLAIN, BaseHandler, ReceivingHandler
 
 SESSION_NOT_FOUND = "Session not found."

@@ -15,8 +15,7 @@ from tornado.concurrent import Future
 from tornado.http1connection import HTTP1Connection
 from tornado.iostream import SSLIOStream, StreamClosedError
 
-from ..exceptions import PeerError
-from ..protocol import (
+from ..core.frames import (
     EVENTSOURCE_PRELUDE,
     XHR_STREAMING_PRELUDE,
     CloseCode,
@@ -27,6 +26,7 @@ from ..protocol import (
     is_close_frame,
     xhr_chunk,
 )
+from ..exceptions import PeerError
 from .base import APPLICATION_JAVASCRIPT, ReceivingHandler
 from .direct import DirectStream
 from .websocket import _reader_loop, take_socket

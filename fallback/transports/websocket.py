@@ -45,14 +45,14 @@ from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 from tornado.web import HTTPError, RequestHandler
 
+from ..core.frames import ANOTHER_CONNECTION_FRAME, DEFAULT_REASONS, close_frame
+from ..core.frames import CloseCode as SockJSCloseCode
+from ..core.logsafe import get_logger
+from ..core.origins import origin_allowed
+from ..core.resume import RESUME_PARAMETER
+from ..core.session import MessageTooBig, Session, SessionState
 from ..exceptions import PeerError
-from ..logsafe import get_logger
-from ..origins import origin_allowed
-from ..protocol import ANOTHER_CONNECTION_FRAME, DEFAULT_REASONS, close_frame
-from ..protocol import CloseCode as SockJSCloseCode
-from ..resume import RESUME_PARAMETER
 from ..service import Service, ServiceBusy
-from ..session import MessageTooBig, Session, SessionState
 from ..wsengine import (
     BinaryMessage,
     CloseCode,

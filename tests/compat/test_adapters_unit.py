@@ -9,11 +9,11 @@ from tornado.web import HTTPError
 
 from fallback.compat.sockjs_tornado import ConnectionInfo, SockJSConnection, SockJSRouter
 from fallback.compat.sockjs_tornado import session as compat_session
+from fallback.core.connection_info import ConnectionInfo as NativeInfo
+from fallback.core.frames import SessionId
+from fallback.core.session import Session
+from fallback.core.settings import Settings
 from fallback.exceptions import UnsupportedError
-from fallback.info import ConnectionInfo as NativeInfo
-from fallback.protocol import SessionId
-from fallback.session import Session
-from fallback.settings import Settings
 from tests.unit.test_session import FakeClock, Receiver
 
 NATIVE = NativeInfo(

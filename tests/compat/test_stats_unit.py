@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fallback import Connection
 from fallback.compat.sockjs_tornado.stats import MovingAverage, StatsCollector
-from fallback.info import EMPTY_INFO
-from fallback.protocol import OutgoingMessage, SessionId
-from fallback.registry import SessionRegistry
-from fallback.session import Session
-from fallback.settings import Settings
+from fallback.core.connection_info import EMPTY_INFO
+from fallback.core.frames import OutgoingMessage, SessionId
+from fallback.core.registry import SessionRegistry
+from fallback.core.session import Session
+from fallback.core.settings import Settings
 from tests.unit.test_session import FakeClock, Receiver
 
 

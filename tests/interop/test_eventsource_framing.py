@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 
-from fallback.protocol import OutgoingMessage, close_frame, eventsource_chunk, messages_frame
+from fallback.core.frames import OutgoingMessage, close_frame, eventsource_chunk, messages_frame
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -14,10 +14,10 @@ from fallback import Connection
 from fallback.brokers.base import BrokerStats
 from fallback.brokers.redis import RedisBroker
 from fallback.channels import Channels
-from fallback.info import EMPTY_INFO
-from fallback.protocol import SessionId
-from fallback.session import Session
-from fallback.settings import Settings
+from fallback.core.connection_info import EMPTY_INFO
+from fallback.core.frames import SessionId
+from fallback.core.session import Session
+from fallback.core.settings import Settings
 from tests.support.sockjs import client_for
 
 pytestmark = pytest.mark.timeout(120)

@@ -9,11 +9,11 @@ import pytest
 
 from fallback import Connection
 from fallback.channels import Channels
+from fallback.core.connection_info import EMPTY_INFO
+from fallback.core.frames import SessionId
+from fallback.core.session import Session
+from fallback.core.settings import Settings
 from fallback.exceptions import ConfigurationError
-from fallback.info import EMPTY_INFO
-from fallback.protocol import SessionId
-from fallback.session import Session
-from fallback.settings import Settings
 
 
 class Receiver:

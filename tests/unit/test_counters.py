@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fallback.info import EMPTY_INFO
-from fallback.protocol import OutgoingMessage, SessionId
-from fallback.registry import SessionRegistry
-from fallback.session import Counters, Session
-from fallback.settings import Settings
+from fallback.core.connection_info import EMPTY_INFO
+from fallback.core.frames import OutgoingMessage, SessionId
+from fallback.core.registry import SessionRegistry
+from fallback.core.session import Counters, Session
+from fallback.core.settings import Settings
 from tests.unit.test_session import FakeClock, Listener, Receiver
 
 

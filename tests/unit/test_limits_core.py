@@ -7,13 +7,13 @@ import asyncio
 import pytest
 
 from fallback import Connection, Router
-from fallback.info import EMPTY_INFO
-from fallback.protocol import CloseCode, OutgoingMessage, SessionId
-from fallback.registry import SessionRegistry
-from fallback.resume import ResumeState
+from fallback.core.connection_info import EMPTY_INFO
+from fallback.core.frames import CloseCode, OutgoingMessage, SessionId
+from fallback.core.registry import SessionRegistry
+from fallback.core.resume import ResumeState
+from fallback.core.session import Counters, Session
+from fallback.core.settings import Settings
 from fallback.service import Service, ServiceBusy, ServiceRestarting
-from fallback.session import Counters, Session
-from fallback.settings import Settings
 from fallback.stats import collect, prometheus_text
 from tests.unit.test_session import FakeClock, Listener, Receiver
 

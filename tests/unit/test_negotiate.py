@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fallback import negotiate
-from fallback.settings import TRANSPORTS
+from fallback.core import negotiate
+from fallback.core.settings import TRANSPORTS
 
 ALL = list(negotiate.DEFAULT_ORDER)
 CHROME = (

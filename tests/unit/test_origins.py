@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from fallback.exceptions import ConfigurationError
-from fallback.origins import (
+from fallback.core.origins import (
     check_pattern,
     opens_everything,
     origin_allowed,
@@ -15,7 +14,8 @@ from fallback.origins import (
     request_origin,
     same_origin,
 )
-from fallback.settings import Settings
+from fallback.core.settings import Settings
+from fallback.exceptions import ConfigurationError
 
 # -- patterns -----------------------------------------------------------------------------
 

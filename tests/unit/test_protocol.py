@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fallback import protocol
+from fallback.core import frames as protocol
 from fallback.exceptions import CallbackError, PayloadError
 
 # The characters the protocol suite requires the server to escape (escapable_by_server),

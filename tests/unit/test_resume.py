@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from fallback.info import EMPTY_INFO
-from fallback.protocol import CloseCode, OutgoingMessage, SessionId
-from fallback.registry import SessionRegistry
-from fallback.resume import ResumeError, ResumeState, parse_resume_request
-from fallback.session import Session, SessionState
-from fallback.settings import Settings
+from fallback.core.connection_info import EMPTY_INFO
+from fallback.core.frames import CloseCode, OutgoingMessage, SessionId
+from fallback.core.registry import SessionRegistry
+from fallback.core.resume import ResumeError, ResumeState, parse_resume_request
+from fallback.core.session import Session, SessionState
+from fallback.core.settings import Settings
 from tests.unit.test_session import FakeClock, Listener, Receiver
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from fallback.info import EMPTY_INFO
-from fallback.protocol import CloseCode, OutgoingMessage, SessionId
-from fallback.registry import SessionRegistry
-from fallback.session import TRANSITIONS, MessageTooBig, Session, SessionState
-from fallback.settings import Settings
+from fallback.core.connection_info import EMPTY_INFO
+from fallback.core.frames import CloseCode, OutgoingMessage, SessionId
+from fallback.core.registry import SessionRegistry
+from fallback.core.session import TRANSITIONS, MessageTooBig, Session, SessionState
+from fallback.core.settings import Settings
 
 
 class FakeClock:

@@ -13,8 +13,8 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fallback.core.frames import decode_websocket_payload
 from fallback.exceptions import PayloadError
-from fallback.protocol import decode_websocket_payload
 from fallback.wsengine import (
     BinaryMessage,
     CloseReceived,

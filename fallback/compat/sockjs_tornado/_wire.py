@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...protocol import OutgoingMessage
+from ...core.frames import OutgoingMessage
 
 
 class JsonValue(OutgoingMessage):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...protocol import close_frame
+from ...core.frames import close_frame
 
 #: What ``json_decode`` raises for text that is not JSON (sockjs-tornado: ValueError).
 JSONDecodeError = ValueError

@@ -22,11 +22,11 @@ from tornado.ioloop import IOLoop
 from tornado.routing import Rule
 
 from ...connection import Connection
+from ...core.frames import OutgoingMessage, SessionId
+from ...core.logsafe import get_logger
+from ...core.settings import Settings
 from ...exceptions import ConfigurationError
-from ...logsafe import get_logger
-from ...protocol import OutgoingMessage, SessionId
 from ...router import Router
-from ...settings import Settings
 from . import static, transports
 from ._gone import Gone
 from ._wire import outgoing

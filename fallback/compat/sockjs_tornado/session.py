@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 from tornado.httputil import HTTPHeaders
 from tornado.web import HTTPError
 
-from ... import info as native_info
 from ...connection import Connection
-from ...logsafe import get_logger
-from ...protocol import CloseCode, OutgoingMessage
-from ...session import Session as NativeSession
+from ...core import connection_info as native_info
+from ...core.frames import CloseCode, OutgoingMessage
+from ...core.logsafe import get_logger
+from ...core.session import Session as NativeSession
 from ._gone import Gone
 from ._wire import encoded, outgoing
 

@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 from tornado.ioloop import PeriodicCallback
 
-from ...registry import SessionRegistry
-from ...session import SessionState
+from ...core.registry import SessionRegistry
+from ...core.session import SessionState
 from ._gone import Gone, unsupported
 
 __all__ = ["MovingAverage", "StatsCollector"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter, OrderedDict
 
-from .protocol import SessionId
+from .frames import SessionId
 from .session import Clock, Counters, Session
 
 #: How many ended resumable connections are remembered, to tell a late client why.

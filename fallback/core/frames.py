@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple, NewType
 
-from .exceptions import CallbackError, PayloadError
+from ..exceptions import CallbackError, PayloadError
 
 SessionId = NewType("SessionId", str)
 

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .exceptions import ConfigurationError
+from ..exceptions import ConfigurationError
 from .origins import check_pattern
 
 #: Transport names as they appear in SockJS URLs, in the order fallback prefers them.

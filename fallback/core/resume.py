@@ -71,7 +71,7 @@ import secrets
 from collections.abc import Iterable
 from urllib.parse import unquote_plus
 
-from .protocol import OutgoingMessage
+from .frames import OutgoingMessage
 
 #: Server messages the client may leave unacknowledged before an ack frame goes out.
 ACK_EVERY = 32

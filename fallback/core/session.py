@@ -23,10 +23,9 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from .exceptions import PayloadError, PeerError
-from .info import ConnectionInfo
-from .logsafe import get_logger
-from .protocol import (
+from ..exceptions import PayloadError, PeerError
+from .connection_info import ConnectionInfo
+from .frames import (
     DEFAULT_REASONS,
     HEARTBEAT_FRAME,
     OPEN_FRAME,
@@ -40,6 +39,7 @@ from .protocol import (
     decode_websocket_payload,
     messages_frame,
 )
+from .logsafe import get_logger
 from .resume import ResumeError, ResumeState, StaleResume, control_frame
 from .settings import Settings
 
