@@ -9,7 +9,7 @@
     app = tornado.web.Application(Router(Echo, "/echo").urls)
 """
 
-from .connection import Connection, broadcast
+from .app.connection import Connection, broadcast
 from .core.connection_info import ConnectionInfo
 from .core.frames import CloseCode
 from .core.settings import Settings

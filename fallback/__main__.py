@@ -12,11 +12,11 @@ import sys
 from typing import Any
 
 from . import admin_cli, channels
-from .connection import Connection
+from .app.connection import Connection
 from .core.logsafe import get_logger
 from .exceptions import ConfigurationError
-from .flashpolicy import DEFAULT_POLICY_PORT
-from .policyserver import InBandPolicyHTTPServer
+from .flash.policy import DEFAULT_POLICY_PORT
+from .flash.server import InBandPolicyHTTPServer
 from .realtime import ServerConfig, build_application, load_config
 from .router import Router
 from .server import (

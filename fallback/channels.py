@@ -33,9 +33,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .app.connection import Connection, broadcast
 from .brokers import Broker, MemoryBroker, broker_from_url
 from .brokers.base import EventKind, RemoteEvent
-from .connection import Connection, broadcast
 from .core.frames import OutgoingMessage
 from .core.logsafe import get_logger
 from .exceptions import ConfigurationError

@@ -9,13 +9,13 @@ from typing import Any
 from tornado.routing import Rule
 from tornado.web import url
 
-from .connection import Connection, broadcast
+from .app.connection import Connection, broadcast
+from .app.service import ConnectionFactory, Service
 from .core.logsafe import get_logger
 from .core.origins import opens_everything
 from .core.registry import SessionRegistry
 from .core.settings import Settings
 from .exceptions import ConfigurationError
-from .service import ConnectionFactory, Service
 from .shimfile import ShimHandler
 from .transports.pages import GreetingHandler, IframeHandler, InfoHandler
 from .transports.polling import (

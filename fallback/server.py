@@ -16,15 +16,15 @@ from tornado.routing import Rule
 from tornado.tcpserver import TCPServer
 from tornado.web import RequestHandler, StaticFileHandler
 
+from .app.service import Service
 from .core.frames import DEFAULT_REASONS, CloseCode
 from .core.logsafe import get_logger
 from .core.resume import redact_uri
 from .core.session import Session, SessionState
 from .exceptions import ConfigurationError
-from .flashpolicy import DEFAULT_POLICY_TIMEOUT, FlashPolicy
-from .policyserver import FlashPolicyServer, InBandPolicyHTTPServer
+from .flash.policy import DEFAULT_POLICY_TIMEOUT, FlashPolicy
+from .flash.server import FlashPolicyServer, InBandPolicyHTTPServer
 from .router import Router
-from .service import Service
 from .shimfile import SHIM_DIR, ShimHandler
 from .stats import DEFAULT_STATS_ALLOW, ROUTERS_SETTING, stats_rules
 

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .. import channels as channels_module
+from ..app.connection import Connection
 from ..channels import Channels
-from ..connection import Connection
 from ..core.connection_info import ConnectionInfo
 from ..core.logsafe import get_logger
 from ..ratelimit import FailureLimiter

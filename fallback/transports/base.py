@@ -31,6 +31,7 @@ from tornado.httputil import HTTPServerRequest
 from tornado.iostream import StreamClosedError
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
+from ..app.service import Service, ServiceBusy
 from ..core.connection_info import ConnectionInfo
 from ..core.frames import (
     ANOTHER_CONNECTION_FRAME,
@@ -44,7 +45,6 @@ from ..core.origins import origin_allowed, request_origin
 from ..core.resume import RESUME_PARAMETER, parse_resume_request
 from ..core.session import Session
 from ..exceptions import CallbackError, PayloadError, PeerError
-from ..service import Service, ServiceBusy
 
 log = get_logger("fallback.transports")
 

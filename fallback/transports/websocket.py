@@ -45,6 +45,7 @@ from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 from tornado.web import HTTPError, RequestHandler
 
+from ..app.service import Service, ServiceBusy
 from ..core.frames import ANOTHER_CONNECTION_FRAME, DEFAULT_REASONS, close_frame
 from ..core.frames import CloseCode as SockJSCloseCode
 from ..core.logsafe import get_logger
@@ -52,7 +53,6 @@ from ..core.origins import origin_allowed
 from ..core.resume import RESUME_PARAMETER
 from ..core.session import MessageTooBig, Session, SessionState
 from ..exceptions import PeerError
-from ..service import Service, ServiceBusy
 from ..wsengine import (
     BinaryMessage,
     CloseCode,

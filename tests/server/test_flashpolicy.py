@@ -27,8 +27,8 @@ from tornado.netutil import bind_sockets
 
 from fallback import Router
 from fallback.__main__ import build_parser
-from fallback.flashpolicy import POLICY_REQUEST, FlashPolicy
-from fallback.policyserver import FlashPolicyServer, InBandPolicyHTTPServer
+from fallback.flash.policy import POLICY_REQUEST, FlashPolicy
+from fallback.flash.server import FlashPolicyServer, InBandPolicyHTTPServer
 from fallback.server import DEFAULT_BACKLOG, listen, make_application
 from tests.server.apps import Echo
 from tests.support import http

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fallback import flashpolicy
 from fallback.exceptions import ConfigurationError
-from fallback.flashpolicy import (
+from fallback.flash import policy as flashpolicy
+from fallback.flash.policy import (
     POLICY_REQUEST,
     FlashPolicy,
     RequestState,

@@ -7,13 +7,13 @@ import asyncio
 import pytest
 
 from fallback import Connection, Router
+from fallback.app.service import Service, ServiceBusy, ServiceRestarting
 from fallback.core.connection_info import EMPTY_INFO
 from fallback.core.frames import CloseCode, OutgoingMessage, SessionId
 from fallback.core.registry import SessionRegistry
 from fallback.core.resume import ResumeState
 from fallback.core.session import Counters, Session
 from fallback.core.settings import Settings
-from fallback.service import Service, ServiceBusy, ServiceRestarting
 from fallback.stats import collect, prometheus_text
 from tests.unit.test_session import FakeClock, Listener, Receiver
 

@@ -21,7 +21,7 @@ from typing import Any
 from tornado.ioloop import IOLoop
 from tornado.routing import Rule
 
-from ...connection import Connection
+from ...app.connection import Connection
 from ...core.frames import OutgoingMessage, SessionId
 from ...core.logsafe import get_logger
 from ...core.settings import Settings

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from tornado.httputil import HTTPHeaders
 from tornado.web import HTTPError
 
-from ...connection import Connection
+from ...app.connection import Connection
 from ...core import connection_info as native_info
 from ...core.frames import CloseCode, OutgoingMessage
 from ...core.logsafe import get_logger

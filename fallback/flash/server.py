@@ -34,9 +34,9 @@ from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 from tornado.tcpserver import TCPServer
 
-from .core.logsafe import get_logger
-from .exceptions import ConfigurationError
-from .flashpolicy import (
+from ..core.logsafe import get_logger
+from ..exceptions import ConfigurationError
+from .policy import (
     DEFAULT_POLICY_TIMEOUT,
     POLICY_REQUEST,
     POLICY_REQUEST_FIRST_BYTE,

@@ -13,21 +13,21 @@ from collections.abc import Callable
 
 from tornado.ioloop import IOLoop, PeriodicCallback
 
-from .connection import Connection
-from .core.connection_info import ConnectionInfo
-from .core.frames import DEFAULT_REASONS, CloseCode, SessionId
-from .core.logsafe import get_logger
-from .core.registry import SessionRegistry
-from .core.resume import (
+from ..core.connection_info import ConnectionInfo
+from ..core.frames import DEFAULT_REASONS, CloseCode, SessionId
+from ..core.logsafe import get_logger
+from ..core.registry import SessionRegistry
+from ..core.resume import (
     ResumeError,
     ResumeState,
     StaleResume,
     new_connection_id,
     parse_resume_request,
 )
-from .core.session import Clock, Session, SessionState
-from .core.settings import Settings
-from .exceptions import ConfigurationError, PeerError
+from ..core.session import Clock, Session, SessionState
+from ..core.settings import Settings
+from ..exceptions import ConfigurationError, PeerError
+from .connection import Connection
 
 log = get_logger("fallback.service")
 

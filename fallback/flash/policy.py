@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from .exceptions import ConfigurationError
+from ..exceptions import ConfigurationError
 
 #: What Flash Player sends, to port 843 and in-band alike.
 POLICY_REQUEST = b"<policy-file-request/>\0"

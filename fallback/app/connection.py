@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from .core.connection_info import EMPTY_INFO, ConnectionInfo
-from .core.frames import CloseCode, OutgoingMessage
-from .core.logsafe import get_logger
-from .core.session import Session, SessionState
+from ..core.connection_info import EMPTY_INFO, ConnectionInfo
+from ..core.frames import CloseCode, OutgoingMessage
+from ..core.logsafe import get_logger
+from ..core.session import Session, SessionState
 
 log = get_logger("fallback.connection")
 
