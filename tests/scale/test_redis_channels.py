@@ -11,9 +11,9 @@ import time
 import pytest
 
 from fallback import Connection
-from fallback.brokers.base import BrokerStats
-from fallback.brokers.redis import RedisBroker
 from fallback.channels import Channels
+from fallback.channels.brokers.base import BrokerStats
+from fallback.channels.brokers.redis import RedisBroker
 from fallback.core.connection_info import EMPTY_INFO
 from fallback.core.frames import SessionId
 from fallback.core.session import Session

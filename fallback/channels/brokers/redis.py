@@ -42,7 +42,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from ..core.logsafe import get_logger
+from ...core.logsafe import get_logger
 from .base import Broker, BrokerStats, EventHandler, EventKind, RemoteEvent, member_counts
 
 log = get_logger("fallback.brokers.redis")
