@@ -19,8 +19,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from tornado.web import HTTPError, RequestHandler
 
 from ..core.logsafe import get_logger
-from ..tokens import issue
 from .runtime import ADMIN_CHANNEL, TenantRuntime
+from .tokens import issue
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
 _templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))

@@ -30,10 +30,10 @@ from tornado.httputil import HTTPServerRequest
 from tornado.web import HTTPError, RequestHandler
 
 from ..core.logsafe import get_logger
-from ..ratelimit import FailureLimiter
-from ..tokens import is_reserved
 from .envelope import CHANNEL_RULE, RESERVED_RULE, valid_channel
+from .ratelimit import FailureLimiter
 from .runtime import TenantRuntime
+from .tokens import is_reserved
 
 log = get_logger("fallback.realtime.api")
 

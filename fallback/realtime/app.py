@@ -10,11 +10,11 @@ from typing import Any
 import tornado.web
 from tornado.web import HTTPError, RequestHandler
 
-from ..ratelimit import Backoff, FailureLimiter
 from ..router import Router
 from ..server import make_application
 from .admin import admin_rules
 from .api import api_rules, check_key
+from .ratelimit import Backoff, FailureLimiter
 from .runtime import Authorizer, ChannelConnection, TenantRuntime, TriggerHook
 from .tenants import ServerConfig, Tenant
 

@@ -20,12 +20,12 @@ from ..app.connection import Connection
 from ..channels import Channels
 from ..core.connection_info import ConnectionInfo
 from ..core.logsafe import get_logger
-from ..ratelimit import FailureLimiter
 from ..router import Router
-from ..tokens import Claims, TokenError, TokenErrorCode, is_reserved, verify
 from . import envelope
 from .envelope import EnvelopeError, ErrorCode, Op, Request
+from .ratelimit import FailureLimiter
 from .tenants import ChannelKind, Tenant
+from .tokens import Claims, TokenError, TokenErrorCode, is_reserved, verify
 from .webhook import WebhookSender
 
 log = get_logger("fallback.realtime")

@@ -39,8 +39,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..exceptions import ConfigurationError
-from ..ratelimit import Backoff
-from ..tokens import is_reserved
+from .ratelimit import Backoff
+from .tokens import is_reserved
 
 _NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fallback import tokens
+from fallback.realtime import tokens
 from tests.realtime.conftest import EnvelopeClient
 from tests.support import http
 from tests.support.chaos import ChaosProxy

@@ -85,7 +85,7 @@ def test_channels_and_presence_and_stats(live, connect):
 
 
 def test_disconnect_closes_the_users_connections(live, connect):
-    from fallback import tokens
+    from fallback.realtime import tokens
     from tests.realtime.conftest import ACME_SECRET
 
     target = connect()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from fallback import tokens
+from fallback.realtime import tokens
 from tests.realtime.conftest import ACME_SECRET, GLOBEX_SECRET
 from tests.support import http
 from tests.support.sockjs import ALL_TRANSPORTS

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from fallback import tokens
+from fallback.realtime import tokens
 from tests.realtime.conftest import FAST_SECRET, EnvelopeClient
 from tests.support.chaos import ChaosProxy
 from tests.support.sockjs import client_for

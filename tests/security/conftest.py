@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 import tornado.web
 
-from fallback.ratelimit import Backoff
 from fallback.realtime import ServerConfig, Tenant, build_application
+from fallback.realtime.ratelimit import Backoff
 from tests.security.apps import make_app
 from tests.support.live import LiveServer
 

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 import pytest
 
 from fallback.exceptions import ConfigurationError
-from fallback.ratelimit import Backoff
 from fallback.realtime import parse_config
-from fallback.tokens import issue
+from fallback.realtime.ratelimit import Backoff
+from fallback.realtime.tokens import issue
 from tests.realtime.conftest import EnvelopeClient
 from tests.security import raw
 from tests.security.conftest import ADMIN_KEY, KEY, LIMITS, SECRET

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fallback.tokens import issue
+from fallback.realtime.tokens import issue
 from tests.realtime.conftest import EnvelopeClient
 from tests.scale.test_redis_channels import outage_with_a_late_receiver
 from tests.security import raw

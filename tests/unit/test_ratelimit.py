@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fallback.exceptions import ConfigurationError
-from fallback.ratelimit import Backoff, FailureLimiter, client_key
+from fallback.realtime.ratelimit import Backoff, FailureLimiter, client_key
 
 
 class Clock:

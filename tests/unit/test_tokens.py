@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fallback import tokens
-from fallback.tokens import TokenError, TokenErrorCode
+from fallback.realtime import tokens
+from fallback.realtime.tokens import TokenError, TokenErrorCode
 
 SECRET = "s3cret"
 NOW = 1_800_000_000.0
@@ -93,7 +93,7 @@ def test_garbage_is_refused_as_invalid_never_crashes(garbage):
 
 
 def test_no_pattern_reaches_a_reserved_channel_only_its_exact_name():
-    from fallback.tokens import Claims, is_reserved
+    from fallback.realtime.tokens import Claims, is_reserved
 
     assert is_reserved("$fallback-admin") and not is_reserved("fallback-admin")
     for pattern in ("*", "$*", "?fallback-admin", "[$]fallback-admin", "$fallback-*", "**"):

@@ -26,7 +26,7 @@ import math
 import time
 from collections.abc import Callable
 
-from .exceptions import ConfigurationError
+from ..exceptions import ConfigurationError
 
 __all__ = ["Backoff", "FailureLimiter", "client_key"]
 
