@@ -20,7 +20,7 @@ from .exceptions import (
     PayloadError,
     PeerError,
 )
-from .router import Router
+from .server.router import Router
 
 __version__ = "0.1.0"
 

@@ -18,7 +18,6 @@ from .exceptions import ConfigurationError
 from .flash.policy import DEFAULT_POLICY_PORT
 from .flash.server import InBandPolicyHTTPServer
 from .realtime import ServerConfig, build_application, load_config
-from .router import Router
 from .server import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
@@ -27,8 +26,9 @@ from .server import (
     make_application,
     shutdown,
 )
-from .stats import DEFAULT_STATS_ALLOW
-from .workers import default_worker_count, supervise
+from .server.router import Router
+from .server.stats import DEFAULT_STATS_ALLOW
+from .server.workers import default_worker_count, supervise
 
 log = get_logger("fallback")
 

@@ -10,8 +10,8 @@ from typing import Any
 import tornado.web
 from tornado.web import HTTPError, RequestHandler
 
-from ..router import Router
 from ..server import make_application
+from ..server.router import Router
 from .admin import admin_rules
 from .api import api_rules, check_key
 from .ratelimit import Backoff, FailureLimiter

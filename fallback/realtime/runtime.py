@@ -20,7 +20,7 @@ from ..app.connection import Connection
 from ..channels import Channels
 from ..core.connection_info import ConnectionInfo
 from ..core.logsafe import get_logger
-from ..router import Router
+from ..server.router import Router
 from . import envelope
 from .envelope import EnvelopeError, ErrorCode, Op, Request
 from .ratelimit import FailureLimiter

@@ -6,7 +6,7 @@ import tornado.web
 
 from fallback import Connection, Router
 from fallback.server import make_application
-from fallback.stats import stats_rules
+from fallback.server.stats import stats_rules
 from tests.server.apps import recorder
 
 #: Largest body the ``/h/echo`` router takes.

@@ -21,7 +21,7 @@ import websocket
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fallback.router import MAX_ID_LENGTH
+from fallback.server.router import MAX_ID_LENGTH
 from tests.server.hardening_app import LIMIT, make_app
 from tests.support import http
 from tests.support.live import LiveServer

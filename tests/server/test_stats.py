@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fallback.exceptions import ConfigurationError
-from fallback.stats import address_allowed, parse_allow
+from fallback.server.stats import address_allowed, parse_allow
 from tests.server.hardening_app import LIMIT, make_app
 from tests.support import http
 from tests.support.live import LiveServer
@@ -195,7 +195,7 @@ def test_stats_survive_a_router_at_the_root_and_odd_session_ids(live):
 
 def test_label_values_are_escaped():
     from fallback import Router
-    from fallback.stats import prometheus_text
+    from fallback.server.stats import prometheus_text
     from tests.server.hardening_app import Echo
 
     odd = Router(Echo, '/we"ird\\path')

@@ -14,7 +14,7 @@ from fallback.core.registry import SessionRegistry
 from fallback.core.resume import ResumeState
 from fallback.core.session import Counters, Session
 from fallback.core.settings import Settings
-from fallback.stats import collect, prometheus_text
+from fallback.server.stats import collect, prometheus_text
 from tests.unit.test_session import FakeClock, Listener, Receiver
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fallback.shimfile import accepts_gzip
+from fallback.server.shimfile import accepts_gzip
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from ...core.frames import OutgoingMessage, SessionId
 from ...core.logsafe import get_logger
 from ...core.settings import Settings
 from ...exceptions import ConfigurationError
-from ...router import Router
+from ...server.router import Router
 from . import static, transports
 from ._gone import Gone
 from ._wire import outgoing

@@ -9,23 +9,23 @@ from typing import Any
 from tornado.routing import Rule
 from tornado.web import url
 
-from .app.connection import Connection, broadcast
-from .app.service import ConnectionFactory, Service
-from .core.logsafe import get_logger
-from .core.origins import opens_everything
-from .core.registry import SessionRegistry
-from .core.settings import Settings
-from .exceptions import ConfigurationError
-from .shimfile import ShimHandler
-from .transports.pages import GreetingHandler, IframeHandler, InfoHandler
-from .transports.polling import (
+from ..app.connection import Connection, broadcast
+from ..app.service import ConnectionFactory, Service
+from ..core.logsafe import get_logger
+from ..core.origins import opens_everything
+from ..core.registry import SessionRegistry
+from ..core.settings import Settings
+from ..exceptions import ConfigurationError
+from ..transports.pages import GreetingHandler, IframeHandler, InfoHandler
+from ..transports.polling import (
     JsonpPollingHandler,
     JsonpSendHandler,
     XhrPollingHandler,
     XhrSendHandler,
 )
-from .transports.streaming import EventSourceHandler, HtmlFileHandler, XhrStreamingHandler
-from .transports.websocket import RawWebSocketHandler, SockJSWebSocketHandler
+from ..transports.streaming import EventSourceHandler, HtmlFileHandler, XhrStreamingHandler
+from ..transports.websocket import RawWebSocketHandler, SockJSWebSocketHandler
+from .shimfile import ShimHandler
 
 log = get_logger("fallback.router")
 

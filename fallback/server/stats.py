@@ -24,11 +24,11 @@ from typing import Any, Protocol
 from tornado.routing import Rule
 from tornado.web import RequestHandler, url
 
-from .app.service import Service
-from .core.logsafe import get_logger
-from .core.session import SessionState
-from .core.settings import TRANSPORTS
-from .exceptions import ConfigurationError
+from ..app.service import Service
+from ..core.logsafe import get_logger
+from ..core.session import SessionState
+from ..core.settings import TRANSPORTS
+from ..exceptions import ConfigurationError
 
 log = get_logger("fallback.stats")
 

@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from .core.logsafe import get_logger
+from ..core.logsafe import get_logger
 
 log = get_logger("fallback.workers")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from tornado.web import HTTPError, RequestHandler
 
 #: The directory holding ``fallback.js`` (installed with the package).
-SHIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+SHIM_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
 SHIM_PATH = os.path.join(SHIM_DIR, "fallback.js")
 
 
