@@ -26,7 +26,7 @@ import pytest
 from tornado.netutil import bind_sockets
 
 from fallback import Router
-from fallback.__main__ import build_parser
+from fallback.cli.main import build_parser
 from fallback.flash.policy import POLICY_REQUEST, FlashPolicy
 from fallback.flash.server import FlashPolicyServer, InBandPolicyHTTPServer
 from fallback.server import DEFAULT_BACKLOG, listen, make_application
