@@ -10,8 +10,8 @@
 """
 
 from .app.connection import Connection, broadcast
+from .codes import CloseCode
 from .core.connection_info import ConnectionInfo
-from .core.frames import CloseCode
 from .core.settings import Settings
 from .exceptions import (
     CallbackError,

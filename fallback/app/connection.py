@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from ..codes import CloseCode
 from ..core.connection_info import EMPTY_INFO, ConnectionInfo
-from ..core.frames import CloseCode, OutgoingMessage
+from ..core.frames import OutgoingMessage
 from ..core.logsafe import get_logger
 from ..core.session import Session, SessionState
 

@@ -13,20 +13,21 @@ from collections.abc import Callable
 
 from tornado.ioloop import IOLoop, PeriodicCallback
 
+from ..codes import DEFAULT_REASONS, CloseCode
 from ..core.connection_info import ConnectionInfo
-from ..core.frames import DEFAULT_REASONS, CloseCode, SessionId
+from ..core.frames import SessionId
 from ..core.logsafe import get_logger
 from ..core.registry import SessionRegistry
-from ..core.resume import (
-    ResumeError,
-    ResumeState,
-    StaleResume,
-    new_connection_id,
-    parse_resume_request,
-)
+from ..core.resume import ResumeState, new_connection_id, parse_resume_request
 from ..core.session import Clock, Session, SessionState
 from ..core.settings import Settings
-from ..exceptions import ConfigurationError, PeerError
+from ..exceptions import (
+    ConfigurationError,
+    ResumeError,
+    ServiceBusy,
+    ServiceRestarting,
+    StaleResume,
+)
 from .connection import Connection
 
 log = get_logger("fallback.service")
@@ -35,20 +36,6 @@ ConnectionFactory = Callable[[], Connection]
 
 #: Longest refusal detail logged (paths and headers come from the client).
 MAX_DETAIL = 300
-
-
-class ServiceBusy(PeerError):
-    """No new session now: ``max_sessions`` reached. A receiving request gets the close
-    frame of `close_code` (1013), a WebSocket closes with it."""
-
-    status = 503
-    close_code: int = CloseCode.TRY_AGAIN_LATER
-
-
-class ServiceRestarting(ServiceBusy):
-    """The process is shutting down (`fallback.server.shutdown`): reconnect elsewhere."""
-
-    close_code = CloseCode.SERVICE_RESTART
 
 
 class _Refused:

@@ -17,12 +17,12 @@ form is shared by every session they are queued on.
 
 from __future__ import annotations
 
-import enum
 import json
 import re
 from collections.abc import Sequence
 from typing import NamedTuple, NewType
 
+from ..codes import DEFAULT_REASONS, MAX_CLOSE_REASON, CloseCode, client_close_code
 from ..exceptions import CallbackError, PayloadError
 
 SessionId = NewType("SessionId", str)
@@ -37,60 +37,6 @@ XHR_STREAMING_PRELUDE = "h" * 2048 + "\n"
 EVENTSOURCE_PRELUDE = "\r\n"
 
 WELCOME = "Welcome to SockJS!\n"
-
-
-class CloseCode(enum.IntEnum):
-    """Close codes fallback sends in ``c[code, reason]`` frames and WebSocket closes.
-
-    1000-2999 belong to the WebSocket and SockJS protocols; 3000-3999 are ours (the
-    application may use any code 3000-4999 in `Connection.close`).
-    """
-
-    NORMAL = 1000
-    #: The server is shutting down or the session expired.
-    GOING_AWAY = 1001
-    #: The receiving request of a session went away before the response ended.
-    INTERRUPTED = 1002
-    #: A message exceeded ``max_message_size``.
-    MESSAGE_TOO_BIG = 1009
-    #: Application code raised; only that session is closed.
-    INTERNAL_ERROR = 1011
-    #: A second receiving request arrived while one is still attached.
-    ANOTHER_CONNECTION = 2010
-    #: The default code of `Connection.close`.
-    GO_AWAY = 3000
-    #: ``on_open`` returned False.
-    REJECTED = 3001
-    #: More than ``max_queue`` messages (or ``max_queue_bytes``) waited for a slow client.
-    QUEUE_OVERFLOW = 3008
-    #: A resumable connection's client did not come back within ``resume_grace``.
-    RESUME_EXPIRED = 3009
-    #: Resume impossible: messages the client needs are gone.
-    RESUME_LOST = 3010
-    #: Resume impossible: no such connection here.
-    RESUME_UNKNOWN = 3011
-    #: The server is shutting down; reconnect (to another server).
-    SERVICE_RESTART = 1012
-    #: Too many sessions in this process.
-    TRY_AGAIN_LATER = 1013
-
-
-DEFAULT_REASONS: dict[int, str] = {
-    CloseCode.NORMAL: "Normal closure",
-    CloseCode.GOING_AWAY: "Server going away",
-    CloseCode.INTERRUPTED: "Connection interrupted",
-    CloseCode.MESSAGE_TOO_BIG: "Message too big",
-    CloseCode.INTERNAL_ERROR: "Internal server error",
-    CloseCode.ANOTHER_CONNECTION: "Another connection still open",
-    CloseCode.GO_AWAY: "Go away!",
-    CloseCode.REJECTED: "Connection rejected",
-    CloseCode.QUEUE_OVERFLOW: "Send queue overflow",
-    CloseCode.RESUME_EXPIRED: "Resume grace period expired",
-    CloseCode.RESUME_LOST: "Cannot resume: messages lost",
-    CloseCode.RESUME_UNKNOWN: "Cannot resume: unknown connection",
-    CloseCode.SERVICE_RESTART: "Server restarting, reconnect",
-    CloseCode.TRY_AGAIN_LATER: "Server busy, try again later",
-}
 
 
 # Characters that browsers or proxies mangle inside frames and that therefore travel as
@@ -258,9 +204,7 @@ def _split_controls(value: object) -> ResumablePayload:
             and _count(item["close"][0]) is not None
             and isinstance(item["close"][1], str)
         ):
-            code = item["close"][0]
-            close = (code if code in (1000, 1001) or 3000 <= code <= 4999 else 1000,
-                     item["close"][1][:123])
+            close = (client_close_code(item["close"][0]), item["close"][1][:MAX_CLOSE_REASON])
         else:
             raise PayloadError(BROKEN_JSON)
     return ResumablePayload(texts, ack, close, seq)

@@ -71,6 +71,8 @@ import secrets
 from collections.abc import Iterable
 from urllib.parse import unquote_plus
 
+from ..codes import CloseCode
+from ..exceptions import ResumeError, StaleResume
 from .frames import OutgoingMessage
 
 #: Server messages the client may leave unacknowledged before an ack frame goes out.
@@ -127,22 +129,6 @@ def parse_resume_request(value: str | None) -> tuple[str, int, int | None] | boo
 
 def control_frame(**fields: object) -> str:
     return "r" + json.dumps(fields, separators=(",", ":"))
-
-
-class ResumeError(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
-class StaleResume(ResumeError):
-    """A request whose count is below what the client has since confirmed: one that was
-    held up in the network while the client moved on. Only that request is refused (with
-    2010, as a second receiver would be); the connection is not touched."""
-
-    def __init__(self) -> None:
-        super().__init__(2010, "Another connection still open")
 
 
 class ResumeState:
@@ -264,9 +250,11 @@ class ResumeState:
         if client_seen < self.confirmed:
             raise StaleResume()
         if client_seen > self.sent:
-            raise ResumeError(3010, "Cannot resume: the client saw messages never sent")
+            raise ResumeError(CloseCode.RESUME_LOST, "Cannot resume: the client saw messages never sent")
         if client_seen < self.acked:
-            raise ResumeError(3010, "Cannot resume: messages were dropped from a full buffer")
+            raise ResumeError(
+                CloseCode.RESUME_LOST, "Cannot resume: messages were dropped from a full buffer"
+            )
         self.acknowledge(client_seen)
         again = list(self.replay)
         self.replay.clear()

@@ -23,13 +23,12 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from ..exceptions import PayloadError, PeerError
+from ..codes import DEFAULT_REASONS, CloseCode
+from ..exceptions import MessageTooBig, PayloadError, ResumeError, StaleResume
 from .connection_info import ConnectionInfo
 from .frames import (
-    DEFAULT_REASONS,
     HEARTBEAT_FRAME,
     OPEN_FRAME,
-    CloseCode,
     OutgoingMessage,
     ResumablePayload,
     SessionId,
@@ -40,7 +39,7 @@ from .frames import (
     messages_frame,
 )
 from .logsafe import get_logger
-from .resume import ResumeError, ResumeState, StaleResume, control_frame
+from .resume import ResumeState, control_frame
 from .settings import Settings
 
 log = get_logger("fallback.session")
@@ -59,10 +58,6 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
     SessionState.OPEN: frozenset({SessionState.CLOSED}),
     SessionState.CLOSED: frozenset(),
 }
-
-
-class MessageTooBig(PeerError):
-    status = 413
 
 
 class Receiver(Protocol):

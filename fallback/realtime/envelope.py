@@ -16,7 +16,8 @@ Server to client: ``ok`` and ``error`` (``code``, ``message``, ``channel``) answ
 ``message`` (``channel``, ``data``); ``join`` and ``leave`` (``channel``, ``member``:
 ``{"id", "user", "info"}``) on presence channels. Every object has ``"v": 1``.
 
-This module parses and builds envelopes; it imports nothing else of fallback.
+This module parses and builds envelopes; of the rest of fallback it uses only its codes
+and exceptions.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ import enum
 import json
 import re
 from typing import Any
+
+from ..codes import EnvelopeErrorCode
+from ..exceptions import EnvelopeError
 
 VERSION = 1
 MAX_ENVELOPE = 64 * 1024
@@ -52,30 +56,6 @@ class Op(enum.Enum):
     TRIGGER = "trigger"
 
 
-class ErrorCode(enum.IntEnum):
-    """Error codes of ``error`` envelopes (token refusals are in `fallback.tokens`)."""
-
-    BAD_REQUEST = 4000
-    UNKNOWN_OP = 4001
-    BAD_CHANNEL = 4002
-    UNSUPPORTED_VERSION = 4003
-    PUBLISH_FORBIDDEN = 4020
-    NOT_SUBSCRIBED = 4021
-    TOO_MANY_CHANNELS = 4029
-    FORBIDDEN = 4030
-    TRIGGER_UNAVAILABLE = 4040
-    INTERNAL = 4500
-
-
-class EnvelopeError(Exception):
-    def __init__(self, code: int, message: str, request_id: Any = None, channel: str | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.request_id = request_id
-        self.channel = channel
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Request:
     op: Op
@@ -97,35 +77,35 @@ def _request_id(value: Any) -> Any:
 def parse(text: str) -> Request:
     """A client request; `EnvelopeError` (with the request id when known) otherwise."""
     if len(text) > MAX_ENVELOPE:
-        raise EnvelopeError(ErrorCode.BAD_REQUEST, "envelope too large")
+        raise EnvelopeError(EnvelopeErrorCode.BAD_REQUEST, "envelope too large")
     try:
         value = json.loads(text)
     except (ValueError, RecursionError):
-        raise EnvelopeError(ErrorCode.BAD_REQUEST, "envelope is not JSON") from None
+        raise EnvelopeError(EnvelopeErrorCode.BAD_REQUEST, "envelope is not JSON") from None
     if not isinstance(value, dict):
-        raise EnvelopeError(ErrorCode.BAD_REQUEST, "envelope must be a JSON object")
+        raise EnvelopeError(EnvelopeErrorCode.BAD_REQUEST, "envelope must be a JSON object")
     request_id = _request_id(value.get("id"))
     if value.get("v", VERSION) != VERSION:
         raise EnvelopeError(
-            ErrorCode.UNSUPPORTED_VERSION, "unsupported envelope version", request_id
+            EnvelopeErrorCode.UNSUPPORTED_VERSION, "unsupported envelope version", request_id
         )
     try:
         op = Op(value.get("op"))
     except ValueError:
-        raise EnvelopeError(ErrorCode.UNKNOWN_OP, "unknown op", request_id) from None
+        raise EnvelopeError(EnvelopeErrorCode.UNKNOWN_OP, "unknown op", request_id) from None
     if op is Op.TRIGGER:
         event = value.get("event")
         if not isinstance(event, str) or not _EVENT.fullmatch(event):
             raise EnvelopeError(
-                ErrorCode.BAD_REQUEST, "trigger needs a valid event name", request_id
+                EnvelopeErrorCode.BAD_REQUEST, "trigger needs a valid event name", request_id
             )
         return Request(op, request_id, event=event, data=value.get("data"))
     channel = value.get("channel")
     if not isinstance(channel, str) or not valid_channel(channel):
-        raise EnvelopeError(ErrorCode.BAD_CHANNEL, CHANNEL_RULE, request_id)
+        raise EnvelopeError(EnvelopeErrorCode.BAD_CHANNEL, CHANNEL_RULE, request_id)
     token = value.get("token")
     if token is not None and not isinstance(token, str):
-        raise EnvelopeError(ErrorCode.BAD_REQUEST, "token must be a string", request_id, channel)
+        raise EnvelopeError(EnvelopeErrorCode.BAD_REQUEST, "token must be a string", request_id, channel)
     return Request(op, request_id, channel=channel, token=token, data=value.get("data"))
 
 

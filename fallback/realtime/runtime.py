@@ -18,14 +18,16 @@ from typing import Any
 from .. import channels as channels_module
 from ..app.connection import Connection
 from ..channels import Channels
+from ..codes import EnvelopeErrorCode, TokenErrorCode
 from ..core.connection_info import ConnectionInfo
 from ..core.logsafe import get_logger
+from ..exceptions import EnvelopeError, TokenError
 from ..server.router import Router
 from . import envelope
-from .envelope import EnvelopeError, ErrorCode, Op, Request
+from .envelope import Op, Request
 from .ratelimit import FailureLimiter
 from .tenants import ChannelKind, Tenant
-from .tokens import Claims, TokenError, TokenErrorCode, is_reserved, verify
+from .tokens import Claims, is_reserved, verify
 from .webhook import WebhookSender
 
 log = get_logger("fallback.realtime")
@@ -254,7 +256,7 @@ class ChannelConnection(Connection):
                 )
             except Exception:
                 log.exception("channel request failed on %r", self)
-                self.send(envelope.error(ErrorCode.INTERNAL, "internal error"))
+                self.send(envelope.error(EnvelopeErrorCode.INTERNAL, "internal error"))
 
     async def _handle(self, request: Request) -> None:
         handler = {
@@ -275,9 +277,9 @@ class ChannelConnection(Connection):
             self.send(envelope.ok(request.id, channel=channel))
             return
         if is_reserved(channel) and channel not in SERVER_FEEDS:
-            raise self._fail(request, ErrorCode.BAD_CHANNEL, envelope.RESERVED_RULE)
+            raise self._fail(request, EnvelopeErrorCode.BAD_CHANNEL, envelope.RESERVED_RULE)
         if len(self.subscriptions) >= tenant.max_channels_per_connection:
-            raise self._fail(request, ErrorCode.TOO_MANY_CHANNELS, "too many channels")
+            raise self._fail(request, EnvelopeErrorCode.TOO_MANY_CHANNELS, "too many channels")
         kind = tenant.kind(channel)
         claims: Claims | None = None
         if kind is not ChannelKind.PUBLIC or request.token:
@@ -294,7 +296,7 @@ class ChannelConnection(Connection):
             if inspect.isawaitable(verdict):
                 verdict = await verdict
             if not verdict:
-                raise self._fail(request, ErrorCode.FORBIDDEN, "not authorized for this channel")
+                raise self._fail(request, EnvelopeErrorCode.FORBIDDEN, "not authorized for this channel")
         if self.is_closed:
             return
         if claims is not None and self.user is None:
@@ -329,18 +331,18 @@ class ChannelConnection(Connection):
     async def _publish(self, request: Request) -> None:
         tenant, channel = self.runtime.tenant, request.channel
         if not tenant.client_may_publish(channel):
-            raise self._fail(request, ErrorCode.PUBLISH_FORBIDDEN, "browsers may not publish here")
+            raise self._fail(request, EnvelopeErrorCode.PUBLISH_FORBIDDEN, "browsers may not publish here")
         if tenant.kind(channel) is not ChannelKind.PUBLIC and channel not in self.subscriptions:
-            raise self._fail(request, ErrorCode.NOT_SUBSCRIBED, "subscribe before publishing here")
+            raise self._fail(request, EnvelopeErrorCode.NOT_SUBSCRIBED, "subscribe before publishing here")
         self.runtime.publish(channel, request.data)
         self.send(envelope.ok(request.id, channel=channel))
 
     async def _presence(self, request: Request) -> None:
         channel = request.channel
         if self.runtime.tenant.kind(channel) is not ChannelKind.PRESENCE:
-            raise self._fail(request, ErrorCode.BAD_CHANNEL, "not a presence channel")
+            raise self._fail(request, EnvelopeErrorCode.BAD_CHANNEL, "not a presence channel")
         if channel not in self.subscriptions:
-            raise self._fail(request, ErrorCode.NOT_SUBSCRIBED, "subscribe before asking")
+            raise self._fail(request, EnvelopeErrorCode.NOT_SUBSCRIBED, "subscribe before asking")
         members = await self.runtime.presence(channel)
         self.send(envelope.ok(request.id, channel=channel, presence=members))
 
@@ -348,7 +350,7 @@ class ChannelConnection(Connection):
         runtime = self.runtime
         if runtime.on_trigger is None and runtime.webhook is None:
             raise self._fail(
-                request, ErrorCode.TRIGGER_UNAVAILABLE, "this server takes no triggers"
+                request, EnvelopeErrorCode.TRIGGER_UNAVAILABLE, "this server takes no triggers"
             )
         if runtime.on_trigger is not None:
             result = runtime.on_trigger(self, request.event, request.data)
@@ -367,7 +369,7 @@ class ChannelConnection(Connection):
                 }
             )
             if not accepted:
-                raise self._fail(request, ErrorCode.TRIGGER_UNAVAILABLE, "backend queue full")
+                raise self._fail(request, EnvelopeErrorCode.TRIGGER_UNAVAILABLE, "backend queue full")
         self.send(envelope.ok(request.id, event=request.event))
 
     def _announce(self, kind: str, channel: str, member: dict[str, Any]) -> None:

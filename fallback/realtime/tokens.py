@@ -23,7 +23,8 @@ Issuing one without Python::
                           "tenant":"acme","exp":1767225600}')
     token   = header + "." + payload + "." + base64url(HMAC_SHA256(secret, header + "." + payload))
 
-(base64url without ``=`` padding.) This module imports nothing else of fallback.
+(base64url without ``=`` padding.) Of the rest of fallback, this module uses only its
+codes and exceptions.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import enum
 import fnmatch
 import hashlib
 import hmac
@@ -40,23 +40,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-
-class TokenErrorCode(enum.IntEnum):
-    """Why a token was refused (also the ``code`` of the client's error event)."""
-
-    REQUIRED = 4010
-    INVALID = 4011
-    EXPIRED = 4012
-    WRONG_TENANT = 4013
-    CHANNEL_NOT_ALLOWED = 4014
-
-
-class TokenError(Exception):
-    def __init__(self, code: TokenErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
+from ..codes import TokenErrorCode
+from ..exceptions import TokenError
 
 #: Channel names that start with this belong to the server (`is_reserved`).
 RESERVED_PREFIX = "$"

@@ -11,7 +11,7 @@ import tornado.web
 from tornado.tcpserver import TCPServer
 
 from ..app.service import Service
-from ..core.frames import DEFAULT_REASONS, CloseCode
+from ..codes import DEFAULT_REASONS, CloseCode
 from ..core.logsafe import get_logger
 from ..core.session import Session, SessionState
 from .router import Router

@@ -31,20 +31,15 @@ from tornado.httputil import HTTPServerRequest
 from tornado.iostream import StreamClosedError
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
-from ..app.service import Service, ServiceBusy
+from ..app.service import Service
+from ..codes import DEFAULT_REASONS
 from ..core.connection_info import ConnectionInfo
-from ..core.frames import (
-    ANOTHER_CONNECTION_FRAME,
-    DEFAULT_REASONS,
-    DIFFERENT_IP_FRAME,
-    SessionId,
-    close_frame,
-)
+from ..core.frames import ANOTHER_CONNECTION_FRAME, DIFFERENT_IP_FRAME, SessionId, close_frame
 from ..core.logsafe import get_logger
 from ..core.origins import origin_allowed, request_origin
 from ..core.resume import RESUME_PARAMETER, parse_resume_request
 from ..core.session import Session
-from ..exceptions import CallbackError, PayloadError, PeerError
+from ..exceptions import CallbackError, PayloadError, PeerError, ServiceBusy
 
 log = get_logger("fallback.transports")
 
@@ -311,7 +306,7 @@ class ReceivingHandler(BaseHandler):
                 )
             except ServiceBusy as error:
                 self.refusal_frame = close_frame(
-                    error.close_code, DEFAULT_REASONS.get(error.close_code, error.message)
+                    error.code, DEFAULT_REASONS.get(error.code, error.message)
                 )
                 return None
         elif not self.same_ip_as(session):

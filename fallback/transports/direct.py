@@ -22,7 +22,8 @@ from asyncio import AbstractEventLoop
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..core.frames import ANOTHER_CONNECTION_FRAME, CloseCode, is_close_frame
+from ..codes import CloseCode
+from ..core.frames import ANOTHER_CONNECTION_FRAME, is_close_frame
 from .websocket import _flusher
 
 if TYPE_CHECKING:

@@ -15,10 +15,10 @@ from tornado.concurrent import Future
 from tornado.http1connection import HTTP1Connection
 from tornado.iostream import SSLIOStream, StreamClosedError
 
+from ..codes import CloseCode
 from ..core.frames import (
     EVENTSOURCE_PRELUDE,
     XHR_STREAMING_PRELUDE,
-    CloseCode,
     check_callback,
     eventsource_chunk,
     htmlfile_chunk,

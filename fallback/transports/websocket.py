@@ -45,14 +45,15 @@ from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 from tornado.web import HTTPError, RequestHandler
 
-from ..app.service import Service, ServiceBusy
-from ..core.frames import ANOTHER_CONNECTION_FRAME, DEFAULT_REASONS, close_frame
-from ..core.frames import CloseCode as SockJSCloseCode
+from ..app.service import Service
+from ..codes import DEFAULT_REASONS
+from ..codes import CloseCode as SockJSCloseCode
+from ..core.frames import ANOTHER_CONNECTION_FRAME, close_frame
 from ..core.logsafe import get_logger
 from ..core.origins import origin_allowed
 from ..core.resume import RESUME_PARAMETER
-from ..core.session import MessageTooBig, Session, SessionState
-from ..exceptions import PeerError
+from ..core.session import Session, SessionState
+from ..exceptions import MessageTooBig, PeerError, ServiceBusy
 from ..wsengine import (
     BinaryMessage,
     CloseCode,
@@ -630,7 +631,7 @@ class SessionLink(WebSocketLink):
         try:
             session = open_session()
         except ServiceBusy as error:
-            self._say_busy(error.close_code)
+            self._say_busy(error.code)
             return
         self._session = session
         self._quiet_since = time.monotonic()

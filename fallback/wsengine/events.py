@@ -33,7 +33,7 @@ class Pong:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CloseReceived:
-    """The peer sent a close frame: `code` is `CloseCode.NO_STATUS` when it gave none.
+    """The peer sent a close frame: `code` is `WebSocketCloseCode.NO_STATUS` when it gave none.
 
     If the peer started the closing handshake, the protocol has already queued the
     answering close frame; either way the transport should now end the TCP connection

@@ -20,8 +20,8 @@ from __future__ import annotations
 import codecs
 import struct
 
-from .codes import CloseCode, Opcode, is_valid_close_code
-from .exceptions import InvalidPayload, PayloadTooBig, ProtocolError
+from ..codes import Opcode, WebSocketCloseCode, is_valid_close_code
+from ..exceptions import InvalidPayload, PayloadTooBig, ProtocolError
 
 __all__ = [
     "FrameReader",
@@ -101,10 +101,10 @@ HIXIE_CLOSE_FRAME = b"\xff\x00"
 def close_payload(code: int, reason: str = "") -> bytes:
     """The payload of a close frame: code and UTF-8 reason, at most 125 bytes.
 
-    `CloseCode.NO_STATUS` means "no code" and gives an empty payload. A reason too long
+    `WebSocketCloseCode.NO_STATUS` means "no code" and gives an empty payload. A reason too long
     for a control frame is cut at a character boundary.
     """
-    if code == CloseCode.NO_STATUS:
+    if code == WebSocketCloseCode.NO_STATUS:
         return b""
     if not is_valid_close_code(code):
         raise ValueError(f"close code {code} may not be sent")
@@ -117,11 +117,11 @@ def close_payload(code: int, reason: str = "") -> bytes:
 def parse_close(payload: bytes) -> tuple[int, str]:
     """Code and reason of a received close frame (RFC 6455 section 5.5.1).
 
-    An empty payload means `CloseCode.NO_STATUS`. A one-byte payload, a code that may not
+    An empty payload means `WebSocketCloseCode.NO_STATUS`. A one-byte payload, a code that may not
     be sent, or a reason that is not UTF-8 fail the connection.
     """
     if not payload:
-        return CloseCode.NO_STATUS, ""
+        return WebSocketCloseCode.NO_STATUS, ""
     if len(payload) == 1:
         raise ProtocolError("close frame with a one-byte payload")
     code = int.from_bytes(payload[:2], "big")

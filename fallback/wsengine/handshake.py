@@ -30,7 +30,7 @@ import hashlib
 import struct
 from collections.abc import Callable, Iterable, Mapping
 
-from .exceptions import HandshakeError
+from ..exceptions import HandshakeError
 
 __all__ = [
     "SUPPORTED_VERSIONS",

@@ -22,7 +22,8 @@ from __future__ import annotations
 import enum
 from typing import ClassVar
 
-from .codes import CloseCode, Opcode, is_valid_close_code
+from ..codes import Opcode, WebSocketCloseCode, is_valid_close_code
+from ..exceptions import InvalidState, ProtocolError
 from .events import (
     BinaryMessage,
     CloseReceived,
@@ -32,7 +33,6 @@ from .events import (
     Pong,
     TextMessage,
 )
-from .exceptions import InvalidState, ProtocolError
 from .frames import (
     HIXIE_CLOSE_FRAME,
     FrameReader,
@@ -84,7 +84,7 @@ class Protocol:
 
     def __init__(self) -> None:
         self.state = State.OPEN
-        #: What the peer's close frame said (`CloseCode.NO_STATUS` if it gave no code),
+        #: What the peer's close frame said (`WebSocketCloseCode.NO_STATUS` if it gave no code),
         #: or the code we failed the connection with; None while neither happened.
         self.close_code: int | None = None
         self.close_reason: str | None = None
@@ -176,7 +176,7 @@ class Protocol:
     def send_ping(self, payload: bytes = b"") -> None:
         raise NotImplementedError
 
-    def send_close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+    def send_close(self, code: int = WebSocketCloseCode.NORMAL, reason: str = "") -> None:
         """Start the closing handshake; the peer's close frame then ends the connection.
 
         Raises `ValueError` for a code that may not travel in a close frame.
@@ -293,13 +293,13 @@ class HybiProtocol(Protocol):
             raise ValueError("a ping payload is at most 125 bytes")
         self._queue(encode_frame(_PING, payload))
 
-    def send_close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+    def send_close(self, code: int = WebSocketCloseCode.NORMAL, reason: str = "") -> None:
         self._check_can_send()
         self._queue(self._close_frame(code, reason))
         self.state = State.CLOSING
 
     def _close_frame(self, code: int, reason: str) -> bytes:
-        if code != CloseCode.NO_STATUS and not is_valid_close_code(code):
+        if code != WebSocketCloseCode.NO_STATUS and not is_valid_close_code(code):
             raise ValueError(f"close code {code} may not be sent")
         return encode_frame(Opcode.CLOSE, close_payload(code, reason))
 
@@ -358,13 +358,13 @@ class Hixie76Protocol(Protocol):
             if opcode == _TEXT:
                 self._events.append(TextMessage(payload))  # type: ignore[arg-type]
             else:  # the closing frame: HixieReader yields nothing else
-                self.close_code = CloseCode.NO_STATUS
+                self.close_code = WebSocketCloseCode.NO_STATUS
                 self.close_reason = ""
                 if self.state is State.OPEN:
                     self._queue(HIXIE_CLOSE_FRAME)
                 self.state = State.CLOSED
                 self._close_expected = True
-                self._events.append(CloseReceived(CloseCode.NO_STATUS, ""))
+                self._events.append(CloseReceived(WebSocketCloseCode.NO_STATUS, ""))
 
     def _queue(self, frame: bytes) -> None:
         if self.state is State.CONNECTING:
@@ -384,7 +384,7 @@ class Hixie76Protocol(Protocol):
     def send_ping(self, payload: bytes = b"") -> None:
         raise InvalidState("hixie-76 has no ping")
 
-    def send_close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+    def send_close(self, code: int = WebSocketCloseCode.NORMAL, reason: str = "") -> None:
         self._check_can_send()
         self._queue(HIXIE_CLOSE_FRAME)
         if self.state is State.CONNECTING:

@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fallback.codes import EnvelopeErrorCode as ErrorCode
+from fallback.exceptions import EnvelopeError
 from fallback.realtime import envelope
-from fallback.realtime.envelope import EnvelopeError, ErrorCode, Op
+from fallback.realtime.envelope import Op
 
 
 def test_a_subscribe_request_parses():

@@ -7,13 +7,15 @@ import asyncio
 import pytest
 
 from fallback import Connection, Router
-from fallback.app.service import Service, ServiceBusy, ServiceRestarting
+from fallback.app.service import Service
+from fallback.codes import CloseCode
 from fallback.core.connection_info import EMPTY_INFO
-from fallback.core.frames import CloseCode, OutgoingMessage, SessionId
+from fallback.core.frames import OutgoingMessage, SessionId
 from fallback.core.registry import SessionRegistry
 from fallback.core.resume import ResumeState
 from fallback.core.session import Counters, Session
 from fallback.core.settings import Settings
+from fallback.exceptions import ServiceBusy, ServiceRestarting
 from fallback.server.stats import collect, prometheus_text
 from tests.unit.test_session import FakeClock, Listener, Receiver
 

@@ -6,12 +6,14 @@ import json
 
 import pytest
 
+from fallback.codes import CloseCode
 from fallback.core.connection_info import EMPTY_INFO
-from fallback.core.frames import CloseCode, OutgoingMessage, SessionId
+from fallback.core.frames import OutgoingMessage, SessionId
 from fallback.core.registry import SessionRegistry
-from fallback.core.resume import ResumeError, ResumeState, parse_resume_request
+from fallback.core.resume import ResumeState, parse_resume_request
 from fallback.core.session import Session, SessionState
 from fallback.core.settings import Settings
+from fallback.exceptions import ResumeError
 from tests.unit.test_session import FakeClock, Listener, Receiver
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from fallback.codes import CloseCode
 from fallback.core.connection_info import EMPTY_INFO
-from fallback.core.frames import CloseCode, OutgoingMessage, SessionId
+from fallback.core.frames import OutgoingMessage, SessionId
 from fallback.core.registry import SessionRegistry
-from fallback.core.session import TRANSITIONS, MessageTooBig, Session, SessionState
+from fallback.core.session import TRANSITIONS, Session, SessionState
 from fallback.core.settings import Settings
+from fallback.exceptions import MessageTooBig
 
 
 class FakeClock:

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fallback.codes import TokenErrorCode
+from fallback.exceptions import TokenError
 from fallback.realtime import tokens
-from fallback.realtime.tokens import TokenError, TokenErrorCode
 
 SECRET = "s3cret"
 NOW = 1_800_000_000.0

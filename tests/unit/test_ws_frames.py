@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from fallback.codes import is_valid_close_code
 from fallback.wsengine import CloseCode, InvalidPayload, Opcode, PayloadTooBig, ProtocolError
-from fallback.wsengine.codes import is_valid_close_code
 from fallback.wsengine.frames import (
     FrameReader,
     HixieReader,

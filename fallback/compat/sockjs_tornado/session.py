@@ -30,8 +30,9 @@ from tornado.httputil import HTTPHeaders
 from tornado.web import HTTPError
 
 from ...app.connection import Connection
+from ...codes import CloseCode
 from ...core import connection_info as native_info
-from ...core.frames import CloseCode, OutgoingMessage
+from ...core.frames import OutgoingMessage
 from ...core.logsafe import get_logger
 from ...core.session import Session as NativeSession
 from ._gone import Gone
