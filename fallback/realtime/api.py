@@ -30,6 +30,7 @@ from tornado.httputil import HTTPServerRequest
 from tornado.web import HTTPError, RequestHandler
 
 from ..core.logsafe import get_logger
+from ..transports.base import error_reason
 from .envelope import CHANNEL_RULE, RESERVED_RULE, valid_channel
 from .ratelimit import FailureLimiter
 from .runtime import TenantRuntime
@@ -122,7 +123,7 @@ class ApiHandler(RequestHandler):
         if status_code == 405:
             self.set_header("Allow", ", ".join(self.methods))
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        message = self._reason if status_code != 500 else "internal error"
+        message = error_reason(status_code, kwargs) if status_code != 500 else "internal error"
         self.finish(json.dumps({"error": {"code": status_code, "message": message}}))
 
     def json_body(self) -> dict[str, Any] | None:

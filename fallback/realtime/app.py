@@ -12,6 +12,7 @@ from tornado.web import HTTPError, RequestHandler
 
 from ..server import make_application
 from ..server.router import Router
+from ..transports.base import error_reason
 from .admin import admin_rules
 from .api import api_rules, check_key
 from .ratelimit import Backoff, FailureLimiter
@@ -62,7 +63,7 @@ class TenantsHandler(RequestHandler):
         )
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.finish(json.dumps({"error": {"code": status_code, "message": self._reason}}))
+        self.finish(json.dumps({"error": {"code": status_code, "message": error_reason(status_code, kwargs)}}))
 
 
 def build_application(

@@ -26,7 +26,8 @@ import tornado.web
 
 from fallback import Connection, ConnectionInfo, Router, broadcast
 from fallback.server import listen, make_application
-from fallback.transports.websocket import WebSocketEndpoint, WebSocketLink
+from fallback.transports.links import WebSocketLink
+from fallback.transports.websocket import WebSocketEndpoint
 from fallback.wsengine import BinaryMessage, Event, Protocol, TextMessage
 
 from ..core.logsafe import get_logger

@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import re
+from collections.abc import Mapping
+from http.client import responses
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -81,6 +84,27 @@ def connection_info(request: HTTPServerRequest) -> ConnectionInfo:
         arguments=arguments,
         path=request.path,
     )
+
+
+#: RFC 9112's reason-phrase: what Tornado lets through to the status line.
+_REASON_PHRASE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def error_reason(status_code: int, kwargs: Mapping[str, Any]) -> str:
+    """The reason phrase of an error being written (``write_error``'s arguments), read
+    from public API as Tornado chose it: the `HTTPError`'s own reason, else one given
+    to ``send_error``, else the standard phrase of the status."""
+    reason = kwargs.get("reason")
+    exc_info = kwargs.get("exc_info")
+    if exc_info is not None:
+        error = exc_info[1]
+        if isinstance(error, HTTPError) and error.reason:
+            reason = error.reason
+    if reason is None:
+        return responses.get(status_code, "Unknown")
+    if "<" in reason or not _REASON_PHRASE.fullmatch(reason):
+        return "Unknown"  # what Tornado's set_status puts on the status line instead
+    return str(reason)
 
 
 def _content_length(value: str | None) -> int | None:
@@ -215,7 +239,11 @@ class BaseHandler(RequestHandler):
             self.finish()
             return
         self.set_header("Content-Type", TEXT_PLAIN)
-        self.finish(self._reason if status_code != 500 else "500 - Internal Server Error")
+        self.finish(
+            error_reason(status_code, kwargs)
+            if status_code != 500
+            else "500 - Internal Server Error"
+        )
 
     def options(self, *args: str) -> None:
         """A CORS preflight: cacheable for a year, listing the methods this URL takes."""

@@ -5,9 +5,10 @@ for as long as the response lasts. Through Tornado's ``RequestHandler.flush`` ea
 costs several futures and two event-loop turns; in a broadcast to a thousand receivers that
 was most of the time (fan-out over xhr_streaming ran at 0.3x sockjs-node). So, as the
 WebSocket transport does after its handshake, the handler sends the headers and prelude
-through Tornado, then ``detach()``-es and owns the socket: frames are taken from the session
-and written as HTTP chunks (one per frame) when the session wakes it, everything queued
-meanwhile in one ``send``, one write in flight.
+through Tornado, then ``detach()``-es and owns the socket (`fallback.transports.sockio`,
+the WebSocket links' own I/O layer): frames are taken from the session and written as
+HTTP chunks (one per frame) when the session wakes it, everything queued meanwhile in
+one ``send``, one write in flight.
 
 Tornado chunks an HTTP/1.1 response without Content-Length, prelude included; the chunks
 written here continue that body, and the last one ends it. The connection closes after it
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..codes import CloseCode
 from ..core.frames import ANOTHER_CONNECTION_FRAME, is_close_frame
-from .websocket import _flusher
+from .sockio import SocketIO, flusher
 
 if TYPE_CHECKING:
     from ..core.session import Session
@@ -46,13 +47,11 @@ class DirectStream:
     """
 
     __slots__ = (
-        "_dirty",
+        "_complete",
         "_ending",
-        "_fd",
         "_flusher",
-        "_loop",
-        "_pending",
-        "_sock",
+        "_io",
+        "dirty",
         "done",
         "envelope",
         "limit",
@@ -69,38 +68,32 @@ class DirectStream:
         limit: int,
         done: Callable[[bool], None],
     ) -> None:
-        sock.setblocking(False)
-        self._sock: socket.socket | None = sock
-        self._fd = sock.fileno()
-        self._loop = loop
-        self._flusher = _flusher()  # the WebSocket links' own: one callback per iteration
-        self._pending = b""
-        self._dirty = False
+        self._io: SocketIO | None = SocketIO(self, sock, loop, read_chunk=READ_CHUNK)
+        self._flusher = flusher()  # the WebSocket links' own: one callback per iteration
+        self.dirty = False
         self._ending = False
+        self._complete = False
         self.session: Session | None = session
         self.envelope = envelope
         self.limit = limit
         self.sent = 0
         self.done: Callable[[bool], None] | None = done
-        loop.add_reader(self._fd, self._on_readable)
+        self._io.start()
         self.flush()
 
     def wake(self) -> None:
         """The session has something (or the session is gone): write it this iteration."""
-        if self._sock is None:
+        io = self._io
+        if io is None:
             return
         session = self.session
-        if (
-            self._pending
-            and session is not None
-            and session.close_code == CloseCode.QUEUE_OVERFLOW
-        ):
+        if io.writing and session is not None and session.close_code == CloseCode.QUEUE_OVERFLOW:
             # The client stopped reading and its queue overflowed: the close frame could
             # never reach it, so cut the connection rather than hold it.
             self._finish(interrupted=True)
             return
-        if not self._dirty and not self._pending:
-            self._dirty = True
+        if not self.dirty and not io.writing:
+            self.dirty = True
             self._flusher.add(self)
 
     def abort(self) -> None:
@@ -113,7 +106,8 @@ class DirectStream:
         self.wake()
 
     def flush(self) -> None:
-        if self._sock is None or self._pending or self._ending:
+        io = self._io
+        if io is None or io.writing or self._ending:
             return
         parts: list[bytes] = []
         session = self.session
@@ -138,69 +132,31 @@ class DirectStream:
         data = b"".join(map(http_chunk, parts))
         if self._ending:
             data += LAST_CHUNK
-        self._send(data)
-
-    def _send(self, data: bytes) -> None:
-        sock = self._sock
-        assert sock is not None
-        try:
-            sent = sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
-            self._finish(interrupted=True)
-            return
-        if sent < len(data):
-            self._pending = data[sent:]
-            self._loop.add_writer(self._fd, self._on_writable)
-        elif self._ending:
+        if io.write(data) and self._ending:
             self._finish(interrupted=False)
 
-    def _on_writable(self) -> None:
-        sock = self._sock
-        if sock is None:
-            return
-        try:
-            sent = sock.send(self._pending)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            self._finish(interrupted=True)
-            return
-        self._pending = self._pending[sent:]
-        if self._pending:
-            return
-        self._loop.remove_writer(self._fd)
+    # -- called by the socket (`fallback.transports.sockio.Owner`) -------------------------
+
+    def data_received(self, data: bytes) -> None:
+        """A request the client sent meanwhile: ignored (the response is not over)."""
+
+    def resume_writing(self) -> None:
         if self._ending:
             self._finish(interrupted=False)
         else:
             self.flush()  # what queued while the write was in flight
 
-    def _on_readable(self) -> None:
-        sock = self._sock
-        if sock is None:
-            return
-        try:
-            data = sock.recv(READ_CHUNK)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if not data:  # the client went away (a request sent meanwhile is ignored)
-            # A complete response has already finished (its socket is gone), so this one
-            # was cut short.
-            self._finish(interrupted=True)
-
-    def _finish(self, *, interrupted: bool) -> None:
-        sock = self._sock
-        if sock is None:
-            return
-        self._sock = None
-        self._loop.remove_reader(self._fd)
-        if self._pending:
-            self._loop.remove_writer(self._fd)
-            self._pending = b""
-        sock.close()
+    def connection_lost(self) -> None:
+        """The socket closed: we ended the response, or the client went away (cutting
+        it short: a complete response has already closed its socket)."""
+        self._io = None
         done, self.done = self.done, None
         if done is not None:
-            done(interrupted)
+            done(not self._complete)
+
+    def _finish(self, *, interrupted: bool) -> None:
+        io = self._io
+        if io is None:
+            return
+        self._complete = not interrupted
+        io.close()  # connection_lost follows, at once

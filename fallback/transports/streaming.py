@@ -29,7 +29,7 @@ from ..core.frames import (
 from ..exceptions import PeerError
 from .base import APPLICATION_JAVASCRIPT, ReceivingHandler
 from .direct import DirectStream
-from .websocket import _reader_loop, take_socket
+from .sockio import reader_loop, take_socket
 
 
 def _open_gate(gate: Future[bool], flushed: Future[None]) -> None:
@@ -141,7 +141,7 @@ class StreamingHandler(ReceivingHandler):
             return None
         if isinstance(connection.stream, SSLIOStream):
             return None
-        return _reader_loop()
+        return reader_loop()
 
     def _direct_done(self, interrupted: bool) -> None:
         self._direct = None

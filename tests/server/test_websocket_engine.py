@@ -17,8 +17,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from fallback import codes
 from fallback.testing.sockjs_server import make_app as conformance_app
-from fallback.transports import websocket as ws_transport
+from fallback.transports import links
+from fallback.transports import sockio as ws_transport
 from tests.support import http
 from tests.support.live import LiveServer
 from tests.support.wsclient import (
@@ -170,7 +172,7 @@ def test_server_close_sends_sockjs_close_then_websocket_close_and_waits_for_the_
 
 
 def test_unanswered_close_is_ended_by_the_server_after_the_timeout(live, monkeypatch):
-    monkeypatch.setattr(ws_transport, "CLOSE_TIMEOUT", 0.2)
+    monkeypatch.setattr(links, "CLOSE_TIMEOUT", 0.2)
     client = WSClient.connect(live.port, sockjs_path("/close"))
     try:
         assert client.recv_text() == "o"
@@ -440,7 +442,7 @@ def test_messages_arriving_while_the_server_closes_are_dropped_quietly(live, eve
     ("code", "wire"), [(4000, 4000), (3000, 3000), (1011, 1011), (2010, 1000), (1005, 1000), (None, 1000)]
 )
 def test_session_codes_that_may_not_travel_in_a_close_frame_become_1000(code, wire):
-    assert ws_transport.wire_close_code(code) == wire
+    assert codes.websocket_close_code(code) == wire
 
 
 # -- sessions the service refuses or resumes --------------------------------------------
