@@ -61,10 +61,13 @@ class Connection:
                 f"send() takes str, not {type(text).__name__}; encode objects first "
                 "(for example with json.dumps)"
             )
+        return self.enqueue(OutgoingMessage(text))
+
+    def enqueue(self, message: OutgoingMessage) -> bool:
+        """Queue an already built message (`broadcast` shares one among many
+        connections; `fallback.compat` encodes its own); False once closed."""
         session = self._session
-        if session is None:
-            return False
-        return session.enqueue(OutgoingMessage(text))
+        return session is not None and session.enqueue(message)
 
     def close(self, code: int = CloseCode.GO_AWAY, reason: str = "Go away!") -> None:
         """Close the connection; messages already sent are delivered first.
@@ -106,16 +109,16 @@ class Connection:
 
     # -- the session drives these (SessionListener) ----------------------------------
 
-    def _bind(self, session: Session) -> None:
+    def bind_session(self, session: Session) -> None:
         self._session = session
 
-    def _session_opened(self) -> bool:
+    def session_opened(self) -> bool:
         return self.on_open(self.info) is not False
 
-    def _session_message(self, text: str) -> None:
+    def session_message(self, text: str) -> None:
         self.on_message(text)
 
-    def _session_closed(self, opened: bool) -> None:
+    def session_closed(self, opened: bool) -> None:
         try:
             if opened:
                 self.on_close()
@@ -158,12 +161,9 @@ def broadcast(connections: Iterable[Connection], text: str | OutgoingMessage) ->
         raise TypeError(f"broadcast() takes str, not {type(text).__name__}")
     delivered = 0
     for connection in list(connections):
-        session = connection._session
-        if session is None:
-            continue
         try:
-            if session.enqueue(message):
+            if connection.enqueue(message):
                 delivered += 1
         except Exception:
-            log.exception("broadcast: delivery to session %s failed", session.id)
+            log.exception("broadcast: delivery to session %s failed", connection.session_id)
     return delivered

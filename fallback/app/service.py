@@ -41,13 +41,13 @@ MAX_DETAIL = 300
 class _Refused:
     """The listener of a session that only exists to tell a client "no"."""
 
-    def _session_opened(self) -> bool:
+    def session_opened(self) -> bool:
         return False
 
-    def _session_message(self, text: str) -> None:
+    def session_message(self, text: str) -> None:
         return None
 
-    def _session_closed(self, opened: bool) -> None:
+    def session_closed(self, opened: bool) -> None:
         return None
 
 
@@ -239,7 +239,7 @@ class Service:
             counters=self.registry.counters,
             resume=resume,
         )
-        connection._bind(session)
+        connection.bind_session(session)
         self.registry.add(session)
         self._ensure_sweeper()
         return session

@@ -70,12 +70,12 @@ class Receiver(Protocol):
 class SessionListener(Protocol):
     """The application side of a session (`fallback.Connection` implements it)."""
 
-    def _session_opened(self) -> bool:
+    def session_opened(self) -> bool:
         """Run ``on_open``; False rejects the connection."""
 
-    def _session_message(self, text: str) -> None: ...
+    def session_message(self, text: str) -> None: ...
 
-    def _session_closed(self, opened: bool) -> None:
+    def session_closed(self, opened: bool) -> None:
         """The session closed; `opened` says whether ``on_open`` had accepted it."""
 
 
@@ -130,7 +130,6 @@ class Session:
         "_detached_at",
         "_heartbeat_due",
         "_heartbeat_pending",
-        "_listener",
         "_listening",
         "_open_frame_pending",
         "_queue",
@@ -143,6 +142,7 @@ class Session:
         "framed",
         "id",
         "info",
+        "listener",
         "resume",
         "state",
         "transport",
@@ -173,7 +173,7 @@ class Session:
         self.close_reason: str | None = None
         #: The close frame has been handed to a receiver at least once.
         self.close_sent = False
-        self._listener = listener
+        self.listener = listener
         self._listening = False  # on_open accepted and on_close not yet called
         self._settings = settings
         self._clock = clock
@@ -371,7 +371,7 @@ class Session:
         opened = self._listening
         self._listening = False
         try:
-            self._listener._session_closed(opened)
+            self.listener.session_closed(opened)
         except Exception:
             log.exception("session %s: on_close raised", self.id)
         return True
@@ -432,7 +432,7 @@ class Session:
             if not self._listening:
                 return
             try:
-                self._listener._session_message(text)
+                self.listener.session_message(text)
             except Exception:
                 log.exception("session %s: on_message raised; closing it", self.id)
                 self.close(CloseCode.INTERNAL_ERROR)
@@ -578,7 +578,7 @@ class Session:
         self._set_state(SessionState.OPEN)
         self._open_frame_pending = self.framed
         try:
-            accepted = self._listener._session_opened()
+            accepted = self.listener.session_opened()
         except Exception:
             log.exception("session %s: on_open raised; closing it", self.id)
             self.close(CloseCode.INTERNAL_ERROR)

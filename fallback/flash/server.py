@@ -26,7 +26,7 @@ the stream is used, so the stream's own registration starts clean.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from tornado.httpserver import HTTPServer
@@ -142,36 +142,40 @@ class _FirstByteWait:
     """A connection on the HTTP port whose first byte has not arrived yet.
 
     It holds one IOLoop handler and one timeout, both removed before the stream is handed
-    on, and nothing else: it exists only between accept and the first byte.
+    on, and nothing else: it exists only between accept and the first byte. `decided`
+    gets the first byte, or None when the connection stayed silent until the timeout.
     """
 
-    __slots__ = ("address", "deadline", "loop", "server", "stream")
+    __slots__ = ("address", "deadline", "decided", "loop", "stream")
 
-    def __init__(self, server: InBandPolicyHTTPServer, stream: IOStream, address: Any) -> None:
-        self.server = server
+    def __init__(
+        self,
+        stream: IOStream,
+        address: Any,
+        timeout: float,
+        decided: Callable[[_FirstByteWait, bytes | None], None],
+    ) -> None:
         self.stream = stream
         self.address = address
+        self.decided = decided
         self.loop = IOLoop.current()
         self.loop.add_handler(stream.socket, self._readable, IOLoop.READ)
-        self.deadline = self.loop.call_later(server.flash_policy_timeout, self._expired)
+        self.deadline = self.loop.call_later(timeout, self._expired)
 
     def cancel(self) -> None:
         self.loop.remove_handler(self.stream.socket)
         self.loop.remove_timeout(self.deadline)
-        self.server._waiting.discard(self)
 
     def _readable(self, fd: Any, events: int) -> None:
         first = _peek_first_byte(self.stream)
         if first is None:  # a spurious wake-up; keep waiting
             return
         self.cancel()
-        self.server._dispatch(self.stream, self.address, first)
+        self.decided(self, first)
 
     def _expired(self) -> None:
-        # Silence is no sign of a policy client (Flash asks at once), so the connection
-        # becomes plain HTTP, subject to Tornado's own idle and header timeouts.
         self.cancel()
-        self.server._serve_http(self.stream, self.address)
+        self.decided(self, None)
 
 
 def _peek_first_byte(stream: IOStream) -> bytes | None:
@@ -222,9 +226,20 @@ class InBandPolicyHTTPServer(HTTPServer):
             return
         first = _peek_first_byte(stream)
         if first is None:
-            self._waiting.add(_FirstByteWait(self, stream, address))
+            wait = _FirstByteWait(stream, address, self.flash_policy_timeout, self._first_byte)
+            self._waiting.add(wait)
         else:
             self._dispatch(stream, address, first)
+
+    def _first_byte(self, wait: _FirstByteWait, first: bytes | None) -> None:
+        self._waiting.discard(wait)
+        if first is None:
+            # Silence is no sign of a policy client (Flash asks at once), so the
+            # connection becomes plain HTTP, subject to Tornado's own idle and header
+            # timeouts.
+            self._serve_http(wait.stream, wait.address)
+        else:
+            self._dispatch(wait.stream, wait.address, first)
 
     def _dispatch(self, stream: IOStream, address: Any, first: bytes) -> None:
         if first == POLICY_REQUEST_FIRST_BYTE:

@@ -86,7 +86,7 @@ class Router:
         """Every open connection of this router (a snapshot)."""
         result = []
         for session in self.service.registry:
-            listener = session._listener
+            listener = session.listener
             if isinstance(listener, Connection) and not listener.is_closed:
                 result.append(listener)
         return result

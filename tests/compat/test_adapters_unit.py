@@ -61,7 +61,7 @@ def connect(
         "websocket",
         clock=FakeClock(),
     )
-    compat.fallback_connection._bind(native)
+    compat.fallback_connection.bind_session(native)
     native.attach(Receiver())
     frames = []
     while (frame := native.take_frame()) is not None:

@@ -18,7 +18,7 @@ def open_session(registry: SessionRegistry, sid: str, transport: str) -> Session
         SessionId(sid), connection, EMPTY_INFO, Settings(), transport,
         clock=FakeClock(), counters=registry.counters,
     )
-    connection._bind(session)
+    connection.bind_session(session)
     registry.add(session)
     return session
 

@@ -176,7 +176,7 @@ def join_member(hub: Channels, channel: str, receiver: object, info: dict | None
     """An open WebSocket-transport member of `channel`, its frames going to `receiver`."""
     member = Connection()
     session = Session(SessionId("s"), member, EMPTY_INFO, Settings(), "websocket")
-    member._bind(session)
+    member.bind_session(session)
     session.attach(receiver)  # type: ignore[arg-type]
     assert session.take_frame() == "o"
     hub.join(member, channel, info)
@@ -388,7 +388,7 @@ def outage_with_a_late_receiver(redis_server) -> tuple[BrokerStats, BrokerStats,
         collector = Collector()
         member = Connection()
         session = Session(SessionId("b"), member, EMPTY_INFO, Settings(), "websocket")
-        member._bind(session)
+        member.bind_session(session)
         collector.session = session
         session.attach(collector)  # type: ignore[arg-type]
         session.take_frame()  # the open frame
@@ -452,7 +452,7 @@ def test_publishes_carry_a_sequence_per_channel_and_old_payloads_still_arrive(re
         collector = Collector()
         member = Connection()
         session = Session(SessionId("m"), member, EMPTY_INFO, Settings(), "websocket")
-        member._bind(session)
+        member.bind_session(session)
         collector.session = session
         session.attach(collector)  # type: ignore[arg-type]
         session.take_frame()

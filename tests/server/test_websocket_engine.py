@@ -593,7 +593,7 @@ def test_raw_message_with_a_lone_surrogate_arrives_as_valid_utf8(live):
         def send_surrogate() -> int:
             service = service_at(live, "/recorded")
             sessions = [s for s in service.registry if s.transport == "rawwebsocket"]
-            return sum(s._listener.send("x\ud800y") for s in sessions)
+            return sum(s.listener.send("x\ud800y") for s in sessions)
 
         assert live.call(send_surrogate) >= 1
         assert client.recv_text() == "x?y"

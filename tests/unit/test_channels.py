@@ -24,7 +24,7 @@ class Receiver:
 def open_connection(name: str = "c") -> tuple[Connection, Session]:
     connection = Connection()
     session = Session(SessionId(name), connection, EMPTY_INFO, Settings(), "xhr")
-    connection._bind(session)
+    connection.bind_session(session)
     session.attach(Receiver())
     assert session.take_frame() == "o"
     return connection, session

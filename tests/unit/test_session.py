@@ -29,7 +29,7 @@ class Listener:
         self.events: list[tuple[str, object]] = []
         self.raise_on: str | None = None
 
-    def _session_opened(self) -> bool:
+    def session_opened(self) -> bool:
         self.events.append(("open", None))
         if self.raise_on == "open":
             raise RuntimeError("boom")
@@ -37,14 +37,14 @@ class Listener:
             self.session.close(4001, "no")
         return self.accept
 
-    def _session_message(self, text: str) -> None:
+    def session_message(self, text: str) -> None:
         self.events.append(("message", text))
         if self.raise_on == "message":
             raise RuntimeError("boom")
         if text == "close" and self.session is not None:
             self.session.close()
 
-    def _session_closed(self, opened: bool) -> None:
+    def session_closed(self, opened: bool) -> None:
         if not opened:
             return
         self.events.append(("close", None))

@@ -13,7 +13,6 @@ when the router is built, naming what to do instead -- nothing is ignored silent
 from __future__ import annotations
 
 import copy
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -31,7 +30,7 @@ from . import static, transports
 from ._gone import Gone
 from ._wire import outgoing
 from .conn import SockJSConnection
-from .session import Session
+from .session import Carrier, Session
 from .stats import StatsCollector
 
 log = get_logger("fallback.compat")
@@ -250,9 +249,6 @@ class SockJSRouter:
         effective, native = translate_settings(user_settings)
         self._connection = connection
         self._io_loop = io_loop
-        self._sessions: weakref.WeakValueDictionary[str, Session] = (
-            weakref.WeakValueDictionary()
-        )
         self.settings: Mapping[str, Any] = MappingProxyType(effective)
         self.router = Router(self._create_connection, prefix, **native)
         interval = self.router.service.sweep_interval
@@ -289,11 +285,9 @@ class SockJSRouter:
         """The live HTTP session with this id, or None (WebSocket sessions are not
         addressable by id: the protocol lets two of them share one, and
         sockjs-tornado did not register them either)."""
-        session = self._sessions.get(session_id)
-        if session is None:
-            return None
         native = self.router.service.registry.get(SessionId(session_id))
-        return session if native is not None and native is session._native else None
+        carrier = native.listener if native is not None else None
+        return carrier.compat_session if isinstance(carrier, Carrier) else None
 
     def broadcast(self, clients: Iterable[Any], msg: Any) -> None:
         """Send `msg` to every open connection in `clients`.
@@ -311,7 +305,7 @@ class SockJSRouter:
                 if isinstance(session, Session):
                     if message is None:
                         message = outgoing(msg)
-                    session._enqueue(message)
+                    session.fallback_connection.enqueue(message)
                 else:
                     session.send_message(msg, stats=False)
             except Exception:
@@ -322,6 +316,3 @@ class SockJSRouter:
     def _create_connection(self) -> Connection:
         self.stats.wake()
         return Session(self._connection, self).fallback_connection
-
-    def _index_session(self, session_id: str, session: Session) -> None:
-        self._sessions[session_id] = session

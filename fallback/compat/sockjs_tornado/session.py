@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from http.cookies import CookieError, Morsel, SimpleCookie
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from tornado.httputil import HTTPHeaders
 from tornado.web import HTTPError
@@ -32,14 +32,17 @@ from tornado.web import HTTPError
 from ...app.connection import Connection
 from ...codes import CloseCode
 from ...core import connection_info as native_info
-from ...core.frames import OutgoingMessage
 from ...core.logsafe import get_logger
 from ...core.session import Session as NativeSession
 from ._gone import Gone
 from ._wire import encoded, outgoing
+from .stats import StatsCollector
 
-if TYPE_CHECKING:
-    from .router import SockJSRouter
+
+class SessionServer(Protocol):
+    """What a session needs of the router that made it (a `router.SockJSRouter`)."""
+
+    stats: StatsCollector
 
 log = get_logger("fallback.compat")
 
@@ -124,7 +127,7 @@ class BaseSession:
     object with ``name`` and ``get_conn_info()``, such as a
     `fallback.compat.sockjs_tornado.transports.base.BaseTransportMixin`),
     ``verify_state()`` runs ``on_open`` once, and ``close()`` runs ``on_close`` once.
-    ``server`` is the `SockJSRouter` (its ``stats`` count these sessions, under the
+    ``server`` is the `router.SockJSRouter` (its ``stats`` count these sessions, under the
     handler's name, and its ``broadcast`` serves ``broadcast``).
     """
 
@@ -230,7 +233,7 @@ _NO_ATTACH = (
 
 
 class Session(BaseSession):
-    """The session of each connection `SockJSRouter` makes: one fallback session.
+    """The session of each connection `router.SockJSRouter` makes: one fallback session.
 
     As on sockjs-tornado: ``session_id`` (for WebSocket sessions, the id in the URL),
     ``transport_name`` (``websocket``, ``xhr_streaming``, ``xhr``, ``jsonp``, ...),
@@ -260,7 +263,7 @@ class Session(BaseSession):
     def __init__(
         self,
         conn: Callable[[Any], Any],
-        server: SockJSRouter,
+        server: SessionServer,
         session_id: str | None = None,
         expiry: float | None = None,
     ) -> None:
@@ -273,9 +276,8 @@ class Session(BaseSession):
         self.close_reason = None
         self.session_id = session_id
         self.transport_name = None
-        self._native: NativeSession | None = None
         #: The `fallback.Connection` carrying this session.
-        self.fallback_connection: Connection = _Carrier(self)
+        self.fallback_connection: Carrier = Carrier(self)
         self.conn = conn(self)
 
     def __repr__(self) -> str:
@@ -289,67 +291,24 @@ class Session(BaseSession):
         `binary` and `stats` are accepted for old call sites (SockJS frames are text,
         and the router counts messages itself).
         """
-        self._enqueue(outgoing(msg))
+        self.fallback_connection.enqueue(outgoing(msg))
 
     def send_jsonified(self, msg: str, stats: bool = True) -> None:
         """Queue a message the application already JSON-encoded (checked, and escaped
         as SockJS asks)."""
-        self._enqueue(encoded(msg))
+        self.fallback_connection.enqueue(encoded(msg))
 
     def on_messages(self, msg_list: Iterable[str]) -> None:
         """Hand messages to the connection's ``on_message``, as if the client sent them."""
         for msg in msg_list:
-            self._message(msg)
+            conn = self.conn
+            if conn is not None and self.state == OPEN:
+                conn.on_message(msg)
 
     def close(self, code: int = CloseCode.GO_AWAY, message: str = "Go away!") -> None:
         """Close the session: messages already queued go first, then ``c[code,message]``."""
         if self.state != CLOSED:
             self.fallback_connection.close(code, message)
-
-    # -- what the fallback session drives (through the carrier) -----------------------
-
-    def _enqueue(self, message: OutgoingMessage) -> bool:
-        native = self._native
-        return native is not None and native.enqueue(message)
-
-    def _bind(self, native: NativeSession) -> None:
-        self._native = native
-        self.transport_name = native.transport
-        self.conn_info = ConnectionInfo.from_native(native.info)
-        self.session_id = native.id if native.id is not None else _id_in_path(native.info.path)
-        if native.id is not None:
-            self.server._index_session(native.id, self)
-
-    def _opened(self) -> bool:
-        """sockjs-tornado's ``on_open``: False or `HTTPError` rejects the connection."""
-        if self._native is not None:
-            self.transport_name = self._native.transport
-        self.state = OPEN
-        try:
-            return self.conn.on_open(self.conn_info) is not False
-        except HTTPError as error:  # sockjs-tornado's documented way to refuse
-            log.info("session %s: on_open refused it (HTTP %d)", self.session_id, error.status_code)
-            return False
-
-    def _message(self, text: str) -> None:
-        conn = self.conn
-        if conn is not None and self.state == OPEN:
-            conn.on_message(text)
-
-    def _closed(self) -> None:
-        """The fallback session closed. ``on_close`` follows every ``on_open`` -- also
-        when ``on_open`` closed, rejected or failed -- as clean-up code written for
-        sockjs-tornado expects; ``is_closed`` turns True after it ran, as there."""
-        conn = self.conn
-        try:
-            if conn is not None and self.state != CONNECTING:
-                conn.on_close()
-        finally:
-            native = self._native
-            self.state = CLOSED
-            if native is not None and native.close_code is not None:
-                self.close_reason = (native.close_code, native.close_reason or "")
-            self.conn = None
 
 
 def _id_in_path(path: str) -> str | None:
@@ -360,9 +319,11 @@ def _id_in_path(path: str) -> str | None:
     return None
 
 
-class _Carrier(Connection):
+class Carrier(Connection):
     """The `fallback.Connection` under a `Session`: fallback's session drives it, and it
-    passes each event on to the sockjs-tornado session (and so to its connection).
+    keeps the sockjs-tornado session's attributes (``state``, ``transport_name``,
+    ``conn_info``, ``close_reason``...) as sockjs-tornado kept them, and passes each
+    event on to the session's connection.
 
     The application's `SockJSConnection` is deliberately not a `fallback.Connection`:
     it keeps sockjs-tornado's attributes, all of them assignable, and none of fallback's
@@ -371,23 +332,49 @@ class _Carrier(Connection):
 
     def __init__(self, session: Session) -> None:
         super().__init__()
-        self._compat = session
+        #: The sockjs-tornado session this connection carries.
+        self.compat_session = session
 
-    def _bind(self, session: NativeSession) -> None:
-        super()._bind(session)
-        self._compat._bind(session)
+    def bind_session(self, session: NativeSession) -> None:
+        super().bind_session(session)
+        compat = self.compat_session
+        compat.transport_name = session.transport
+        compat.conn_info = ConnectionInfo.from_native(session.info)
+        compat.session_id = session.id if session.id is not None else _id_in_path(session.info.path)
 
-    def _session_opened(self) -> bool:
-        return self._compat._opened()
-
-    def _session_message(self, text: str) -> None:
-        self._compat._message(text)
-
-    def _session_closed(self, opened: bool) -> None:
+    def session_opened(self) -> bool:
+        """sockjs-tornado's ``on_open``: False or `HTTPError` rejects the connection."""
+        compat = self.compat_session
+        if self._session is not None:
+            compat.transport_name = self._session.transport
+        compat.state = OPEN
         try:
-            self._compat._closed()
+            return compat.conn.on_open(compat.conn_info) is not False
+        except HTTPError as error:  # sockjs-tornado's documented way to refuse
+            log.info(
+                "session %s: on_open refused it (HTTP %d)", compat.session_id, error.status_code
+            )
+            return False
+
+    def session_message(self, text: str) -> None:
+        self.compat_session.on_messages((text,))
+
+    def session_closed(self, opened: bool) -> None:
+        """``on_close`` follows every ``on_open`` -- also when ``on_open`` closed,
+        rejected or failed -- as clean-up code written for sockjs-tornado expects;
+        ``is_closed`` turns True after it ran, as there."""
+        compat = self.compat_session
+        conn = compat.conn
+        try:
+            if conn is not None and compat.state != CONNECTING:
+                conn.on_close()
         finally:
-            super()._session_closed(opened)
+            native = self._session
+            compat.state = CLOSED
+            if native is not None and native.close_code is not None:
+                compat.close_reason = (native.close_code, native.close_reason or "")
+            compat.conn = None
+            super().session_closed(opened)
 
     def __repr__(self) -> str:
-        return f"<carrier of {self._compat!r}>"
+        return f"<carrier of {self.compat_session!r}>"
