@@ -8,7 +8,8 @@ from ..codes import CloseCode
 from ..core.connection_info import EMPTY_INFO, ConnectionInfo
 from ..core.frames import OutgoingMessage
 from ..core.logsafe import get_logger
-from ..core.session import Session, SessionState
+from ..core.session import Session
+from ..core.states import SessionState
 
 log = get_logger("fallback.connection")
 

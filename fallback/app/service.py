@@ -19,8 +19,9 @@ from ..core.frames import SessionId
 from ..core.logsafe import get_logger
 from ..core.registry import SessionRegistry
 from ..core.resume import ResumeState, new_connection_id, parse_resume_request
-from ..core.session import Clock, Session, SessionState
+from ..core.session import Clock, Session
 from ..core.settings import Settings
+from ..core.states import SessionState
 from ..exceptions import (
     ConfigurationError,
     ResumeError,

@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 from collections import Counter, OrderedDict
 
+from .counters import Counters
 from .frames import SessionId
-from .session import Clock, Counters, Session
+from .session import Clock, Session
 
 #: How many ended resumable connections are remembered, to tell a late client why.
 MAX_TOMBSTONES = 10_000

@@ -59,21 +59,33 @@ The grace period, as both sides count it:
   grace must exceed the client's heartbeat limit plus a reconnection: the defaults are
   ``heartbeat_delay`` 25 s (limit 39.5 s) and ``resume_grace`` 60 s.
 
-This module holds one connection's counters and replay buffer; `fallback.session` drives it.
+Where it lives: this module is the whole of the protocol -- parsing and redacting the
+request, the counters and replay buffer of one connection (`ResumeState`), what each
+request is answered with, acks and stale requests. The session applies its answers to
+its outbox (`Session.take_over`, `Session.resync`, `Session.receive_send_payload`), the
+registry indexes connections by id and remembers the ones that ended
+(`SessionRegistry.resumable`, `tombstone`), and the service finds the connection a
+resume names (`Service.open_session`). Transports only pass ``fb_resume`` on.
 """
 
 from __future__ import annotations
 
 import collections
-import json
 import re
 import secrets
 from collections.abc import Iterable
 from urllib.parse import unquote_plus
 
 from ..codes import CloseCode
-from ..exceptions import ResumeError, StaleResume
-from .frames import OutgoingMessage
+from ..exceptions import PayloadError, ResumeError, StaleResume
+from .frames import (
+    HEARTBEAT_FRAME,
+    Frame,
+    OutgoingMessage,
+    ack_frame,
+    connection_id_frame,
+)
+from .payloads import ResumablePayload
 
 #: Server messages the client may leave unacknowledged before an ack frame goes out.
 ACK_EVERY = 32
@@ -125,10 +137,6 @@ def parse_resume_request(value: str | None) -> tuple[str, int, int | None] | boo
         return False
     attempt = match.group(3)
     return match.group(1), int(match.group(2)), None if attempt is None else int(attempt)
-
-
-def control_frame(**fields: object) -> str:
-    return "r" + json.dumps(fields, separators=(",", ":"))
 
 
 class ResumeState:
@@ -271,3 +279,78 @@ class ResumeState:
     @property
     def ack_pending(self) -> bool:
         return self.received != self.reported
+
+    # -- what a session asks: the protocol's answers ---------------------------------
+
+    def announcement(self) -> Frame:
+        """The frame that tells the client of a new resumable connection its id."""
+        return connection_id_frame(self.cid, resumed=False, seen=0)
+
+    def heartbeat(self) -> Frame:
+        """What goes out in place of a heartbeat: an ack if the client has not been told
+        of everything that arrived, else ``h``."""
+        if self.ack_pending:
+            self.reported = self.received
+            return ack_frame(self.received)
+        return HEARTBEAT_FRAME
+
+    def final_ack(self) -> Frame:
+        """Before a 1012 close: exactly how much arrived here, so that the client sends
+        the rest again, to another server."""
+        self.reported = self.received
+        return ack_frame(self.received)
+
+    def receive(self, payload: ResumablePayload) -> tuple[list[str], int, Frame | None]:
+        """A payload from the client: the messages to deliver, how many it repeated (a
+        request the browser retried; dropped) and the ack frame now due, if any.
+
+        Raises `PayloadError` for messages that claim to follow ones that never came.
+        """
+        if payload.ack is not None:
+            self.acknowledge(payload.ack)
+        messages = payload.messages
+        repeated = 0
+        if payload.seq is not None and messages:
+            repeated = self.received - payload.seq
+            if repeated < 0:
+                raise PayloadError("Messages out of sequence.")
+            if repeated:
+                # A request the browser sent again (it retries a POST whose connection
+                # was reset before any answer): what already arrived is not repeated.
+                repeated = min(repeated, len(messages))
+                messages = messages[repeated:]
+        ack = None
+        if messages:
+            self.received += len(messages)
+            if self.ack_due:
+                self.reported = self.received
+                ack = ack_frame(self.received)
+        return messages, repeated, ack
+
+    def take_over(
+        self, client_seen: int, presented: str | None, attempt: int | None
+    ) -> tuple[list[OutgoingMessage], Frame]:
+        """A resume on a new transport: the messages to send again, then the frame that
+        answers it (``r{"cid": <new id>, "resumed": true, "seen": m}``).
+
+        Raises `StaleResume` (nothing changes) or `ResumeError` (the connection cannot
+        go on), as `rewind` and `check_attempt` say.
+        """
+        self.check_attempt(attempt)
+        again = self.rewind(client_seen)
+        self.rotate(presented if presented is not None else self.cid)
+        if attempt is not None:
+            self.attempt = attempt
+        self.reported = self.received
+        return again, connection_id_frame(self.cid, resumed=True, seen=self.received)
+
+    def resync_count(self, value: str | None) -> int | None:
+        """The count a later receiving request of the same session carries
+        (``fb_resume=<cid>.<n>``), if it is this connection's; a request with the current
+        id also shows the client has it (`confirm`)."""
+        request = parse_resume_request(value)
+        if not isinstance(request, tuple) or not self.accepts(request[0]):
+            return None
+        if request[0] == self.cid:
+            self.confirm()  # it has the new id: the old one is void
+        return request[1]

@@ -13,7 +13,8 @@ from tornado.tcpserver import TCPServer
 from ..app.service import Service
 from ..codes import DEFAULT_REASONS, CloseCode
 from ..core.logsafe import get_logger
-from ..core.session import Session, SessionState
+from ..core.session import Session
+from ..core.states import SessionState
 from .router import Router
 from .stats import ROUTERS_SETTING
 

@@ -26,8 +26,8 @@ from tornado.web import RequestHandler, url
 
 from ..app.service import Service
 from ..core.logsafe import get_logger
-from ..core.session import SessionState
 from ..core.settings import TRANSPORTS
+from ..core.states import SessionState
 from ..exceptions import ConfigurationError
 
 log = get_logger("fallback.stats")

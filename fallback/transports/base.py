@@ -37,10 +37,16 @@ from tornado.web import HTTPError, RequestHandler, stream_request_body
 from ..app.service import Service
 from ..codes import DEFAULT_REASONS
 from ..core.connection_info import ConnectionInfo
-from ..core.frames import ANOTHER_CONNECTION_FRAME, DIFFERENT_IP_FRAME, SessionId, close_frame
+from ..core.frames import (
+    ANOTHER_CONNECTION_FRAME,
+    DIFFERENT_IP_FRAME,
+    Frame,
+    SessionId,
+    close_frame,
+)
 from ..core.logsafe import get_logger
 from ..core.origins import origin_allowed, request_origin
-from ..core.resume import RESUME_PARAMETER, parse_resume_request
+from ..core.resume import RESUME_PARAMETER
 from ..core.session import Session
 from ..exceptions import CallbackError, PayloadError, PeerError, ServiceBusy
 
@@ -317,7 +323,7 @@ class ReceivingHandler(BaseHandler):
     _replaced = False
 
     #: When `open_receiver` refuses: the close frame to answer with instead.
-    refusal_frame: str = ANOTHER_CONNECTION_FRAME
+    refusal_frame: Frame = ANOTHER_CONNECTION_FRAME
 
     def open_receiver(self, session_id: str) -> Session | None:
         """Find or create the session and attach; None (see `refusal_frame`) when
@@ -343,14 +349,9 @@ class ReceivingHandler(BaseHandler):
             )
             self.refusal_frame = DIFFERENT_IP_FRAME
             return None
-        elif session.resume is not None and not session.has_receiver:
-            request = parse_resume_request(self.get_query_argument(RESUME_PARAMETER, None))
-            if isinstance(request, tuple) and session.resume.accepts(request[0]):
-                if request[0] == session.resume.cid:
-                    session.client_heard()  # it has the new id: the old one is void
-                if not session.resync(request[1]):
-                    self.service.count_refusal("resume", f"stale request for session {sid}")
-                    return None
+        elif not session.resync_request(self.get_query_argument(RESUME_PARAMETER, None)):
+            self.service.count_refusal("resume", f"stale request for session {sid}")
+            return None
         if not session.attach(self, self.transport_name):
             return None
         self._session = session
@@ -384,7 +385,7 @@ class ReceivingHandler(BaseHandler):
             self.service.responding.discard(self)
         return True
 
-    async def next_frame(self) -> str | None:
+    async def next_frame(self) -> Frame | None:
         """The next frame to write, waiting for one; None once the client is gone.
 
         A receiver replaced by a resumed connection's new request gets the 2010 close

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..codes import CloseCode
-from ..core.frames import ANOTHER_CONNECTION_FRAME, is_close_frame
+from ..core.frames import ANOTHER_CONNECTION_FRAME, FrameKind
 from .sockio import SocketIO, flusher
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ class DirectStream:
                 part = self.envelope(frame).encode("utf-8")
                 parts.append(part)
                 self.sent += len(part)
-                if is_close_frame(frame) or self.sent >= self.limit:
+                if frame.kind is FrameKind.CLOSE or self.sent >= self.limit:
                     self._ending = True
                     break
         if not parts:

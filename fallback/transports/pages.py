@@ -6,8 +6,7 @@ import hashlib
 import json
 import secrets
 
-from ..core import frames as protocol
-from ..core import negotiate
+from ..core import envelopes, negotiate
 from ..core.origins import frame_ancestors
 from .base import TEXT_PLAIN, BaseHandler
 
@@ -17,7 +16,7 @@ class GreetingHandler(BaseHandler):
 
     def get(self) -> None:
         self.set_header("Content-Type", TEXT_PLAIN)
-        self.finish(protocol.WELCOME)
+        self.finish(envelopes.WELCOME)
 
 
 class InfoHandler(BaseHandler):
@@ -65,7 +64,7 @@ class IframeHandler(BaseHandler):
     and framed only by the pages ``allowed_origins`` admits (CSP ``frame-ancestors``)."""
 
     def get(self) -> None:
-        page = protocol.iframe_page(self.service.settings.sockjs_url).encode("utf-8")
+        page = envelopes.iframe_page(self.service.settings.sockjs_url).encode("utf-8")
         etag = '"' + hashlib.sha1(page).hexdigest() + '"'
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.set_cache_forever()

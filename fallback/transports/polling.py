@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from tornado.httputil import HTTPInputError, parse_body_arguments
 
-from ..core.frames import (
-    SessionId,
-    check_callback,
-    jsonp_body,
-    xhr_chunk,
-)
-from ..core.session import Session, SessionState
+from ..core.envelopes import check_callback, jsonp_body, xhr_chunk
+from ..core.frames import SessionId
+from ..core.session import Session
+from ..core.states import SessionState
 from ..exceptions import PeerError
 from .base import APPLICATION_JAVASCRIPT, TEXT_PLAIN, BaseHandler, ReceivingHandler
 

@@ -15,9 +15,10 @@ from collections.abc import Callable
 
 from ..app.service import Service
 from ..codes import DEFAULT_REASONS, CloseCode, WebSocketCloseCode, websocket_close_code
-from ..core.frames import ANOTHER_CONNECTION_FRAME, close_frame
+from ..core.frames import ANOTHER_CONNECTION_FRAME, FrameKind, close_frame
 from ..core.logsafe import get_logger
-from ..core.session import Session, SessionState
+from ..core.session import Session
+from ..core.states import SessionState
 from ..exceptions import MessageTooBig, PeerError, ServiceBusy
 from ..wsengine import (
     BinaryMessage,
@@ -36,6 +37,11 @@ from .sockio import utf8
 log = get_logger("fallback.transports.websocket")
 
 _OPEN = State.OPEN
+
+#: Frames that are also liveness checks (an ack stands in for a heartbeat).
+_HEARTBEATS = frozenset({FrameKind.HEARTBEAT, FrameKind.ACK})
+#: Frames anything may follow.
+_PREAMBLE = frozenset({FrameKind.OPEN, FrameKind.ACK, FrameKind.CONNECTION_ID})
 
 
 class SessionLink(WebSocketLink):
@@ -240,17 +246,16 @@ class SockJSLink(SessionLink):
             if frame is None:
                 return
             send(self._frame(frame))
-            kind = frame[0]
-            heartbeat = kind == "h" or (kind == "r" and frame.startswith('r{"ack"'))
-            if heartbeat and self._heartbeat_unanswered():
+            kind = frame.kind
+            if kind in _HEARTBEATS and self._heartbeat_unanswered():
                 return
-            if kind == "c":
+            if kind is FrameKind.CLOSE:
                 self._close_socket(session.close_code, session.close_reason or "")
                 return
             # An array frame carries everything queued, and a heartbeat goes out only
             # when nothing is: after either, only a close frame can follow. The open
             # frame and resume control frames (``r``) may be followed by anything.
-            if kind != "o" and kind != "r" and session.state is not SessionState.CLOSED:
+            if kind not in _PREAMBLE and session.state is not SessionState.CLOSED:
                 return
 
 

@@ -16,16 +16,16 @@ from tornado.http1connection import HTTP1Connection
 from tornado.iostream import SSLIOStream, StreamClosedError
 
 from ..codes import CloseCode
-from ..core.frames import (
+from ..core.envelopes import (
     EVENTSOURCE_PRELUDE,
     XHR_STREAMING_PRELUDE,
     check_callback,
     eventsource_chunk,
     htmlfile_chunk,
     htmlfile_prelude,
-    is_close_frame,
     xhr_chunk,
 )
+from ..core.frames import FrameKind
 from ..exceptions import PeerError
 from .base import APPLICATION_JAVASCRIPT, ReceivingHandler
 from .direct import DirectStream
@@ -98,7 +98,7 @@ class StreamingHandler(ReceivingHandler):
                 self.release(interrupted=True)
                 return
             sent += len(chunk)
-            if is_close_frame(frame) or sent >= limit:
+            if frame.kind is FrameKind.CLOSE or sent >= limit:
                 break
         self.release()
         await self._end()

@@ -8,7 +8,8 @@ import json
 import os
 import subprocess
 
-from fallback.core.frames import OutgoingMessage, close_frame, eventsource_chunk, messages_frame
+from fallback.core.envelopes import eventsource_chunk
+from fallback.core.frames import OutgoingMessage, close_frame, messages_frame
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

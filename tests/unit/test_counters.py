@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fallback.core.connection_info import EMPTY_INFO
+from fallback.core.counters import Counters
 from fallback.core.frames import OutgoingMessage, SessionId
 from fallback.core.registry import SessionRegistry
-from fallback.core.session import Counters, Session
+from fallback.core.session import Session
 from fallback.core.settings import Settings
 from tests.unit.test_session import FakeClock, Listener, Receiver
 

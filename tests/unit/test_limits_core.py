@@ -10,10 +10,11 @@ from fallback import Connection, Router
 from fallback.app.service import Service
 from fallback.codes import CloseCode
 from fallback.core.connection_info import EMPTY_INFO
+from fallback.core.counters import Counters
 from fallback.core.frames import OutgoingMessage, SessionId
 from fallback.core.registry import SessionRegistry
 from fallback.core.resume import ResumeState
-from fallback.core.session import Counters, Session
+from fallback.core.session import Session
 from fallback.core.settings import Settings
 from fallback.exceptions import ServiceBusy, ServiceRestarting
 from fallback.server.stats import collect, prometheus_text

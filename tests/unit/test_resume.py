@@ -11,8 +11,9 @@ from fallback.core.connection_info import EMPTY_INFO
 from fallback.core.frames import OutgoingMessage, SessionId
 from fallback.core.registry import SessionRegistry
 from fallback.core.resume import ResumeState, parse_resume_request
-from fallback.core.session import Session, SessionState
+from fallback.core.session import Session
 from fallback.core.settings import Settings
+from fallback.core.states import SessionState
 from fallback.exceptions import ResumeError
 from tests.unit.test_session import FakeClock, Listener, Receiver
 

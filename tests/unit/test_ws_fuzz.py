@@ -13,7 +13,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fallback.core.frames import decode_websocket_payload
+from fallback.core.payloads import decode_websocket_payload
 from fallback.exceptions import PayloadError
 from fallback.wsengine import (
     BinaryMessage,

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from tornado.ioloop import PeriodicCallback
 
 from ...core.registry import SessionRegistry
-from ...core.session import SessionState
+from ...core.states import SessionState
 from ._gone import Gone, unsupported
 
 __all__ = ["MovingAverage", "StatsCollector"]
