@@ -14,7 +14,7 @@ from fallback.core.frames import SessionId
 from fallback.core.session import Session
 from fallback.core.settings import Settings
 from fallback.exceptions import UnsupportedError
-from tests.unit.test_session import FakeClock, Receiver
+from tests.unit.helpers import FakeClock, Receiver
 
 NATIVE = NativeInfo(
     ip="10.0.0.1",

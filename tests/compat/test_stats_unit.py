@@ -9,7 +9,7 @@ from fallback.core.frames import OutgoingMessage, SessionId
 from fallback.core.registry import SessionRegistry
 from fallback.core.session import Session
 from fallback.core.settings import Settings
-from tests.unit.test_session import FakeClock, Receiver
+from tests.unit.helpers import FakeClock, Receiver
 
 
 def open_session(registry: SessionRegistry, sid: str, transport: str) -> Session:

@@ -18,7 +18,7 @@ from fallback.core.session import Session
 from fallback.core.settings import Settings
 from fallback.exceptions import ServiceBusy, ServiceRestarting
 from fallback.server.stats import collect, prometheus_text
-from tests.unit.test_session import FakeClock, Listener, Receiver
+from tests.unit.helpers import FakeClock, Listener, Receiver
 
 
 def make(counters: Counters | None = None, **settings: object) -> tuple[Session, FakeClock]:

@@ -15,7 +15,7 @@ from fallback.core.session import Session
 from fallback.core.settings import Settings
 from fallback.core.states import SessionState
 from fallback.exceptions import ResumeError
-from tests.unit.test_session import FakeClock, Listener, Receiver
+from tests.unit.helpers import FakeClock, Listener, Receiver
 
 
 def resumable(clock=None, buffer=1024, buffer_bytes=1 << 20, **settings):

@@ -6,18 +6,11 @@ import pytest
 
 from fallback.exceptions import ConfigurationError
 from fallback.realtime.ratelimit import Backoff, FailureLimiter, client_key
+from tests.unit.helpers import FakeClock
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def limiter(**backoff: float) -> tuple[FailureLimiter, Clock]:
-    clock = Clock()
+def limiter(**backoff: float) -> tuple[FailureLimiter, FakeClock]:
+    clock = FakeClock()
     return FailureLimiter(Backoff(**backoff), clock), clock  # type: ignore[arg-type]
 
 

@@ -14,11 +14,7 @@ from fallback.core.frames import SessionId
 from fallback.core.session import Session
 from fallback.core.settings import Settings
 from fallback.exceptions import ConfigurationError
-
-
-class Receiver:
-    def wake(self) -> None:
-        pass
+from tests.unit.helpers import Receiver
 
 
 def open_connection(name: str = "c") -> tuple[Connection, Session]:

@@ -8,7 +8,7 @@ from fallback.core.frames import OutgoingMessage, SessionId
 from fallback.core.registry import SessionRegistry
 from fallback.core.session import Session
 from fallback.core.settings import Settings
-from tests.unit.test_session import FakeClock, Listener, Receiver
+from tests.unit.helpers import FakeClock, Listener, Receiver
 
 
 def make(counters: Counters, sid: str = "s", framed: bool = True) -> Session:

@@ -9,8 +9,9 @@ import re
 import pytest
 
 from fallback.core.logsafe import escape, get_logger
+from tests.unit.helpers import ROOT
 
-PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "fallback")
+PACKAGE = os.path.join(ROOT, "fallback")
 
 
 @pytest.mark.parametrize(
