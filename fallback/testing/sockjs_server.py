@@ -24,13 +24,19 @@ from typing import Any, ClassVar
 import tornado.ioloop
 import tornado.web
 
-from fallback import Connection, ConnectionInfo, Router, broadcast
+from fallback.app.connection import Connection, broadcast
+from fallback.codes import CloseCode
+from fallback.core.connection_info import ConnectionInfo
 from fallback.server import listen, make_application
+from fallback.server.router import Router
 from fallback.transports.links import WebSocketLink
 from fallback.transports.websocket import WebSocketEndpoint
 from fallback.wsengine import BinaryMessage, Event, Protocol, TextMessage
 
 from ..core.logsafe import get_logger
+
+#: The ticker's period (the protocol suite's ticker service ticks every second).
+TICK_MS = 1000
 
 
 class EchoConnection(Connection):
@@ -40,14 +46,14 @@ class EchoConnection(Connection):
 
 class CloseConnection(Connection):
     def on_open(self, info: ConnectionInfo) -> None:
-        self.close(3000, "Go away!")
+        self.close(CloseCode.GO_AWAY, "Go away!")
 
 
 class TickerConnection(Connection):
     """Sends ``tick!`` every second."""
 
     def on_open(self, info: ConnectionInfo) -> None:
-        self._ticker = tornado.ioloop.PeriodicCallback(self._tick, 1000)
+        self._ticker = tornado.ioloop.PeriodicCallback(self._tick, TICK_MS)
         self._ticker.start()
 
     def _tick(self) -> None:

@@ -56,6 +56,9 @@ MAX_SEQUENCES = 100_000
 #: Seconds between two log lines about missed events (they are all counted).
 MISSED_LOG_INTERVAL = 5.0
 
+#: Most commands written in one pipeline round trip.
+PIPELINE_BATCH = 1000
+
 
 class RedisBroker(Broker):
     def __init__(
@@ -520,7 +523,7 @@ class RedisBroker(Broker):
             while self._outbox and not self._stopping:
                 pipe = client.pipeline(transaction=False)
                 publishes = 0
-                for _ in range(min(len(self._outbox), 1000)):
+                for _ in range(min(len(self._outbox), PIPELINE_BATCH)):
                     is_publish, add = self._outbox.popleft()
                     publishes += is_publish
                     add(pipe)

@@ -27,6 +27,9 @@ __all__ = ["MovingAverage", "StatsCollector"]
 
 _RATE = "dump()'s connections_ps, packets_sent_ps and packets_recv_ps are these averages"
 
+#: How often the counters are sampled while sessions exist (sockjs-tornado: every second).
+SAMPLE_INTERVAL_MS = 1000
+
 
 class MovingAverage:
     """The average of the last `period` values: ``add`` accumulates, ``flush`` closes
@@ -149,7 +152,7 @@ class StatsCollector:
             return
         self._catch_up()
         self._idle_since = None
-        self._timer = PeriodicCallback(self._tick, 1000)
+        self._timer = PeriodicCallback(self._tick, SAMPLE_INTERVAL_MS)
         self._timer.start()
 
     def _tick(self) -> None:
