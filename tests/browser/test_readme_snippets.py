@@ -1,4 +1,4 @@
-"""The README's browser snippets, run in Chromium as written (the prefix changed to a
+"""The documentation's browser snippets, run in Chromium as written (the prefix changed to a
 service of the test server), so the documentation cannot drift from what works."""
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ def snippet_page(after: str) -> str:
     )
 
 
-def test_the_shim_snippet_says_hello_over_the_best_transport(open_page, live):
-    page = open_page(live.url + apps.pages.add(snippet_page("## The browser shim")),
-                     init_scripts=[KEEP_CONSOLE])
+@pytest.mark.parametrize("after", ["## Quick start", "## The browser shim"])
+def test_the_shim_snippet_says_hello_over_the_best_transport(open_page, live, after):
+    page = open_page(live.url + apps.pages.add(snippet_page(after)), init_scripts=[KEEP_CONSOLE])
     page.wait_for_function("logged.length >= 1")
     assert page.evaluate("logged") == ["hello over websocket"]
 
