@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import apps
-from tests.browser.test_choice import NO_WEBSOCKET
+from tests.browser.test_choice import FLASH_PLAYER, NO_WEBSOCKET
 from tests.docs.test_readme_examples import readme_block
 
 pytestmark = pytest.mark.timeout(60)
@@ -50,3 +50,15 @@ def test_the_drop_in_snippet_reaches_the_server_where_websocket_is_missing(open_
     }""")
     page.wait_for_function("echoed.length >= 1")
     assert page.evaluate("echoed") == ["same page code"]
+
+
+def test_the_flash_snippet_uses_web_socket_js_where_there_is_flash_but_no_websocket(
+    open_page, live
+):
+    # The site hosts web-socket-js; the test server has a stand-in under /flash/.
+    html = snippet_page("**Flash (web-socket-js).**").replace('"/js/', '"/flash/')
+    html = html.replace("</body>", '<script src="/harness.js"></script>'
+                        "<script>openSocket('/echo')</script></body>")
+    page = open_page(live.url + apps.pages.add(html), init_scripts=[FLASH_PLAYER])
+    page.wait_for_function("window.events.length > 0")
+    assert page.evaluate("window.events[0]")["transport"] == "flash"
