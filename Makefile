@@ -60,6 +60,11 @@ engine-table: test-deps
 demo-screenshot: test-deps
 	$(PY) -m demo.screenshot
 
+## The documentation site (Sphinx + MyST), warnings as errors: docs/_build/html.
+.PHONY: docs
+docs: $(VENV)/.test-installed
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+
 types: $(VENV)/.test-installed
 	$(PY) -m mypy fallback
 

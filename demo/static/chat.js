@@ -49,10 +49,22 @@
       status("connected over " + sock.transport, "ok");
       sock.send(JSON.stringify({ type: "join", nick: nick, room: room }));
     };
+    // Resume: the transport dropped and the connection carried on, nothing lost.
+    sock.addEventListener("resume", function () {
+      show("notice resumed", null, "connection dropped and resumed over " + sock.transport + ": nothing was lost");
+      status("connected over " + sock.transport + " (resumed)", "ok");
+    });
+    // A server restart: a new connection, to another server, and the room again.
+    sock.addEventListener("reconnect", function () {
+      show("notice resumed", null, "the server restarted: reconnected over " + sock.transport);
+      status("connected over " + sock.transport, "ok");
+      sock.send(JSON.stringify({ type: "join", nick: nick, room: room }));
+    });
     sock.onmessage = function (e) {
       var m = JSON.parse(e.data);
       if (m.type == "welcome") {
         $("join").hidden = true;
+        $("intro").hidden = true;
         $("chat").hidden = false;
         text($("room-title"), "#" + m.room + " - you are " + m.nick);
         document.title = m.nick + " in #" + m.room;
@@ -73,6 +85,7 @@
       status("disconnected (" + e.code + (e.reason ? " " + e.reason : "") + ")", "bad");
       show("notice", null, "disconnected");
       $("join").hidden = false;
+      $("intro").hidden = false;
       sock = null;
     };
   }

@@ -1,4 +1,4 @@
-"""The README's browser snippets, run in Chromium as written (the prefix changed to a
+"""The documentation's browser snippets, run in Chromium as written (the prefix changed to a
 service of the test server), so the documentation cannot drift from what works."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import apps
-from tests.browser.test_choice import NO_WEBSOCKET
+from tests.browser.test_choice import FLASH_PLAYER, NO_WEBSOCKET
 from tests.docs.test_readme_examples import readme_block
 
 pytestmark = pytest.mark.timeout(60)
@@ -31,9 +31,9 @@ def snippet_page(after: str) -> str:
     )
 
 
-def test_the_shim_snippet_says_hello_over_the_best_transport(open_page, live):
-    page = open_page(live.url + apps.pages.add(snippet_page("## The browser shim")),
-                     init_scripts=[KEEP_CONSOLE])
+@pytest.mark.parametrize("after", ["## Quick start", "## The browser shim"])
+def test_the_shim_snippet_says_hello_over_the_best_transport(open_page, live, after):
+    page = open_page(live.url + apps.pages.add(snippet_page(after)), init_scripts=[KEEP_CONSOLE])
     page.wait_for_function("logged.length >= 1")
     assert page.evaluate("logged") == ["hello over websocket"]
 
@@ -50,3 +50,15 @@ def test_the_drop_in_snippet_reaches_the_server_where_websocket_is_missing(open_
     }""")
     page.wait_for_function("echoed.length >= 1")
     assert page.evaluate("echoed") == ["same page code"]
+
+
+def test_the_flash_snippet_uses_web_socket_js_where_there_is_flash_but_no_websocket(
+    open_page, live
+):
+    # The site hosts web-socket-js; the test server has a stand-in under /flash/.
+    html = snippet_page("**Flash (web-socket-js).**").replace('"/js/', '"/flash/')
+    html = html.replace("</body>", '<script src="/harness.js"></script>'
+                        "<script>openSocket('/echo')</script></body>")
+    page = open_page(live.url + apps.pages.add(html), init_scripts=[FLASH_PLAYER])
+    page.wait_for_function("window.events.length > 0")
+    assert page.evaluate("window.events[0]")["transport"] == "flash"

@@ -1,7 +1,8 @@
-"""The README's examples, run as a reader would run them.
+"""The documentation's examples, run as a reader would run them.
 
-The code is taken from README.md itself (only the port is changed, to a free one), so an
-example that stops working -- or is edited into something that does not work -- fails here.
+The code is taken from README.md and docs/ themselves (only the port is changed, to a free
+one), so an example that stops working -- or is edited into something that does not work --
+fails here.
 """
 
 from __future__ import annotations
@@ -17,21 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.docs.corpus import block
 from tests.support import http
 from tests.support.processes import ROOT, RedisServer, free_port, stop, wait_until
 from tests.support.sockjs import client_for
 
 pytestmark = pytest.mark.timeout(120)
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-
-
-def readme_block(after: str, language: str) -> str:
-    """The first ```language block that follows the text `after` in the README."""
-    start = README.index(after)
-    match = re.compile(rf"^```{language}\n(.*?)^```", re.S | re.M).search(README, start)
-    assert match is not None, f"no {language} block after {after!r}"
-    return match.group(1)
+readme_block = block  # (the name the browser snippets test uses)
 
 
 class Process:
@@ -61,6 +55,28 @@ class Process:
     def stop(self) -> None:
         stop(self.process)
         self.log.close()
+
+
+def test_the_quick_start_serves_a_chat_room(tmp_path: Path) -> None:
+    (tmp_path / "chat.py").write_text(block("## Quick start", "python"))
+    command = block("## Quick start", "sh").strip()
+    port = free_port()
+    assert command.startswith("python -m fallback serve chat:Chat") and "--port 8080" in command
+    args = command.replace("python", sys.executable, 1).replace("--port 8080", f"--port {port}")
+    server = Process(args.split(), f"http://127.0.0.1:{port}/chat/info", path=[tmp_path])
+    clients = [client_for(t, f"http://127.0.0.1:{port}/chat") for t in ("websocket", "jsonp")]
+    try:
+        for client in clients:
+            assert client.next_frame() == "o"
+        clients[1].send("hello")
+        for client in clients:
+            assert client.receive_messages(1) == ["hello"]
+        shim = http.get(f"http://127.0.0.1:{port}/chat/fallback.js")
+        assert shim.status == 200 and b"FallbackSocket" in shim.body
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
 
 
 def test_the_fifteen_line_server_broadcasts_to_everyone(tmp_path: Path) -> None:

@@ -1,12 +1,11 @@
-"""The benchmark tables the README shows are the ones `make bench` last wrote."""
+"""The benchmark tables the documentation shows are the ones `make bench` last wrote."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.docs.corpus import ALL as README
 from tests.support.processes import ROOT
-
-README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def first_table(text: str, header: str = "| ") -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tarfile
 import textwrap
 import zipfile
 from pathlib import Path
@@ -87,3 +88,22 @@ def test_installed_copy_serves_sockjs_and_static_files(wheel: Path, tmp_path: Pa
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_the_sdist_is_a_whole_checkout_and_builds_without_a_warning(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(tmp_path),
+         str(ROOT)],
+        capture_output=True, text=True, timeout=240, check=True,
+    )
+    warnings = [line for line in (done.stdout + done.stderr).splitlines()
+                if "warning" in line.lower()]
+    assert not warnings, warnings
+    (sdist,) = tmp_path.glob("fallback-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    for needed in ("LICENSE", "README.md", "SECURITY.md", "CONTRIBUTING.md", "Makefile",
+                   "tests/conftest.py", "deploy/nginx/fallback.conf", "demo/app.py",
+                   "docs/conf.py", "fallback/static/fallback.js", "fallback/templates/admin.html"):
+        assert needed in names, needed
+    assert not any("node_modules" in name or "__pycache__" in name for name in names)
