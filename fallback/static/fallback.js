@@ -30,6 +30,7 @@
  * hook of its own for them.
  */
 (function (window, document) {
+  // eslint-disable-next-line no-unused-expressions -- ES3 has no directives; ES5 engines heed it
   "use strict";
 
   var CONNECTING = 0, OPEN = 1, CLOSING = 2, CLOSED = 3;

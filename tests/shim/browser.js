@@ -243,7 +243,7 @@ class FakeBrowser {
       window.Uint8Array = Uint8Array;
     }
     window.XMLHttpRequest.prototype.withCredentials = false; // XHR2: CORS capable
-    window.EventSource && (window.EventSource.prototype.withCredentials = false);
+    if (window.EventSource) { window.EventSource.prototype.withCredentials = false; }
     this.windowListeners = {};
     const context = {
       window,
