@@ -634,6 +634,7 @@
   //   attempts  reconnections tried since then (the back-off counts them)
   //   tries     resume attempts for the life of the socket (numbered on the wire)
   function Ledger() {
+    this.unacked = [];
     this.restart();
     this.tries = 0;
   }
@@ -680,13 +681,12 @@
       return this.unacked.slice();
     },
     // A new connection (after the server restarted): the counts start again. Returns what
-    // goes on it, before anything newer.
+    // goes on it first: what the old server did not acknowledge, which stays kept (its
+    // numbers now from 0) until the new one does.
     restart: function () {
-      var queue = this.unacked;
       this.cid = null;
       this.rx = this.told = this.got = this.attempts = this.lostAt = 0;
-      this.unacked = [];
-      return queue;
+      return this.unacked.slice();
     }
   };
 

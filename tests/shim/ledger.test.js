@@ -118,4 +118,10 @@ test("a restart starts the counts again but keeps the numbering of resume attemp
   assert.deepStrictEqual(plain(queue), ["a"]);
   assert.deepStrictEqual([ledger.cid, ledger.rx, ledger.told, ledger.got, ledger.attempts, ledger.lostAt, ledger.tries],
     [null, 0, 0, 0, 0, 0, 4]);
+  // The new server has seen none of our messages: what goes again is numbered from 0, and
+  // kept until it acknowledges it.
+  ledger.sent("b");
+  queue.push("b");
+  assert.deepStrictEqual(plain(ledger.batch(queue)), [{ seq: 0 }, "a", "b"]);
+  assert.deepStrictEqual(plain(ledger.unacked), ["a", "b"]);
 });
