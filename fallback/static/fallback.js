@@ -10,24 +10,10 @@
  * page provides web-socket-js, a Flash socket against the server's raw WebSocket endpoint.
  * The README ("The browser shim") documents the API, the options and drop-in mode.
  *
- * The file, top to bottom:
- *   helpers        plain functions: text on the wire (quote, encode, unescapeEvent, lines),
- *                  URLs (parseUrl, withQuery, sessionUrl), the timing rules (backoff,
- *                  heartbeatLimit, openTimeout, attemptTimeout, recheck)
- *   requests       ajax (XHR, XDomainRequest, streamed fetch), loadScript
- *   transports     receivers and senders put together: TRANSPORTS[name](url, env, emit,
- *                  options) -> {send(list), close(code, reason)}, which tells the socket what
- *                  happens only by emit(event, ...) (the events are listed there)
- *   Plan           negotiation: the /info request, which transports to try in what order and
- *                  for how long, and what worked before (localStorage)
- *   Ledger         resume: what was sent and not acknowledged, the counts, acknowledgements,
- *                  the grace clock, numbered attempts (the protocol: fallback/resume.py)
- *   channels       the envelope protocol of a fallback channel server, over the socket's
- *                  public API
- *   watchdog       a transport silent for too long (by the clock) counts as lost
- *   FallbackSocket the WebSocket API; its life cycle drives the parts
- * The unit tests (tests/shim/) load this file with the parts' names exported: it has no
- * hook of its own for them.
+ * Its parts, in order: plain helpers (wire text, URLs, timing rules); HTTP requests;
+ * transports, which report to the socket only by emitting events; Plan (negotiation);
+ * Ledger (resume: fallback/resume.py); channels; watchdog; FallbackSocket, which drives them.
+ * (tests/shim/ unit-tests the parts by loading this file with their names exported.)
  */
 (function (window, document) {
   // eslint-disable-next-line no-unused-expressions -- ES3 has no directives; ES5 engines heed it
@@ -59,7 +45,7 @@
   var ESCAPE_ASCII = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
   var CALLBACKS = "_fallbackjs"; // the global that JSONP and htmlfile responses call into
   var callbacks = window[CALLBACKS] = window[CALLBACKS] || {};
-  // Every open socket, for the goodbye of a page that goes away (see the end of the file).
+  // Every open socket: a page going away says goodbye on each.
   var live = [];
   // Callback and frame names; the count lives on the shared global so that two copies
   // of this script on one page never hand out the same name.
@@ -94,14 +80,14 @@
     try { return !!new window.ActiveXObject("ShockwaveFlash.ShockwaveFlash"); } catch (e) { return false; }
   }
 
-  // -- helpers: text on the wire ------------------------------------------------------------
+  // -- helpers: text on the wire ------------------------------------------------------
 
   function quote(s, ascii) {
     return '"' + s.replace(ascii ? ESCAPE_ASCII : ESCAPE, function (c) {
       return c == '"' ? '\\"' : c == "\\" ? "\\\\" : "\\u" + ("000" + c.charCodeAt(0).toString(16)).slice(-4);
     }) + '"';
   }
-  // A send array: strings, and the resume controls {seq: n}, {ack: n}, {close: [code, reason]}.
+  // Strings, and the resume controls {seq: n}, {ack: n}, {close: [code, reason]}.
   function encode(list, ascii) {
     var out = [];
     for (var i = 0; i < list.length; i++) {
@@ -119,8 +105,7 @@
     if (data.indexOf("%") < 0) { return data; }
     try { return decodeURI(data); } catch (e) { return data; }
   }
-  // A reader of a body that grows (a stream, or a poll's answer): called with the whole text
-  // so far, it hands each complete, non-empty line to onFrame once.
+  // Called with a growing body, each time all of it: each complete line to onFrame, once.
   function lines(onFrame) {
     var seen = 0;
     return function (text) {
@@ -148,7 +133,7 @@
     return s;
   }
 
-  // -- helpers: URLs and names ------------------------------------------------------------
+  // -- helpers: URLs and names ---------------------------------------------------------
 
   // `url` (absolute, relative, or ws(s)://host/prefix/websocket) -> its parts. The raw
   // WebSocket URL of a SockJS service maps to the service: that is what drop-in mode needs.
@@ -163,15 +148,14 @@
     if (path && path.charAt(0) != "/") { path = "/" + path; } // old IE drops the slash
     return { scheme: scheme, origin: scheme + "//" + host, base: scheme + "//" + host + path, query: m[4] || "" };
   }
-  // A query string ("" or "?...") with one more argument.
   function withQuery(query, extra) { return query + (query ? "&" : "?") + extra; }
-  // A new SockJS session address under `target` (parseUrl's); `extra` goes into its query.
+  // A new SockJS session address under `target`; `extra` goes into its query.
   function sessionUrl(target, extra) {
     var server = randomString(3, "0123456789"), session = randomString(24, "abcdefghijklmnopqrstuvwxyz0123456789");
     return { base: target.base, query: extra ? withQuery(target.query, extra) : target.query, session: target.base + "/" + server + "/" + session };
   }
   function normalize(name) { name = String(name).replace(/^\s+|\s+$/g, ""); return ALIASES[name] || name; }
-  // Transport names from a list or a comma-separated string, aliases resolved; null: none given.
+  // Transport names from a list or a comma list, aliases resolved.
   function names(list) {
     if (!list) { return null; }
     if (!isArray(list)) { list = String(list).split(","); }
@@ -180,35 +164,30 @@
     return out;
   }
 
-  // -- helpers: the timing rules ----------------------------------------------------------
+  // -- helpers: the timing rules -------------------------------------------------------
 
-  // The delay before the n-th reconnection attempt: reconnectDelay doubling up to
-  // maxReconnectDelay, times a jitter in [0.5, 1.5) (`random`: Math.random()).
+  // Before the n-th reconnection: reconnectDelay doubling up to maxReconnectDelay, with jitter.
   function backoff(n, options, random) {
     return Math.min(options.maxReconnectDelay, options.reconnectDelay * Math.pow(2, n - 1)) * (0.5 + random);
   }
   // How long a transport may stay silent (or a send take) before it counts as lost; 0: never.
-  // `option`: the heartbeatTimeout option; `heartbeat`: the server's heartbeat_delay in ms (0: unknown).
   function heartbeatLimit(option, heartbeat) {
     return option == null ? (heartbeat ? 1.5 * heartbeat + 2000 : 60000) : option; // null or undefined
   }
-  // How long a transport may take to open, as sockjs-client reckons it: two retransmission
-  // timeouts, each from the /info round trip (`info` null: the server never answered).
+  // As sockjs-client: a retransmission timeout from the /info RTT, two round trips to open.
   function openTimeout(options, info, rtt) {
     var rto = info ? (rtt > 100 ? 4 * rtt : 300 + rtt) : 4000;
     return options.timeout || Math.max(options.minTimeout, 2 * rto);
   }
-  // The deadline of one attempt: the last candidate has nothing to fall back to, so it gets
-  // longer; Flash first asks port 843 for a policy and waits 3 s before asking in-band.
+  // The last candidate has nothing to fall back to: give it longer. Flash first asks
+  // port 843 for a policy and waits 3 s before asking in-band.
   function attemptTimeout(timeout, last, name) {
     var ms = last ? Math.max(3 * timeout, 10000) : timeout;
     return name == "flash" ? ms + 4000 : ms;
   }
-  // What a watchdog timer decides when it fires: look again in that many ms, or 0: the
-  // transport is lost. `silent`: ms since the last frame; `late`: how much later than planned
-  // the timer fired. A late timer (a throttled tab, a machine that slept) is not a silent
-  // network: it looks again a moment after, which gives frames the browser was holding back
-  // their chance to arrive first.
+  // A watchdog timer fired: look again in that many ms, or 0: lost. A timer that fired late
+  // (a throttled tab, a machine that slept) is not a silent network: it looks again a
+  // moment after, which gives frames the browser was holding back their chance first.
   function recheck(silent, late, limit) {
     return silent < limit ? limit - silent : late > 1000 ? 1500 : 0;
   }
@@ -299,7 +278,6 @@
   }
 
   // -- receivers: one request carrying frames to us; end(failed) when it is over ----------
-  // receiver(url, env, onFrame, end) -> a function that aborts it.
 
   function xhrReceiver(path) {
     return function (url, env, onFrame, end) {
@@ -377,18 +355,11 @@
   }
 
   // -- transports -----------------------------------------------------------------------
-  //
-  // TRANSPORTS[name](url, env, emit, options) opens one on `url` (sessionUrl's, whose query
-  // the socket may change) and returns {send(list), close(code, reason)}, with ws: true for
-  // SockJS over WebSocket (its close frame says goodbye) and raw: true for an unframed socket
-  // (no heartbeats, no resume). It tells the socket what happens only by emitting events:
-  //   emit("frame", text)          a SockJS frame: o, h, a[...], c[...], r{...}
-  //   emit("message", text)        a message of an unframed socket
-  //   emit("close", code, reason)  an unframed socket closed
-  //   emit("end")                  gone without a close frame
-  //   emit("sent", ok, list)       the send of `list` is over
-  //   emit("poll")                 a receiving request is about to start (url.query is read now)
-  // A transport the socket has let go of is closed, and anything it emits is ignored.
+  // TRANSPORTS[name](url, env, emit, options) -> {send(list), close(code, reason)}, plus
+  // ws: true (SockJS over WebSocket) or raw: true (unframed: no heartbeats, no resume). It
+  // reports by emit(): "frame" (text), "message" (text, unframed), "close" (code, reason,
+  // unframed), "end" (gone without a close frame), "sent" (ok, list), "poll" (a receiving
+  // request starts: url.query is read now).
 
   // The HTTP transports: one receiving request at a time, the next started when the last
   // one ends, so frames arrive in order. A request that ends without bringing a single
@@ -496,7 +467,7 @@
     for (var i = 0; i < waiting.length; i++) { waiting[i](FlashWS); }
   }
 
-  // -- negotiation: which transports, in what order, for how long -------------------------
+  // -- negotiation: which transports, in what order, for how long ----------------------
 
   // What this page can do with that server; `info` is the server's /info answer (or null).
   function environment(target, info) {
@@ -525,9 +496,8 @@
     return false;
   }
 
-  // The transports to try, best first: those of `list` that `can(name)` allows and
-  // `allowed` (null: all) names, each once, minus those that failed here (`failed`: name ->
-  // when) less than `retryAfter` ms before `time` -- unless that would leave nothing.
+  // `list` (best first) minus what `can` refuses, what `allowed` (if any) lacks, and what
+  // failed here (`failed`: name -> when) recently -- unless that would leave nothing.
   function chooseTransports(list, allowed, can, failed, time, retryAfter) {
     var candidates = [], skipped = [], name;
     for (var i = 0; i < list.length; i++) {
@@ -538,7 +508,7 @@
     return candidates.length ? candidates : skipped;
   }
 
-  // What worked before, per server (localStorage).
+  // What worked and failed before, per server (localStorage).
   function recall(base) {
     try { return parse(storage.getItem("fallback.js:" + base)) || {}; } catch (e) { return {}; }
   }
@@ -546,17 +516,14 @@
     try { storage.setItem("fallback.js:" + base, JSON_.stringify(memory)); } catch (e) { /* no storage */ }
   }
 
-  // One socket's negotiation with the server at `target` (parseUrl's). choose() fills in:
-  // env (environment's), candidates (still to try), all (every one allowed), failed (tried
-  // in vain since the last restart), attempt (the one being tried), timeout and rtt (ms),
-  // and from info: heartbeat (ms, 0: unknown), grace (ms), resume (offered and wanted).
+  // One socket's negotiation. choose() sets env, candidates (to try), all, failed, timeout,
+  // rtt, and from info heartbeat, grace (ms) and resume (offered and wanted); next() attempt.
   function Plan(target, options) {
     this.target = target;
     this.options = options;
   }
   Plan.prototype = {
-    // Ask the server's /info: done(info or null, round trip in ms), once. Returns a function
-    // that aborts the request, or null when this page cannot ask (done was called already).
+    // done(info or null, round trip in ms), once; returns an abort function (or null).
     ask: function (done) {
       var target = this.target, env = environment(target, null), started = now(), answered = false, timer, abort;
       if (!env.ajax) { done(null, 0); return null; } // no way to ask: the client's own order
@@ -574,8 +541,7 @@
       });
       return abort;
     },
-    // Candidates: the server's order (or ours), minus what the browser cannot do, what the
-    // page excluded, and what failed here recently -- unless that would leave nothing.
+    // The server's order (or ours), minus what the browser cannot do or the page excluded.
     choose: function (info, rtt) {
       var o = this.options, target = this.target, env = environment(target, info), resume = info && info.resume;
       var memory = o.remember ? recall(target.base) : {}, noWebSocket = info && info.websocket === false;
@@ -592,13 +558,12 @@
       this.rtt = rtt;
       this.timeout = openTimeout(o, info, rtt);
     },
-    // The next candidate (now the attempt), or undefined: none left.
     next: function () {
       var name = this.candidates.shift();
       if (name) { this.attempt = name; }
       return name;
     },
-    // The attempt opened: it, and what failed before it, are remembered. Returns its name.
+    // The attempt opened: remember it, and what failed before it.
     worked: function () {
       var memory = this.memory, failed = memory.failed || {}, name = this.attempt;
       if (this.options.remember) {
@@ -610,10 +575,8 @@
       }
       return name;
     },
-    // Start again from the first candidate (a new connection after a server restart).
     again: function () { this.candidates = this.all.slice(); },
-    // The transport of the n-th attempt of a resume: the current one, and after a few
-    // failures each that the plan allowed, in turn.
+    // The n-th attempt of a resume: after a few failures on this transport, try the others.
     forResume: function (n, current) {
       var list = n > 3 && this.all.length ? this.all : [current];
       return list[(n - 1) % list.length];
@@ -621,38 +584,29 @@
   };
 
   // -- resume: one logical connection's ledger (the protocol: fallback/resume.py) ---------
-
-  // Its fields:
-  //   cid       the connection's id (a fresh one after every resume); null: none
-  //   offered   the server offered resume, so what is sent is kept until the id comes
-  //   unacked   sent, and not acknowledged by the server yet
-  //   got       how many of our messages the server has acknowledged
-  //   rx        how many messages we received
-  //   told      the count of those we last acknowledged
-  //   ackNow    an acknowledgement goes with the next send even if fewer than 32 are owed
-  //   lostAt    when the current loss of transport was noticed (0: none)
-  //   attempts  reconnections tried since then (the back-off counts them)
-  //   tries     resume attempts for the life of the socket (numbered on the wire)
+  // cid: its id (a new one after each resume); offered: resume offered, so keep what is sent
+  // until the id comes; unacked: what the server has not acknowledged; got: what it has;
+  // rx: messages received; told: the count last acknowledged; ackNow: acknowledge at the
+  // next flush; lostAt: when this loss was noticed; attempts: reconnections since (the
+  // back-off); tries: resume attempts for the life of the socket (numbered on the wire).
   function Ledger() {
     this.unacked = [];
     this.restart();
     this.tries = 0;
   }
   Ledger.prototype = {
-    // Whether what is sent is kept for a resume.
     keeps: function () { return !!(this.cid || this.offered); },
     sent: function (data) { if (this.keeps()) { this.unacked.push(data); } },
-    // Nothing to resume (an unframed transport, or a server that sent no id).
+    // Nothing to resume (an unframed transport; no id came).
     drop: function () { this.offered = false; this.unacked = []; },
     // The server has received `count` of our messages in all.
     acked: function (count) {
       var drop = count - this.got;
       if (drop > 0) { this.unacked.splice(0, drop); this.got = count; }
     },
-    // The array to send for `queue` (messages not sent yet, the tail of unacked), or null:
-    // nothing is due. Acknowledgements ride on sends; alone only when 32 are owed (or ackNow).
-    // {seq: n} first: the number of messages before these. Browsers retry a POST whose
-    // connection was reset, and the server must not take the same messages twice.
+    // What to send for `queue`, or null. Acknowledgements ride on sends; alone only when 32
+    // are owed (or ackNow). {seq}: the number of messages before these -- browsers retry a
+    // POST whose connection was reset, and the server must not take them twice.
     batch: function (queue) {
       var ack = this.cid && this.rx > this.told ? this.rx : 0, batch = queue;
       if (!queue.length && !(ack && (this.rx - this.told >= 32 || this.ackNow))) { return null; }
@@ -665,14 +619,12 @@
     argument: function (resuming) {
       return "fb_resume=" + this.cid + "." + this.rx + (resuming ? "." + this.tries : "");
     },
-    // The grace clock, at time t of a loss: true when more than `grace` ms have passed since
-    // this loss was noticed. Every loss gets the whole period: resumed() starts it again.
+    // Whether more than `grace` ms passed since this loss was noticed (each loss gets it all).
     expired: function (t, grace) {
       if (!this.lostAt) { this.lostAt = t; }
       return t - this.lostAt > grace;
     },
-    // The server took the connection back (`body`: its r{"resumed": true} frame). Returns what
-    // goes again, before anything newer: everything it did not get.
+    // r{"resumed": true}: everything the server did not get goes again, before anything newer.
     resumed: function (body) {
       if (body.cid) { this.cid = String(body.cid); } // a fresh id after every resume: the old one is void
       this.attempts = 0;
@@ -680,9 +632,8 @@
       this.acked(body.seen);
       return this.unacked.slice();
     },
-    // A new connection (after the server restarted): the counts start again. Returns what
-    // goes on it first: what the old server did not acknowledge, which stays kept (its
-    // numbers now from 0) until the new one does.
+    // A new connection (1012): counts from 0; what the old server did not acknowledge goes
+    // first, and stays kept until the new one does.
     restart: function () {
       this.cid = null;
       this.rx = this.told = this.got = this.attempts = this.lostAt = 0;
@@ -690,17 +641,12 @@
     }
   };
 
-  // -- channels: the envelope protocol of a fallback channel server -------------------------
-
-  // The channels of socket `sock`, whose public API (readyState, send) carries the
-  // envelopes. Returns the API (subscribe, unsubscribe, publish, presence, trigger: see the
-  // socket's) and what the socket tells it: envelope(text), opened(), reset().
+  // -- channels: the envelope protocol of a fallback channel server, over `sock`'s public
+  // API (readyState, send). The socket tells it envelope(text), opened() and reset().
   function channels(sock) {
-    var subs = {},     // channel -> {handler, options}
-        waiting = null, // request id -> done(answer), from the first request on (until then
-                        // no message is taken for an envelope)
-        early = null,  // requests made while the socket was CONNECTING
-        n = 0;         // requests made
+    // waiting: request id -> done(answer), null until the first request (and then no
+    // message is an envelope); early: requests made while CONNECTING.
+    var subs = {}, waiting = null, early = null, n = 0;
     function request(op, fields, done) {
       var id = ++n, body = { v: 1, op: op, id: id };
       for (var key in fields) { if (fields[key] !== undefined) { body[key] = fields[key]; } }
@@ -742,8 +688,7 @@
       publish: publish,
       presence: presence,
       trigger: function (event, data, done) { request("trigger", { event: event, data: data }, done); },
-      // A message from the server: true when it was an envelope for us (and is handled),
-      // false when it is an ordinary message.
+      // True when `text` is an envelope for us (handled), false for an ordinary message.
       envelope: function (text) {
         var e, sub;
         if (!waiting || text.charAt(0) != "{") { return false; }
@@ -762,14 +707,12 @@
         }
         return true;
       },
-      // The socket opened: the requests made before go now.
       opened: function () {
         var list = early || [];
         early = null;
         for (var i = 0; i < list.length && sock.readyState == OPEN; i++) { sock.send(list[i]); }
       },
-      // A new server-side connection (after 1012): requests in flight are void, and what
-      // was subscribed is subscribed again.
+      // A new server-side connection (after 1012): what this socket had subscribed, again.
       reset: function () {
         var old = subs, channel;
         waiting = {};
@@ -779,14 +722,11 @@
     };
   }
 
-  // -- the watchdog: a transport silent for too long counts as lost ------------------------
-
-  // It works from the clock, not from timer counts: a background tab's timers run late, and
-  // a late timer is not a silent network (see recheck). lost() is called when it is.
+  // -- the watchdog: a transport silent for too long (by the clock, see recheck) is lost ---
   function watchdog(lost) {
     var last = 0, timer = null; // when the last frame arrived; the next look
     return {
-      // A frame arrived; from now the transport may stay silent `limit` ms (0: not watched).
+      // A frame arrived: silent for `limit` ms (0: unwatched) from now, it is lost.
       alive: function (limit) {
         last = now();
         clearTimeout(timer);
@@ -830,9 +770,8 @@
     self._listeners = {};
     self._queue = [];    // messages not yet handed to a transport
     self._tr = null;     // the current transport (TRANSPORTS'); _url is its address
-    // Also: _sending (the batch in flight: one at a time), _resuming (the transport was lost
-    // and resume attempts are under way), _reconnecting (a new connection is being opened
-    // after a server restart; the page's socket stays OPEN).
+    // Also: _sending (the batch in flight), _resuming (resume attempts under way),
+    // _reconnecting (a new connection after a restart; the socket stays OPEN).
     self._plan = new Plan(self._target, o);
     self._ledger = new Ledger();
     self._channels = channels(self);
@@ -909,14 +848,13 @@
     self._queue = [];
     // A send that never ends (a stalled connection; a JSONP form post whose frame gets no
     // load event after a network error) is lost once the heartbeat limit has passed; one
-    // left behind by its transport is dropped (`_stop`). Whatever it carried is still
-    // unacknowledged for the next transport, and its late answer, if any, counts for nothing.
+    // left behind by its transport is dropped (`_stop`). Whatever it carried is still in
+    // the ledger for the next transport, and its late answer, if any, counts for nothing.
     limit = self._limit();
     self._sending = batch;
     if (limit) { self._sendTimer = later(function () { if (self._sending === batch) { self._endSend(); self._lost("Sending failed"); } }, limit); }
     tr.send(batch);
   };
-  // Only the end of the send in flight counts.
   proto._onsent = function (tr, ok, batch) {
     if (batch !== this._sending) { return; }
     this._endSend();
@@ -955,7 +893,7 @@
     try { tr.send(list); } catch (e) { /* gone */ }
   };
 
-  // -- the life cycle: negotiate, open, lose and resume, restart, finish --------------------
+  // -- the life cycle: negotiate, open, lose and resume, restart, finish -----------------
 
   proto._start = function () {
     var self = this;
@@ -976,10 +914,8 @@
     self._connect(name, url, attemptTimeout(plan.timeout, !plan.candidates.length, name), "_abandon");
   };
 
-  // Opens transport `name` on `url` as the current one, for at most `ms` to open: then, or
-  // when it cannot even start, this[fail]() (_abandon: the next candidate; _retry: the next
-  // resume attempt). Its event `x` calls _onx(tr, ...) while it is the current transport,
-  // and never after.
+  // Transport `name` on `url` becomes the current one; this[fail]() after `ms`, or if it
+  // cannot start. Its event x calls _onx(tr, ...) while it is current, and never after.
   proto._connect = function (name, url, ms, fail) {
     var self = this, tr;
     self._timer = later(function () { self[fail](); }, ms);
@@ -995,7 +931,6 @@
     if (ledger.cid) { this._url.query = withQuery(this._target.query, ledger.argument(this._resuming)); }
   };
   proto._onmessage = function (tr, text) { this._deliver(tr, [text]); };
-  // An unframed socket closed: its close code is the server's (1006: the network's).
   proto._onclose = function (tr, code, reason) {
     if (this.readyState == OPEN && code && code != 1006) { return this._finish(code, reason || "", true); }
     this._onend();
@@ -1047,8 +982,7 @@
 
   proto._deliver = function (tr, messages) {
     var self = this, ledger = this._ledger;
-    // (A handler may close the socket, or a send it makes lose the transport: what is left
-    // comes again after the resume.)
+    // (A handler may close the socket, or lose the transport by sending: the rest comes again.)
     for (var i = 0; i < messages.length && tr === self._tr && self.readyState == OPEN; i++) {
       ledger.rx++;
       if (!self._channels.envelope(messages[i])) {
@@ -1153,9 +1087,7 @@
     this._next();
   };
 
-  // How long the transport may stay silent (or a send take) before it counts as lost.
   proto._limit = function () { return heartbeatLimit(this._options.heartbeatTimeout, this._plan.heartbeat); };
-  // A frame arrived: an open SockJS transport is watched for silence from now.
   proto._alive = function () {
     var tr = this._tr;
     this._dog.alive(tr && !tr.raw && this.readyState == OPEN && !this._resuming ? this._limit() : 0);
@@ -1184,19 +1116,10 @@
     this._emit("close", { code: code, reason: reason || "", wasClean: !!wasClean });
   };
 
-  // -- the channel API: each socket's channels part (see channels) -------------------------
-  //
-  //   sock.subscribe(channel, handler, {token, onjoin, onleave, onerror, onsubscribe}):
-  //     handler(data) for each message published to `channel`; presence channels also call
-  //     onjoin(member) and onleave(member). Subscriptions are made again by themselves when
-  //     the socket reconnects to another server. Returns {unsubscribe, publish, presence}.
-  //   sock.unsubscribe(channel, done)
-  //   sock.publish(channel, data, done): to a channel browsers may publish to; done(answer)
-  //     gets ok or error.
-  //   sock.presence(channel, done): done(members) for a presence channel this socket
-  //     subscribed to (or done(null, error)).
-  //   sock.trigger(event, data, done): an event for the application's backend (its trigger
-  //     hook or webhook).
+  // -- the channel API (README: "Channels, tokens and the backend API") -----------------
+  // subscribe(channel, handler, {token, onjoin, onleave, onerror, onsubscribe}) returns
+  // {unsubscribe, publish, presence}; unsubscribe(channel, done); publish(channel, data,
+  // done); presence(channel, done(members)); trigger(event, data, done).
   function channelMethod(name) {
     return function (a, b, c) { return this._channels[name](a, b, c); };
   }
