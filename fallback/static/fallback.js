@@ -910,9 +910,12 @@
   proto._next = function () {
     var self = this, plan = this._plan, name = plan.next();
     if (!name) { return self._finish(1006, "All transports failed", false, true); }
-    var url = sessionUrl(self._target, self._ledger.offered && name != "flash" ? "fb_resume=1" : "");
+    var url = self._sessionUrl(self._ledger.offered && name != "flash" ? "fb_resume=1" : "");
     self._connect(name, url, attemptTimeout(plan.timeout, !plan.candidates.length, name), "_abandon");
   };
+
+  // A new SockJS session address for this socket (tests/security reads it).
+  proto._sessionUrl = function (extra) { return sessionUrl(this._target, extra); };
 
   // Transport `name` on `url` becomes the current one; this[fail]() after `ms`, or if it
   // cannot start. Its event x calls _onx(tr, ...) while it is current, and never after.
@@ -1057,7 +1060,7 @@
       // After a few failures on this transport, try the others the plan allowed.
       var name = self.transport = plan.forResume(n, self.transport);
       ledger.tries++;
-      var url = sessionUrl(self._target, ledger.argument(true));
+      var url = self._sessionUrl(ledger.argument(true));
       self._connect(name, url, plan.timeout, "_retry");
     }, backoff(n, self._options, Math.random()));
   };
