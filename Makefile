@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: bench-fanout chaos compat-leave coverage fuzz demo mutation test test-fast test-browser shim-size demo-screenshot venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
+.PHONY: bench-fanout chaos compat-leave coverage fuzz demo mutation test test-fast test-browser shim-size shim-lint demo-screenshot venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ test-browser: test-deps
 ## fallback.js minified (terser) and gzipped sizes, as the README reports them.
 shim-size: node-deps
 	@node tests/interop/shim_size.js fallback/static/fallback.js
+
+## ESLint on fallback.js (parsed as ES3; no global it does not feature-detect) and on its
+## Node unit tests (tests/shim/eslint.config.js); tests/shim/test_lint.py runs it in make test.
+shim-lint: node-deps
+	tests/interop/node_modules/.bin/eslint --config tests/shim/eslint.config.js fallback/static/fallback.js tests/shim
 
 ## The README's engine table: transport picked, time to open and echo round trip on
 ## Chromium, Firefox and WebKit (tests/browser/measure_engines.py).

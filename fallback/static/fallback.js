@@ -9,8 +9,14 @@
  * XHR streaming, htmlfile, XHR polling, JSONP polling) to any SockJS server, plus, where the
  * page provides web-socket-js, a Flash socket against the server's raw WebSocket endpoint.
  * The README ("The browser shim") documents the API, the options and drop-in mode.
+ *
+ * Its parts, in order: plain helpers (wire text, URLs, timing rules); HTTP requests;
+ * transports, which report to the socket only by emitting events; Plan (negotiation);
+ * Ledger (resume: fallback/resume.py); channels; watchdog; FallbackSocket, which drives them.
+ * (tests/shim/ unit-tests the parts by loading this file with their names exported.)
  */
 (function (window, document) {
+  // eslint-disable-next-line no-unused-expressions -- ES3 has no directives; ES5 engines heed it
   "use strict";
 
   var CONNECTING = 0, OPEN = 1, CLOSING = 2, CLOSED = 3;
@@ -39,6 +45,8 @@
   var ESCAPE_ASCII = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
   var CALLBACKS = "_fallbackjs"; // the global that JSONP and htmlfile responses call into
   var callbacks = window[CALLBACKS] = window[CALLBACKS] || {};
+  // Every open socket: a page going away says goodbye on each.
+  var live = [];
   // Callback and frame names; the count lives on the shared global so that two copies
   // of this script on one page never hand out the same name.
   function nextId(kind) { callbacks.n = (callbacks.n || 0) + 1; return kind + callbacks.n; }
@@ -55,12 +63,31 @@
     if (el.addEventListener) { el.addEventListener(type, fn, false); } else if (el.attachEvent) { el.attachEvent("on" + type, fn); }
   }
   function remove(el) { if (el && el.parentNode) { el.parentNode.removeChild(el); } }
+  function inject(script) { (document.getElementsByTagName("head")[0] || document.documentElement).appendChild(script); }
+  function loaded(script) { return /loaded|complete/.test(script.readyState); } // old IE's onreadystatechange
   function parse(text) { return JSON_ ? JSON_.parse(text) : new Function("return " + text)(); }
+  function domError(name, message) {
+    message = "fallback.js: " + message;
+    try { return new window.DOMException(message, name); } catch (e) {
+      var error = new Error(message);
+      error.name = name;
+      return error;
+    }
+  }
+  function hasFlash() {
+    var nav = window.navigator, mime = nav && nav.mimeTypes && nav.mimeTypes["application/x-shockwave-flash"];
+    if (mime && mime.enabledPlugin) { return true; }
+    try { return !!new window.ActiveXObject("ShockwaveFlash.ShockwaveFlash"); } catch (e) { return false; }
+  }
+
+  // -- helpers: text on the wire ------------------------------------------------------
+
   function quote(s, ascii) {
     return '"' + s.replace(ascii ? ESCAPE_ASCII : ESCAPE, function (c) {
       return c == '"' ? '\\"' : c == "\\" ? "\\\\" : "\\u" + ("000" + c.charCodeAt(0).toString(16)).slice(-4);
     }) + '"';
   }
+  // Strings, and the resume controls {seq: n}, {ack: n}, {close: [code, reason]}.
   function encode(list, ascii) {
     var out = [];
     for (var i = 0; i < list.length; i++) {
@@ -70,6 +97,28 @@
         item.seq !== undefined ? '{"seq":' + item.seq + "}" : '{"ack":' + item.ack + "}");
     }
     return "[" + out.join(",") + "]";
+  }
+  // EventSource data is percent-escaped as sockjs-node escapes it (%, CR, LF and NUL), and
+  // decoded as sockjs-client decodes it, with decodeURI; data that is not escaped that way
+  // (and so cannot be decoded) is taken as it is.
+  function unescapeEvent(data) {
+    if (data.indexOf("%") < 0) { return data; }
+    try { return decodeURI(data); } catch (e) { return data; }
+  }
+  // Called with a growing body, each time all of it: each complete line to onFrame, once.
+  function lines(onFrame) {
+    var seen = 0;
+    return function (text) {
+      var i;
+      while ((i = text.indexOf("\n", seen)) >= 0) {
+        var line = text.slice(seen, i);
+        seen = i + 1;
+        if (line) { onFrame(line); }
+      }
+    };
+  }
+  function utf8Length(s) {
+    try { return encodeURIComponent(s).replace(/%../g, "x").length; } catch (e) { return Infinity; }
   }
   // Session ids are unguessable: bytes from crypto.getRandomValues where the browser has it
   // (IE 11 and every browser since), Math.random only where there is nothing better (IE <= 10);
@@ -83,31 +132,8 @@
     }
     return s;
   }
-  function domError(name, message) {
-    try { return new window.DOMException(message, name); } catch (e) {
-      var error = new Error(message);
-      error.name = name;
-      return error;
-    }
-  }
-  function utf8Length(s) {
-    try { return encodeURIComponent(s).replace(/%../g, "x").length; } catch (e) { return Infinity; }
-  }
-  function normalize(name) { name = String(name).replace(/^\s+|\s+$/g, ""); return ALIASES[name] || name; }
-  function names(list) {
-    if (!list) { return null; }
-    if (!isArray(list)) { list = String(list).split(","); }
-    var out = [];
-    for (var i = 0; i < list.length; i++) { out.push(normalize(list[i])); }
-    return out;
-  }
-  function hasFlash() {
-    var nav = window.navigator, mime = nav && nav.mimeTypes && nav.mimeTypes["application/x-shockwave-flash"];
-    if (mime && mime.enabledPlugin) { return true; }
-    try { return !!new window.ActiveXObject("ShockwaveFlash.ShockwaveFlash"); } catch (e) { return false; }
-  }
 
-  // -- URLs ------------------------------------------------------------------------------
+  // -- helpers: URLs and names ---------------------------------------------------------
 
   // `url` (absolute, relative, or ws(s)://host/prefix/websocket) -> its parts. The raw
   // WebSocket URL of a SockJS service maps to the service: that is what drop-in mode needs.
@@ -115,39 +141,55 @@
     var ws = /^ws(s?):/i.test(url), a = document.createElement("a");
     a.href = ws ? url.replace(/^ws/i, "http") : url;
     var m = /^(https?:)\/\/([^\/?#]+)([^?#]*)(\?[^#]*)?/i.exec(a.href);
-    if (!m) { throw domError("SyntaxError", "fallback.js: cannot connect to " + url); }
+    if (!m) { throw domError("SyntaxError", "cannot connect to " + url); }
     var scheme = m[1].toLowerCase(), host = m[2], path = m[3].replace(/\/+$/, "");
     host = host.replace(scheme == "http:" ? /:80$/ : /:443$/, "");
     if (ws) { path = path.replace(/\/websocket$/, ""); }
     if (path && path.charAt(0) != "/") { path = "/" + path; } // old IE drops the slash
     return { scheme: scheme, origin: scheme + "//" + host, base: scheme + "//" + host + path, query: m[4] || "" };
   }
-
-  // What this page can do with that server; `info` is the server's /info answer (or null).
-  function environment(target, info) {
-    var loc = window.location, file = loc.protocol == "file:";
-    var host = loc.host.replace(loc.protocol == "http:" ? /:80$/ : /:443$/, "");
-    var same = !file && target.origin == loc.protocol + "//" + host;
-    var cookies = !!(info && info.cookie_needed);
-    // How this page makes HTTP requests to the server: plain XHR (same origin), CORS XHR,
-    // XDomainRequest (IE 8-9: same scheme, no cookies), or not at all.
-    var ajax = same && XHR ? "xhr" : XHR2 ? "cors" :
-      XDR && !file && !cookies && target.scheme == loc.protocol ? "xdr" : "";
-    return { same: same, file: file, ajax: ajax };
+  function withQuery(query, extra) { return query + (query ? "&" : "?") + extra; }
+  // A new SockJS session address under `target`; `extra` goes into its query.
+  function sessionUrl(target, extra) {
+    var server = randomString(3, "0123456789"), session = randomString(24, "abcdefghijklmnopqrstuvwxyz0123456789");
+    return { base: target.base, query: extra ? withQuery(target.query, extra) : target.query, session: target.base + "/" + server + "/" + session };
+  }
+  function normalize(name) { name = String(name).replace(/^\s+|\s+$/g, ""); return ALIASES[name] || name; }
+  // Transport names from a list or a comma list, aliases resolved.
+  function names(list) {
+    if (!list) { return null; }
+    if (!isArray(list)) { list = String(list).split(","); }
+    var out = [];
+    for (var i = 0; i < list.length; i++) { out.push(normalize(list[i])); }
+    return out;
   }
 
-  function usable(name, env, options) {
-    var flash = options.flash;
-    switch (name) {
-      case "websocket": return !!NativeWS;
-      case "flash": return !NativeWS && !!flash && !!flash.swf && !!flash.script && !env.file && hasFlash();
-      case "eventsource": return !!ES && !!env.ajax && (env.same || "withCredentials" in ES.prototype);
-      case "xhr_streaming": return env.ajax == "cors" || env.ajax == "xdr" || (env.ajax == "xhr" && XHR2);
-      case "htmlfile": return env.same && !!document.body;
-      case "xhr": return !!env.ajax;
-      case "jsonp": return true;
-    }
-    return false;
+  // -- helpers: the timing rules -------------------------------------------------------
+
+  // Before the n-th reconnection: reconnectDelay doubling up to maxReconnectDelay, with jitter.
+  function backoff(n, options, random) {
+    return Math.min(options.maxReconnectDelay, options.reconnectDelay * Math.pow(2, n - 1)) * (0.5 + random);
+  }
+  // How long a transport may stay silent (or a send take) before it counts as lost; 0: never.
+  function heartbeatLimit(option, heartbeat) {
+    return option == null ? (heartbeat ? 1.5 * heartbeat + 2000 : 60000) : option; // null or undefined
+  }
+  // As sockjs-client: a retransmission timeout from the /info RTT, two round trips to open.
+  function openTimeout(options, info, rtt) {
+    var rto = info ? (rtt > 100 ? 4 * rtt : 300 + rtt) : 4000;
+    return options.timeout || Math.max(options.minTimeout, 2 * rto);
+  }
+  // The last candidate has nothing to fall back to: give it longer. Flash first asks
+  // port 843 for a policy and waits 3 s before asking in-band.
+  function attemptTimeout(timeout, last, name) {
+    var ms = last ? Math.max(3 * timeout, 10000) : timeout;
+    return name == "flash" ? ms + 4000 : ms;
+  }
+  // A watchdog timer fired: look again in that many ms, or 0: lost. A timer that fired late
+  // (a throttled tab, a machine that slept) is not a silent network: it looks again a
+  // moment after, which gives frames the browser was holding back their chance first.
+  function recheck(silent, late, limit) {
+    return silent < limit ? limit - silent : late > 1000 ? 1500 : 0;
   }
 
   // -- HTTP requests -------------------------------------------------------------------
@@ -229,38 +271,18 @@
     }
     script.onload = function () { end(true); };
     script.onerror = function () { end(false); };
-    script.onreadystatechange = function () { if (/loaded|complete/.test(script.readyState)) { end(true); } };
+    script.onreadystatechange = function () { if (loaded(script)) { end(true); } };
     script.async = true;
     script.src = url;
-    (document.getElementsByTagName("head")[0] || document.documentElement).appendChild(script);
+    inject(script);
   }
 
   // -- receivers: one request carrying frames to us; end(failed) when it is over ----------
-
-  function lines(onFrame) {
-    var seen = 0;
-    return function (text) {
-      var i;
-      while ((i = text.indexOf("\n", seen)) >= 0) {
-        var line = text.slice(seen, i);
-        seen = i + 1;
-        if (line) { onFrame(line); }
-      }
-    };
-  }
 
   function xhrReceiver(path) {
     return function (url, env, onFrame, end) {
       return ajax(env.ajax, "POST", url.session + "/" + path + url.query, null, lines(onFrame), function (ok) { end(!ok); });
     };
-  }
-
-  // EventSource data is percent-escaped as sockjs-node escapes it (%, CR, LF and NUL), and
-  // decoded as sockjs-client decodes it, with decodeURI; data that is not escaped that way
-  // (and so cannot be decoded) is taken as it is.
-  function unescapeEvent(data) {
-    if (data.indexOf("%") < 0) { return data; }
-    try { return decodeURI(data); } catch (e) { return data; }
   }
 
   function eventSourceReceiver(url, env, onFrame, end) {
@@ -281,7 +303,7 @@
     iframe.style.display = "none";
     // fb_direct=1: this page is the frame's parent (not sockjs-client's iframe.html, which
     // set document.domain): a fallback server then does not set document.domain either.
-    iframe.src = url.session + "/htmlfile" + url.query + (url.query ? "&" : "?") + "fb_direct=1&c=" + CALLBACKS + "." + id;
+    iframe.src = url.session + "/htmlfile" + withQuery(url.query, "fb_direct=1&c=" + CALLBACKS + "." + id);
     document.body.appendChild(iframe);
     listen(iframe, "load", stop);
     return function () { over = true; callbacks[id] = noop; remove(iframe); };
@@ -295,10 +317,10 @@
     callbacks[id] = function (frame) { if (!over) { onFrame(frame); } };
     script.onload = function () { finish(false); };
     script.onerror = function () { finish(true); };
-    script.onreadystatechange = function () { if (/loaded|complete/.test(script.readyState)) { finish(false); } };
+    script.onreadystatechange = function () { if (loaded(script)) { finish(false); } };
     script.async = true;
-    script.src = url.session + "/jsonp" + url.query + (url.query ? "&" : "?") + "c=" + CALLBACKS + "." + id;
-    (document.getElementsByTagName("head")[0] || document.documentElement).appendChild(script);
+    script.src = url.session + "/jsonp" + withQuery(url.query, "c=" + CALLBACKS + "." + id);
+    inject(script);
     return function () { over = true; callbacks[id] = noop; remove(script); };
   }
 
@@ -317,7 +339,7 @@
     form.enctype = "application/x-www-form-urlencoded";
     form.acceptCharset = "UTF-8";
     form.target = id;
-    form.action = url.session + "/jsonp_send" + url.query + (url.query ? "&" : "?") + "i=" + id;
+    form.action = url.session + "/jsonp_send" + withQuery(url.query, "i=" + id);
     area.name = "d";
     area.value = encode(list, true);
     form.appendChild(area);
@@ -333,67 +355,74 @@
   }
 
   // -- transports -----------------------------------------------------------------------
+  // TRANSPORTS[name](url, env, emit, options) -> {send(list), close(code, reason)}, plus
+  // ws: true (SockJS over WebSocket) or raw: true (unframed: no heartbeats, no resume). It
+  // reports by emit(): "frame" (text), "message" (text, unframed), "close" (code, reason,
+  // unframed), "end" (gone without a close frame), "sent" (ok, list), "poll" (a receiving
+  // request starts: url.query is read now).
 
   // The HTTP transports: one receiving request at a time, the next started when the last
   // one ends, so frames arrive in order. A request that ends without bringing a single
   // frame means the transport (or the session) is gone.
   function httpTransport(receiver, sender) {
-    return function (sock, url, env) {
-      var tr = {}, abort = null, dead = false;
+    return function (url, env, emit) {
+      var abort = null, dead = false;
       function start() {
         var got = false;
-        // A resumable connection tells each receiving request how much arrived so far.
-        if (sock._cid) { url.query = sock._resumeQuery(); }
-        abort = receiver(url, env, function (frame) { got = true; sock._frame(tr, frame); }, function (failed) {
+        emit("poll");
+        abort = receiver(url, env, function (frame) { got = true; emit("frame", frame); }, function (failed) {
           abort = null;
           if (dead) { return; }
-          if (failed || !got) { sock._end(tr); } else { start(); }
+          if (failed || !got) { emit("end"); } else { start(); }
         });
       }
-      tr.send = function (list, done) { sender(url, env, list, done); };
-      tr.close = function () { dead = true; if (abort) { abort(); } };
       start();
-      return tr;
+      return {
+        send: function (list) { sender(url, env, list, function (ok) { emit("sent", ok, list); }); },
+        close: function () { dead = true; if (abort) { abort(); } }
+      };
     };
   }
 
-  function websocketTransport(sock, url) {
-    var tr = { ws: true }, ws = new NativeWS(url.session.replace(/^http/, "ws") + "/websocket" + url.query);
-    ws.onmessage = function (e) { sock._frame(tr, e.data); };
-    ws.onclose = function () { sock._end(tr); };
-    tr.send = function (list, done) {
-      try { ws.send(encode(list)); } catch (e) { return done(false); }
-      done(true);
+  function websocketTransport(url, env, emit) {
+    var ws = new NativeWS(url.session.replace(/^http/, "ws") + "/websocket" + url.query);
+    ws.onmessage = function (e) { emit("frame", e.data); };
+    ws.onclose = function () { emit("end"); };
+    return {
+      ws: true,
+      send: function (list) {
+        try { ws.send(encode(list)); } catch (e) { return emit("sent", false, list); }
+        emit("sent", true, list);
+      },
+      close: function (code, reason) {
+        ws.onmessage = ws.onclose = ws.onerror = null;
+        try { if (code) { ws.close(code, reason || ""); } else { ws.close(); } } catch (e) { /* already closed */ }
+      }
     };
-    tr.close = function (code, reason) {
-      ws.onmessage = ws.onclose = ws.onerror = null;
-      try { if (code) { ws.close(code, reason || ""); } else { ws.close(); } } catch (e) { /* already closed */ }
-    };
-    return tr;
   }
 
   // Flash: web-socket-js's emulated WebSocket against the unframed <prefix>/websocket.
-  function flashTransport(sock, url) {
-    var tr = { raw: true }, ws = null, dead = false;
-    loadFlash(sock._options.flash, function (FlashWS) {
+  function flashTransport(url, env, emit, options) {
+    var ws = null, dead = false;
+    loadFlash(options.flash, function (FlashWS) {
       if (dead) { return; }
-      if (!FlashWS) { return sock._end(tr); }
+      if (!FlashWS) { return emit("end"); }
       ws = new FlashWS(url.base.replace(/^http/, "ws") + "/websocket" + url.query);
-      ws.onopen = function () { sock._frame(tr, "o"); };
-      ws.onmessage = function (e) { sock._deliver(tr, [e.data]); };
-      ws.onclose = function (e) {
-        if (sock.readyState == OPEN && e && e.code && e.code != 1006) { sock._finish(e.code, e.reason || "", true); } else { sock._end(tr); }
-      };
+      ws.onopen = function () { emit("frame", "o"); };
+      ws.onmessage = function (e) { emit("message", e.data); };
+      ws.onclose = function (e) { emit("close", e && e.code, e && e.reason); };
     });
-    tr.send = function (list, done) {
-      try { for (var i = 0; i < list.length; i++) { ws.send(list[i]); } } catch (e) { return done(false); }
-      done(true);
+    return {
+      raw: true,
+      send: function (list) {
+        try { for (var i = 0; i < list.length; i++) { ws.send(list[i]); } } catch (e) { return emit("sent", false, list); }
+        emit("sent", true, list);
+      },
+      close: function (code, reason) {
+        dead = true;
+        if (ws) { ws.onopen = ws.onmessage = ws.onclose = null; try { ws.close(code, reason); } catch (e) { /* gone */ } }
+      }
     };
-    tr.close = function (code, reason) {
-      dead = true;
-      if (ws) { ws.onopen = ws.onmessage = ws.onclose = null; try { ws.close(code, reason); } catch (e) { /* gone */ } }
-    };
-    return tr;
   }
 
   var TRANSPORTS = {
@@ -420,8 +449,8 @@
     if (ours) { window.WEB_SOCKET_FORCE_FLASH = true; }
     loadScript(window.swfobject ? null : config.swfobject, function () {
       loadScript(config.script, function (ok) {
-        var loaded = window.WebSocket;
-        flashLoaded(ok && loaded && loaded.__isFlashImplementation ? loaded : null, ours);
+        var FlashWS = window.WebSocket;
+        flashLoaded(ok && FlashWS && FlashWS.__isFlashImplementation ? FlashWS : null, ours);
       });
     });
   }
@@ -438,13 +467,281 @@
     for (var i = 0; i < waiting.length; i++) { waiting[i](FlashWS); }
   }
 
-  // -- what worked before, per server (localStorage) ------------------------------------
+  // -- negotiation: which transports, in what order, for how long ----------------------
 
+  // What this page can do with that server; `info` is the server's /info answer (or null).
+  function environment(target, info) {
+    var loc = window.location, file = loc.protocol == "file:";
+    var host = loc.host.replace(loc.protocol == "http:" ? /:80$/ : /:443$/, "");
+    var same = !file && target.origin == loc.protocol + "//" + host;
+    var cookies = !!(info && info.cookie_needed);
+    // How this page makes HTTP requests to the server: plain XHR (same origin), CORS XHR,
+    // XDomainRequest (IE 8-9: same scheme, no cookies), or not at all.
+    var ajax = same && XHR ? "xhr" : XHR2 ? "cors" :
+      XDR && !file && !cookies && target.scheme == loc.protocol ? "xdr" : "";
+    return { same: same, file: file, ajax: ajax };
+  }
+
+  function usable(name, env, options) {
+    var flash = options.flash;
+    switch (name) {
+      case "websocket": return !!NativeWS;
+      case "flash": return !NativeWS && !!flash && !!flash.swf && !!flash.script && !env.file && hasFlash();
+      case "eventsource": return !!ES && !!env.ajax && (env.same || "withCredentials" in ES.prototype);
+      case "xhr_streaming": return env.ajax == "cors" || env.ajax == "xdr" || (env.ajax == "xhr" && XHR2);
+      case "htmlfile": return env.same && !!document.body;
+      case "xhr": return !!env.ajax;
+      case "jsonp": return true;
+    }
+    return false;
+  }
+
+  // `list` (best first) minus what `can` refuses, what `allowed` (if any) lacks, and what
+  // failed here (`failed`: name -> when) recently -- unless that would leave nothing.
+  function chooseTransports(list, allowed, can, failed, time, retryAfter) {
+    var candidates = [], skipped = [], name;
+    for (var i = 0; i < list.length; i++) {
+      name = list[i];
+      if (indexOf(candidates, name) >= 0 || (allowed && indexOf(allowed, name) < 0) || !can(name)) { continue; }
+      if (failed[name] && time - failed[name] < retryAfter) { skipped.push(name); } else { candidates.push(name); }
+    }
+    return candidates.length ? candidates : skipped;
+  }
+
+  // What worked and failed before, per server (localStorage).
   function recall(base) {
     try { return parse(storage.getItem("fallback.js:" + base)) || {}; } catch (e) { return {}; }
   }
   function memorize(base, memory) {
     try { storage.setItem("fallback.js:" + base, JSON_.stringify(memory)); } catch (e) { /* no storage */ }
+  }
+
+  // One socket's negotiation. choose() sets env, candidates (to try), all, failed, timeout,
+  // rtt, and from info heartbeat, grace (ms) and resume (offered and wanted); next() attempt.
+  function Plan(target, options) {
+    this.target = target;
+    this.options = options;
+  }
+  Plan.prototype = {
+    // done(info or null, round trip in ms), once; returns an abort function (or null).
+    ask: function (done) {
+      var target = this.target, env = environment(target, null), started = now(), answered = false, timer, abort;
+      if (!env.ajax) { done(null, 0); return null; } // no way to ask: the client's own order
+      function answer(info) {
+        if (answered) { return; }
+        answered = true;
+        clearTimeout(timer);
+        done(info, now() - started);
+      }
+      timer = later(function () { abort(); answer(null); }, this.options.timeout || 5000);
+      abort = ajax(env.ajax, "GET", target.base + "/info" + withQuery(target.query, "t=" + now()), null, null, function (ok, text) {
+        var info = null;
+        try { info = ok ? parse(text) : null; } catch (e) { /* not a SockJS server */ }
+        answer(info && typeof info == "object" ? info : null);
+      });
+      return abort;
+    },
+    // The server's order (or ours), minus what the browser cannot do or the page excluded.
+    choose: function (info, rtt) {
+      var o = this.options, target = this.target, env = environment(target, info), resume = info && info.resume;
+      var memory = o.remember ? recall(target.base) : {}, noWebSocket = info && info.websocket === false;
+      this.env = env;
+      this.memory = memory;
+      this.candidates = chooseTransports(info && isArray(info.transports) ? names(info.transports) : ORDER.slice(), names(o.transports), function (name) {
+        return !(noWebSocket && (name == "websocket" || name == "flash")) && usable(name, env, o);
+      }, memory.failed || {}, now(), o.retryAfter);
+      this.all = this.candidates.slice();
+      this.failed = [];
+      this.heartbeat = info && info.heartbeat_delay > 0 ? info.heartbeat_delay * 1000 : 0;
+      this.resume = !!(o.resume && resume && resume.v == 1);
+      this.grace = resume && resume.grace > 0 ? resume.grace * 1000 : 60000;
+      this.rtt = rtt;
+      this.timeout = openTimeout(o, info, rtt);
+    },
+    next: function () {
+      var name = this.candidates.shift();
+      if (name) { this.attempt = name; }
+      return name;
+    },
+    // The attempt opened: remember it, and what failed before it.
+    worked: function () {
+      var memory = this.memory, failed = memory.failed || {}, name = this.attempt;
+      if (this.options.remember) {
+        for (var i = 0; i < this.failed.length; i++) { failed[this.failed[i]] = now(); }
+        delete failed[name];
+        memory.failed = failed;
+        memory.ok = name;
+        memorize(this.target.base, memory);
+      }
+      return name;
+    },
+    again: function () { this.candidates = this.all.slice(); },
+    // The n-th attempt of a resume: after a few failures on this transport, try the others.
+    forResume: function (n, current) {
+      var list = n > 3 && this.all.length ? this.all : [current];
+      return list[(n - 1) % list.length];
+    }
+  };
+
+  // -- resume: one logical connection's ledger (the protocol: fallback/resume.py) ---------
+  // cid: its id (a new one after each resume); offered: resume offered, so keep what is sent
+  // until the id comes; unacked: what the server has not acknowledged; got: what it has;
+  // rx: messages received; told: the count last acknowledged; ackNow: acknowledge at the
+  // next flush; lostAt: when this loss was noticed; attempts: reconnections since (the
+  // back-off); tries: resume attempts for the life of the socket (numbered on the wire).
+  function Ledger() {
+    this.unacked = [];
+    this.restart();
+    this.tries = 0;
+  }
+  Ledger.prototype = {
+    keeps: function () { return !!(this.cid || this.offered); },
+    sent: function (data) { if (this.keeps()) { this.unacked.push(data); } },
+    // Nothing to resume (an unframed transport; no id came).
+    drop: function () { this.offered = false; this.unacked = []; },
+    // The server has received `count` of our messages in all.
+    acked: function (count) {
+      var drop = count - this.got;
+      if (drop > 0) { this.unacked.splice(0, drop); this.got = count; }
+    },
+    // What to send for `queue`, or null. Acknowledgements ride on sends; alone only when 32
+    // are owed (or ackNow). {seq}: the number of messages before these -- browsers retry a
+    // POST whose connection was reset, and the server must not take them twice.
+    batch: function (queue) {
+      var ack = this.cid && this.rx > this.told ? this.rx : 0, batch = queue;
+      if (!queue.length && !(ack && (this.rx - this.told >= 32 || this.ackNow))) { return null; }
+      this.ackNow = false;
+      if (queue.length && this.keeps()) { batch = [{ seq: this.got + this.unacked.length - queue.length }].concat(queue); }
+      if (ack) { batch = batch.concat([{ ack: ack }]); this.told = ack; }
+      return batch;
+    },
+    // fb_resume=<id>.<received>, and while a resume is under way, .<its attempt number>.
+    argument: function (resuming) {
+      return "fb_resume=" + this.cid + "." + this.rx + (resuming ? "." + this.tries : "");
+    },
+    // Whether more than `grace` ms passed since this loss was noticed (each loss gets it all).
+    expired: function (t, grace) {
+      if (!this.lostAt) { this.lostAt = t; }
+      return t - this.lostAt > grace;
+    },
+    // r{"resumed": true}: everything the server did not get goes again, before anything newer.
+    resumed: function (body) {
+      if (body.cid) { this.cid = String(body.cid); } // a fresh id after every resume: the old one is void
+      this.attempts = 0;
+      this.lostAt = 0; // this loss is over: the next one gets the whole grace period
+      this.acked(body.seen);
+      return this.unacked.slice();
+    },
+    // A new connection (1012): counts from 0; what the old server did not acknowledge goes
+    // first, and stays kept until the new one does.
+    restart: function () {
+      this.cid = null;
+      this.rx = this.told = this.got = this.attempts = this.lostAt = 0;
+      return this.unacked.slice();
+    }
+  };
+
+  // -- channels: the envelope protocol of a fallback channel server, over `sock`'s public
+  // API (readyState, send). The socket tells it envelope(text), opened() and reset().
+  function channels(sock) {
+    // waiting: request id -> done(answer), null until the first request (and then no
+    // message is an envelope); early: requests made while CONNECTING.
+    var subs = {}, waiting = null, early = null, n = 0;
+    function request(op, fields, done) {
+      var id = ++n, body = { v: 1, op: op, id: id };
+      for (var key in fields) { if (fields[key] !== undefined) { body[key] = fields[key]; } }
+      (waiting || (waiting = {}))[id] = done || noop;
+      var text = JSON_.stringify(body);
+      if (sock.readyState == CONNECTING) { (early || (early = [])).push(text); } else { sock.send(text); }
+    }
+    function subscribe(channel, handler, options) {
+      var all = subs, sub = all[channel] = { handler: handler || noop, options: options || {} };
+      request("subscribe", { channel: channel, token: sub.options.token }, function (answer) {
+        if (all[channel] !== sub) { return; }
+        if (answer.op == "error") {
+          delete all[channel];
+          return (sub.options.onerror || noop)(answer);
+        }
+        (sub.options.onsubscribe || noop)(answer);
+      });
+      return {
+        unsubscribe: function () { unsubscribe(channel); },
+        publish: function (data, done) { publish(channel, data, done); },
+        presence: function (done) { presence(channel, done); }
+      };
+    }
+    function unsubscribe(channel, done) {
+      delete subs[channel];
+      request("unsubscribe", { channel: channel }, done);
+    }
+    function publish(channel, data, done) {
+      request("publish", { channel: channel, data: data }, done);
+    }
+    function presence(channel, done) {
+      request("presence", { channel: channel }, function (answer) {
+        if (done) { done(answer.op == "ok" ? answer.presence : null, answer); }
+      });
+    }
+    return {
+      subscribe: subscribe,
+      unsubscribe: unsubscribe,
+      publish: publish,
+      presence: presence,
+      trigger: function (event, data, done) { request("trigger", { event: event, data: data }, done); },
+      // True when `text` is an envelope for us (handled), false for an ordinary message.
+      envelope: function (text) {
+        var e, sub;
+        if (!waiting || text.charAt(0) != "{") { return false; }
+        try { e = parse(text); } catch (error) { return false; }
+        if (!e || e.v !== 1 || typeof e.op != "string") { return false; }
+        if ((e.op == "ok" || e.op == "error") && waiting[e.id]) {
+          var done = waiting[e.id];
+          delete waiting[e.id];
+          done(e);
+        } else if (e.op == "message" && (sub = subs[e.channel])) {
+          sub.handler(e.data, e);
+        } else if ((e.op == "join" || e.op == "leave") && (sub = subs[e.channel])) {
+          (sub.options["on" + e.op] || noop)(e.member, e);
+        } else {
+          return false;
+        }
+        return true;
+      },
+      opened: function () {
+        var list = early || [];
+        early = null;
+        for (var i = 0; i < list.length && sock.readyState == OPEN; i++) { sock.send(list[i]); }
+      },
+      // A new server-side connection (after 1012): what this socket had subscribed, again.
+      reset: function () {
+        var old = subs, channel;
+        waiting = {};
+        subs = {};
+        for (channel in old) { subscribe(channel, old[channel].handler, old[channel].options); }
+      }
+    };
+  }
+
+  // -- the watchdog: a transport silent for too long (by the clock, see recheck) is lost ---
+  function watchdog(lost) {
+    var last = 0, timer = null; // when the last frame arrived; the next look
+    return {
+      // A frame arrived: silent for `limit` ms (0: unwatched) from now, it is lost.
+      alive: function (limit) {
+        last = now();
+        clearTimeout(timer);
+        if (!limit) { return; }
+        function watch(delay) {
+          var due = now() + delay;
+          timer = later(function () {
+            var t = now(), again = recheck(t - last, t - due, limit);
+            if (again) { watch(again); } else { lost(); }
+          }, delay);
+        }
+        watch(limit);
+      },
+      stop: function () { clearTimeout(timer); }
+    };
   }
 
   // -- the socket -----------------------------------------------------------------------
@@ -459,29 +756,27 @@
     if (!(this instanceof FallbackSocket)) { return new FallbackSocket(url, options); }
     // new WebSocket(url, protocols) in drop-in mode: subprotocols do not exist in SockJS.
     if (typeof options == "string" || isArray(options)) { options = null; }
-    var o = {}, key, defaults = FallbackSocket.defaults;
+    var self = this, o = {}, key, defaults = FallbackSocket.defaults;
     for (key in defaults) { o[key] = defaults[key]; }
     for (key in options || {}) { o[key] = options[key]; }
-    this._options = o;
-    this._target = parseUrl(String(url));
-    this.url = String(url);
-    this.readyState = CONNECTING;
-    this.transport = "";
-    this.protocol = this.extensions = "";
-    this.bufferedAmount = 0;
-    this.binaryType = "blob";
-    this._listeners = {};
-    this._queue = [];   // messages not yet handed to a transport
-    this._failed = [];
-    // Resume (a fallback server extension, see fallback/resume.py): what the server has
-    // not acknowledged yet stays in _unacked; _rx counts messages received.
-    this._unacked = [];
-    this._rx = 0;
-    this._toldRx = 0;
-    this._cid = null;
-    this._lostAt = 0;  // when the current loss of transport was noticed (0: none)
-    live.push(this);
-    var self = this;
+    self._options = o;
+    self._target = parseUrl(String(url));
+    self.url = String(url);
+    self.readyState = CONNECTING;
+    self.transport = "";
+    self.protocol = self.extensions = "";
+    self.bufferedAmount = 0;
+    self.binaryType = "blob";
+    self._listeners = {};
+    self._queue = [];    // messages not yet handed to a transport
+    self._tr = null;     // the current transport (TRANSPORTS'); _url is its address
+    // Also: _sending (the batch in flight), _resuming (resume attempts under way),
+    // _reconnecting (a new connection after a restart; the socket stays OPEN).
+    self._plan = new Plan(self._target, o);
+    self._ledger = new Ledger();
+    self._channels = channels(self);
+    self._dog = watchdog(function () { self._lost("No heartbeat"); });
+    live.push(self);
     later(function () { self._start(); });
   }
 
@@ -535,55 +830,47 @@
   };
 
   proto.send = function (data) {
-    if (this.readyState == CONNECTING) { throw domError("InvalidStateError", "fallback.js: still CONNECTING"); }
+    if (this.readyState == CONNECTING) { throw domError("InvalidStateError", "still CONNECTING"); }
     if (this.readyState != OPEN) { return; }
     data = String(data);
     this._queue.push(data);
-    if (this._cid || this._resumeOffered) { this._unacked.push(data); }
+    this._ledger.sent(data);
     this._flush();
   };
 
   // One send in flight at a time; whatever is queued meanwhile leaves in the next request.
   // A resumable connection also tells the server how many messages it has received.
   proto._flush = function () {
-    var self = this, tr = this._tr, batch = this._queue;
-    if (this._sending || !tr || this._resuming || this._reconnecting || this.readyState != OPEN) { return; }
-    var ack = this._cid && this._rx > this._toldRx ? this._rx : 0;
-    // Acknowledgements ride on sends; alone only when 32 are owed (or the ack timer says).
-    if (!batch.length && !(ack && (this._rx - this._toldRx >= 32 || this._ackNow))) { return; }
-    this._ackNow = false;
-    this._queue = [];
-    if (batch.length && (this._cid || this._resumeOffered)) {
-      // The number of messages before these: browsers retry a POST whose connection was
-      // reset, and the server must not take the same messages twice.
-      batch = [{ seq: (this._serverGot || 0) + this._unacked.length - batch.length }].concat(batch);
-    }
-    if (ack) { batch = batch.concat([{ ack: ack }]); this._toldRx = ack; }
+    var self = this, tr = this._tr, batch, limit;
+    if (self._sending || !tr || self._resuming || self._reconnecting || self.readyState != OPEN) { return; }
+    batch = self._ledger.batch(self._queue);
+    if (!batch) { return; }
+    self._queue = [];
     // A send that never ends (a stalled connection; a JSONP form post whose frame gets no
     // load event after a network error) is lost once the heartbeat limit has passed; one
     // left behind by its transport is dropped (`_stop`). Whatever it carried is still in
-    // _unacked for the next transport, and its late answer, if any, counts for nothing.
-    var id = this._sends = (this._sends || 0) + 1, limit = this._limit();
-    this._sending = true;
-    if (limit) { this._sendTimer = later(function () { if (self._sends === id) { self._endSend(); self._lost("Sending failed"); } }, limit); }
-    tr.send(batch, function (ok) {
-      if (self._sends !== id) { return; }
-      self._endSend();
-      if (ok) { self._flush(); } else { self._lost("Sending failed"); }
-    });
+    // the ledger for the next transport, and its late answer, if any, counts for nothing.
+    limit = self._limit();
+    self._sending = batch;
+    if (limit) { self._sendTimer = later(function () { if (self._sending === batch) { self._endSend(); self._lost("Sending failed"); } }, limit); }
+    tr.send(batch);
+  };
+  proto._onsent = function (tr, ok, batch) {
+    if (batch !== this._sending) { return; }
+    this._endSend();
+    if (ok) { this._flush(); } else { this._lost("Sending failed"); }
   };
   proto._endSend = function () {
-    this._sends = (this._sends || 0) + 1;
-    this._sending = false;
+    this._sending = null;
     clearTimeout(this._sendTimer);
   };
 
   proto.close = function (code, reason) {
     if (code !== undefined && code != 1000 && (code < 3000 || code > 4999)) {
-      throw domError("InvalidAccessError", "fallback.js: close code must be 1000 or 3000-4999");
+      throw domError("InvalidAccessError", "close code must be 1000 or 3000-4999");
     }
     if (reason && utf8Length(reason) > 123) {
-      throw domError("SyntaxError", "fallback.js: close reason longer than 123 bytes");
+      throw domError("SyntaxError", "close reason longer than 123 bytes");
     }
     if (this.readyState == CONNECTING) { return this._finish(1006, "", false, true); }
     if (this.readyState != OPEN) { return; }
@@ -597,141 +884,94 @@
   // HTTP transports have no close frame: a resumable connection says goodbye explicitly,
   // or the server would keep it for its grace period. (WebSocket closes say it already.)
   proto._bye = function (code, reason) {
-    var tr = this._tr;
+    var tr = this._tr, url = this._url, nav = window.navigator, list = [{ close: [code, reason] }];
     // (Before its id arrives a connection may already be resumable on the server.)
-    if (!(this._cid || this._resumeOffered) || !tr || tr.ws || this._resuming) { return; }
-    var body = '[{"close":[' + code + "," + quote(reason) + "]}]";
-    var beacon = window.navigator && navigator.sendBeacon;
-    if (beacon && this._url) {
-      try { if (navigator.sendBeacon(this._url.session + "/xhr_send" + this._url.query, body)) { return; } } catch (e) { /* try the transport */ }
+    if (!this._ledger.keeps() || !tr || tr.ws || this._resuming) { return; }
+    if (nav && nav.sendBeacon && url) {
+      try { if (nav.sendBeacon(url.session + "/xhr_send" + url.query, encode(list))) { return; } } catch (e) { /* try the transport */ }
     }
-    try { tr.send([{ close: [code, reason] }], noop); } catch (e) { /* gone */ }
+    try { tr.send(list); } catch (e) { /* gone */ }
   };
 
+  // -- the life cycle: negotiate, open, lose and resume, restart, finish -----------------
+
   proto._start = function () {
-    var self = this, o = this._options, target = this._target, env = environment(target, null);
-    if (this.readyState != CONNECTING) { return; }
-    if (!env.ajax) { return this._plan(null, 0); } // no way to ask: the client's own order
-    var started = now(), answered = false;
-    function answer(info) {
-      if (answered) { return; }
-      answered = true;
-      clearTimeout(timer);
+    var self = this;
+    if (self.readyState != CONNECTING) { return; }
+    self._abortInfo = self._plan.ask(function (info, rtt) {
       self._abortInfo = null;
-      if (self.readyState == CONNECTING) { self._plan(info, now() - started); }
-    }
-    var timer = later(function () { if (self._abortInfo) { self._abortInfo(); } answer(null); }, o.timeout || 5000);
-    this._abortInfo = ajax(env.ajax, "GET", target.base + "/info" + target.query + (target.query ? "&" : "?") + "t=" + now(), null, null, function (ok, text) {
-      var info = null;
-      try { info = ok ? parse(text) : null; } catch (e) { /* not a SockJS server */ }
-      answer(info && typeof info == "object" ? info : null);
+      if (self.readyState != CONNECTING) { return; }
+      self._plan.choose(info, rtt);
+      self._ledger.offered = self._plan.resume;
+      self._next();
     });
   };
 
-  // Candidates: the server's order (or ours), minus what the browser cannot do, what the
-  // page excluded, and what failed here recently -- unless that would leave nothing.
-  proto._plan = function (info, rtt) {
-    var o = this._options, env = environment(this._target, info), allowed = names(o.transports);
-    var list = info && isArray(info.transports) ? names(info.transports) : ORDER.slice();
-    var memory = o.remember ? recall(this._target.base) : {}, failed = memory.failed || {};
-    var candidates = [], skipped = [], noWebSocket = info && info.websocket === false, name, i;
-    for (i = 0; i < list.length; i++) {
-      name = list[i];
-      if (!TRANSPORTS[name] || indexOf(candidates, name) >= 0 || (allowed && indexOf(allowed, name) < 0) ||
-          (noWebSocket && (name == "websocket" || name == "flash")) || !usable(name, env, o)) { continue; }
-      if (failed[name] && now() - failed[name] < o.retryAfter) { skipped.push(name); } else { candidates.push(name); }
-    }
-    this._env = env;
-    this._memory = memory;
-    this._candidates = candidates.length ? candidates : skipped;
-    this._candidatesAll = this._candidates.slice();
-    var resume = info && info.resume;
-    this._heartbeat = info && info.heartbeat_delay > 0 ? info.heartbeat_delay * 1000 : 0;
-    this._resumeOffered = !!(o.resume && resume && resume.v == 1);
-    this._grace = resume && resume.grace > 0 ? resume.grace * 1000 : 60000;
-    // As sockjs-client: a retransmission timeout from the RTT, two round trips to open.
-    var rto = info ? (rtt > 100 ? 4 * rtt : 300 + rtt) : 4000;
-    this._rtt = rtt;
-    this._timeout = o.timeout || Math.max(o.minTimeout, 2 * rto);
-    this._next();
-  };
-
   proto._next = function () {
-    var self = this, name = this._candidates.shift(), o = this._options;
-    if (!name) { return this._finish(1006, "All transports failed", false, true); }
-    var url = this._sessionUrl(this._resumeOffered && name != "flash" ? "fb_resume=1" : "");
-    // The last candidate has nothing to fall back to: give it longer. Flash first asks
-    // port 843 for a policy and waits 3 s before asking in-band.
-    var timeout = this._candidates.length ? this._timeout : Math.max(3 * this._timeout, 10000);
-    if (name == "flash") { timeout += 4000; }
-    this._attempt = name;
-    this._timer = later(function () { self._abandon(); }, timeout);
-    this._url = url;
-    try { this._tr = TRANSPORTS[name](this, url, this._env); } catch (e) { return this._abandon(); }
+    var self = this, plan = this._plan, name = plan.next();
+    if (!name) { return self._finish(1006, "All transports failed", false, true); }
+    var url = self._sessionUrl(self._ledger.offered && name != "flash" ? "fb_resume=1" : "");
+    self._connect(name, url, attemptTimeout(plan.timeout, !plan.candidates.length, name), "_abandon");
   };
 
-  // fb_resume=<id>.<received>, and while a resume is under way, .<its attempt number>.
-  proto._resumeArgument = function () {
-    return "fb_resume=" + this._cid + "." + this._rx + (this._resuming ? "." + this._tries : "");
-  };
-  proto._resumeQuery = function () {
-    var query = this._target.query;
-    return query + (query ? "&" : "?") + this._resumeArgument();
+  // A new SockJS session address for this socket (tests/security reads it).
+  proto._sessionUrl = function (extra) { return sessionUrl(this._target, extra); };
+
+  // Transport `name` on `url` becomes the current one; this[fail]() after `ms`, or if it
+  // cannot start. Its event x calls _onx(tr, ...) while it is current, and never after.
+  proto._connect = function (name, url, ms, fail) {
+    var self = this, tr;
+    self._timer = later(function () { self[fail](); }, ms);
+    self._url = url;
+    try {
+      tr = self._tr = TRANSPORTS[name](url, self._plan.env, function (type, a, b) { if (tr === self._tr) { self["_on" + type](tr, a, b); } }, self._options);
+    } catch (e) { self[fail](); }
   };
 
-  // A new SockJS session address; `extra` goes into its query string.
-  proto._sessionUrl = function (extra) {
-    var target = this._target, server = randomString(3, "0123456789"), session = randomString(24, "abcdefghijklmnopqrstuvwxyz0123456789");
-    var query = target.query;
-    if (extra) { query += (query ? "&" : "?") + extra; }
-    return { base: target.base, query: query, session: target.base + "/" + server + "/" + session };
+  // Each receiving request of a resumable connection says how much arrived so far.
+  proto._onpoll = function () {
+    var ledger = this._ledger;
+    if (ledger.cid) { this._url.query = withQuery(this._target.query, ledger.argument(this._resuming)); }
+  };
+  proto._onmessage = function (tr, text) { this._deliver(tr, [text]); };
+  proto._onclose = function (tr, code, reason) {
+    if (this.readyState == OPEN && code && code != 1006) { return this._finish(code, reason || "", true); }
+    this._onend();
   };
 
   proto._abandon = function () {
     if (this.readyState != CONNECTING && !this._reconnecting) { return; }
-    this._failed.push(this._attempt);
+    this._plan.failed.push(this._plan.attempt);
     this._stop();
     this._next();
   };
 
   proto._opened = function () {
-    var memory = this._memory, failed = memory.failed || {}, i;
+    var ledger = this._ledger, tr = this._tr;
     clearTimeout(this._timer);
     this.readyState = OPEN;
-    this.transport = this._attempt;
-    if (this._options.remember) {
-      for (i = 0; i < this._failed.length; i++) { failed[this._failed[i]] = now(); }
-      delete failed[this.transport];
-      memory.failed = failed;
-      memory.ok = this.transport;
-      memorize(this._target.base, memory);
-    }
+    this.transport = this._plan.worked();
     this._alive();
-    if (this._tr && this._tr.raw) { this._resumeOffered = false; this._unacked = []; } // no SockJS framing: no resume
-    if (this._resumeOffered && !this._cid) {
+    if (tr && tr.raw) { ledger.drop(); } // no SockJS framing: no resume
+    if (ledger.offered && !ledger.cid) {
       // Its id follows the open frame; a server whose transport cannot resume never
       // sends one, and then there is nothing to keep.
-      var self = this;
-      this._cidTimer = later(function () { if (!self._cid) { self._resumeOffered = false; self._unacked = []; } }, this._timeout);
+      this._cidTimer = later(function () { if (!ledger.cid) { ledger.drop(); } }, this._plan.timeout);
     }
     if (this._reconnecting) {
       // A new connection after a server restart: the page's socket stayed open.
       this._reconnecting = false;
-      this._waiting = {};
-      this._resubscribe();
+      this._channels.reset();
       this._emit("reconnect", { transport: this.transport });
       return this._flush();
     }
     this._emit("open");
-    var early = this._early || [];
-    this._early = null;
-    for (var i = 0; i < early.length && this.readyState == OPEN; i++) { this.send(early[i]); }
+    this._channels.opened();
   };
 
   // A frame from the current transport: o(pen), h(eartbeat), a[rray of messages],
   // c(lose), and on resumable connections r{control}: its id, a resume's outcome, acks.
-  proto._frame = function (tr, frame) {
-    if (tr !== this._tr) { return; }
+  proto._onframe = function (tr, frame) {
     var type = frame.charAt(0), body = null;
     this._alive();
     if (type == "o" && (this.readyState == CONNECTING || this._reconnecting)) { return this._opened(); }
@@ -744,54 +984,44 @@
   };
 
   proto._deliver = function (tr, messages) {
-    for (var i = 0; i < messages.length && tr === this._tr && this.readyState == OPEN; i++) {
-      this._rx++;
-      if (!this._envelope(messages[i])) {
-        this._emit("message", { data: messages[i], origin: this._target.origin, lastEventId: "" });
+    var self = this, ledger = this._ledger;
+    // (A handler may close the socket, or lose the transport by sending: the rest comes again.)
+    for (var i = 0; i < messages.length && tr === self._tr && self.readyState == OPEN; i++) {
+      ledger.rx++;
+      if (!self._channels.envelope(messages[i])) {
+        self._emit("message", { data: messages[i], origin: self._target.origin, lastEventId: "" });
       }
     }
-    if (!this._cid) { return; }
-    if (this._rx - this._toldRx >= 32) { return this._flush(); }
+    if (!ledger.cid) { return; }
+    if (ledger.rx - ledger.told >= 32) { return self._flush(); }
     // A few owed and nothing to send: acknowledge them a little later, in one request.
-    var self = this;
-    if (!this._ackTimer) {
-      this._ackTimer = later(function () { self._ackTimer = null; self._ackNow = true; self._flush(); }, 2000);
+    if (!self._ackTimer) {
+      self._ackTimer = later(function () { self._ackTimer = null; ledger.ackNow = true; self._flush(); }, 2000);
     }
   };
 
   proto._control = function (body) {
-    var o = this._options, resuming = this._resuming;
-    if (body.cid && !this._cid && !resuming && o.resume) {
-      this._cid = String(body.cid); // a new resumable connection
+    var ledger = this._ledger, resuming = this._resuming;
+    if (body.cid && !ledger.cid && !resuming && this._options.resume) {
+      ledger.cid = String(body.cid); // a new resumable connection
       clearTimeout(this._cidTimer);
     }
-    if (typeof body.ack == "number") { this._acked(body.ack); }
+    if (typeof body.ack == "number") { ledger.acked(body.ack); }
     if (body.resumed === true && resuming) {
-      if (body.cid) { this._cid = String(body.cid); } // a fresh id after every resume: the old one is void
       clearTimeout(this._timer);
       this._resuming = false;
-      this._attempts = 0;
-      this._lostAt = 0; // this loss is over: the next one gets the whole grace period
-      // Everything the server did not get goes again, before anything newer.
-      this._acked(body.seen);
-      this._queue = this._unacked.slice();
+      this._queue = ledger.resumed(body);
       this._alive();
       this._emit("resume", { transport: this.transport });
       this._flush();
     }
   };
 
-  // The server has received `count` of our messages in all.
-  proto._acked = function (count) {
-    var drop = count - (this._serverGot || 0);
-    if (drop > 0) { this._unacked.splice(0, drop); this._serverGot = count; }
-  };
-
   proto._closed = function (code, reason) {
     // Reconnecting after a restart, we may still reach a server on its way out (1012) or
     // one that is full (1013): try again, as long as a resume would have been allowed.
     if (this._reconnecting && (code == 1012 || code == 1013)) { return this._retryRestart(code, reason); }
-    if (this._cid && this.readyState == OPEN) {
+    if (this._ledger.cid && this.readyState == OPEN) {
       // 1012: the server is restarting. It acknowledged what it got just before; open a
       // new connection (a load balancer picks another server) and send the rest there.
       if (code == 1012) { return this._restart(); }
@@ -803,15 +1033,14 @@
   };
 
   // The transport is gone without a close frame: try the next one, resume, or report.
-  proto._end = function (tr) {
-    if (tr !== this._tr) { return; }
+  proto._onend = function () {
     if (this.readyState == CONNECTING || this._reconnecting) { return this._abandon(); }
     this._lost("Connection lost");
   };
 
   proto._lost = function (reason) {
     if (this._resuming) { return this._retry(); }
-    if (this._cid && this.readyState == OPEN) { return this._resume(); }
+    if (this._ledger.cid && this.readyState == OPEN) { return this._resume(); }
     this._finish(1006, reason, false, true);
   };
 
@@ -819,27 +1048,21 @@
   // attempts are numbered for the life of the socket, so that the server can tell an old
   // one the network held up from the latest.
   proto._resume = function () {
-    var self = this;
-    this._stop();
-    this._resuming = true;
-    if (!this._lostAt) { this._lostAt = now(); }
-    if (now() - this._lostAt > this._grace) {
-      return this._finish(3009, "Resume grace period expired", false, true);
+    var self = this, ledger = this._ledger, plan = this._plan, n;
+    self._stop();
+    self._resuming = true;
+    if (ledger.expired(now(), plan.grace)) {
+      return self._finish(3009, "Resume grace period expired", false, true);
     }
-    var o = this._options, n = this._attempts = (this._attempts || 0) + 1;
-    var delay = Math.min(o.maxReconnectDelay, o.reconnectDelay * Math.pow(2, n - 1)) * (0.5 + Math.random());
-    this._timer = later(function () {
+    n = ++ledger.attempts;
+    self._timer = later(function () {
       if (self.readyState != OPEN || !self._resuming) { return; }
       // After a few failures on this transport, try the others the plan allowed.
-      var names = n > 3 && self._candidatesAll.length ? self._candidatesAll : [self.transport];
-      var name = names[(n - 1) % names.length];
-      self.transport = name;
-      self._tries = (self._tries || 0) + 1;
-      var url = self._sessionUrl(self._resumeArgument());
-      self._timer = later(function () { self._retry(); }, self._timeout);
-      self._url = url;
-      try { self._tr = TRANSPORTS[name](self, url, self._env); } catch (e) { self._retry(); }
-    }, delay);
+      var name = self.transport = plan.forResume(n, self.transport);
+      ledger.tries++;
+      var url = self._sessionUrl(ledger.argument(true));
+      self._connect(name, url, plan.timeout, "_retry");
+    }, backoff(n, self._options, Math.random()));
   };
 
   proto._retry = function () {
@@ -847,56 +1070,30 @@
   };
 
   proto._retryRestart = function (code, reason) {
-    var self = this, n = this._attempts = (this._attempts || 0) + 1, o = this._options;
-    this._stop();
-    if (now() - this._restartAt > this._grace) { return this._finish(code, reason, true); }
-    this._timer = later(function () {
-      self._candidates = self._candidatesAll.slice();
+    var self = this, n = ++this._ledger.attempts;
+    self._stop();
+    if (now() - self._restartAt > self._plan.grace) { return self._finish(code, reason, true); }
+    self._timer = later(function () {
+      self._plan.again();
       self._next();
-    }, Math.min(o.maxReconnectDelay, o.reconnectDelay * Math.pow(2, n - 1)) * (0.5 + Math.random()));
+    }, backoff(n, self._options, Math.random()));
   };
 
   proto._restart = function () {
     this._restartAt = now();
-    this._attempts = 0;
-    this._lostAt = 0;
     this._stop();
-    this._cid = null;
-    this._rx = this._toldRx = 0;
-    this._serverGot = 0;
-    this._queue = this._unacked.slice();
-    this._unacked = [];
+    this._queue = this._ledger.restart();
     this._resuming = false;
     this._reconnecting = true; // the page's socket stays OPEN meanwhile
-    this._failed = [];
-    this._candidates = this._candidatesAll.slice();
+    this._plan.failed = [];
+    this._plan.again();
     this._next();
   };
 
-  // The watchdog works from the clock, not from timer counts: a background tab's timers
-  // run late, and a late timer is not a silent network. When it fires later than it was
-  // meant to (throttled, or the machine slept), it looks again a moment after, which
-  // gives frames the browser was holding back their chance to arrive first.
-  // How long a transport may stay silent (or a send take) before it counts as lost; 0: never.
-  proto._limit = function () {
-    var ms = this._options.heartbeatTimeout;
-    return ms === null || ms === undefined ? (this._heartbeat ? 1.5 * this._heartbeat + 2000 : 60000) : ms;
-  };
+  proto._limit = function () { return heartbeatLimit(this._options.heartbeatTimeout, this._plan.heartbeat); };
   proto._alive = function () {
-    var self = this, ms = this._limit();
-    this._lastFrame = now();
-    clearTimeout(this._watchdog);
-    if (!ms || !this._tr || this._tr.raw || this.readyState != OPEN || this._resuming) { return; }
-    function watch(delay) {
-      var due = now() + delay;
-      self._watchdog = later(function () {
-        var silent = now() - self._lastFrame;
-        if (silent < ms) { return watch(ms - silent); }
-        if (now() - due > 1000) { return watch(1500); } // fired late: look again in a moment
-        self._lost("No heartbeat");
-      }, delay);
-    }
-    watch(ms);
+    var tr = this._tr;
+    this._dog.alive(tr && !tr.raw && this.readyState == OPEN && !this._resuming ? this._limit() : 0);
   };
 
   proto._stop = function (code, reason) {
@@ -904,7 +1101,7 @@
     this._tr = null;
     this._endSend();
     clearTimeout(this._timer);
-    clearTimeout(this._watchdog);
+    this._dog.stop();
     if (this._abortInfo) { this._abortInfo(); this._abortInfo = null; }
     if (tr) { tr.close(code, reason); }
   };
@@ -915,93 +1112,23 @@
     this.readyState = CLOSED;
     this._resuming = this._reconnecting = false;
     this._queue = [];
-    this._unacked = [];
+    this._ledger.unacked = [];
     var at = indexOf(live, this);
     if (at >= 0) { live.splice(at, 1); }
     if (error) { this._emit("error"); }
     this._emit("close", { code: code, reason: reason || "", wasClean: !!wasClean });
   };
 
-
-  // -- channels (the envelope protocol of a fallback channel server) ----------------------
-
-  /**
-   * sock.subscribe(channel, handler, {token, onjoin, onleave, onerror, onsubscribe}):
-   * handler(data) for each message published to `channel`; presence channels also call
-   * onjoin(member) and onleave(member). Subscriptions are made again by themselves when the
-   * socket reconnects to another server. Returns {unsubscribe, publish, presence}.
-   */
-  proto.subscribe = function (channel, handler, options) {
-    var self = this, subs = this._subs || (this._subs = {});
-    var sub = subs[channel] = { handler: handler || noop, options: options || {} };
-    this._channelRequest("subscribe", { channel: channel, token: sub.options.token }, function (answer) {
-      if (subs[channel] !== sub) { return; }
-      if (answer.op == "error") {
-        delete subs[channel];
-        return (sub.options.onerror || noop)(answer);
-      }
-      (sub.options.onsubscribe || noop)(answer);
-    });
-    return {
-      unsubscribe: function () { self.unsubscribe(channel); },
-      publish: function (data, done) { self.publish(channel, data, done); },
-      presence: function (done) { self.presence(channel, done); }
-    };
-  };
-  proto.unsubscribe = function (channel, done) {
-    if (this._subs) { delete this._subs[channel]; }
-    this._channelRequest("unsubscribe", { channel: channel }, done);
-  };
-  /** Publish to a channel browsers may publish to; done(answer) gets ok or error. */
-  proto.publish = function (channel, data, done) {
-    this._channelRequest("publish", { channel: channel, data: data }, done);
-  };
-  /** done(members) for a presence channel this socket subscribed to (or done(null, error)). */
-  proto.presence = function (channel, done) {
-    this._channelRequest("presence", { channel: channel }, function (answer) {
-      if (done) { done(answer.op == "ok" ? answer.presence : null, answer); }
-    });
-  };
-  /** Hand an event to the application's backend (its trigger hook or webhook). */
-  proto.trigger = function (event, data, done) {
-    this._channelRequest("trigger", { event: event, data: data }, done);
-  };
-
-  proto._channelRequest = function (op, fields, done) {
-    var id = this._nextRequest = (this._nextRequest || 0) + 1, body = { v: 1, op: op, id: id };
-    for (var key in fields) { if (fields[key] !== undefined) { body[key] = fields[key]; } }
-    (this._waiting || (this._waiting = {}))[id] = done || noop;
-    var text = JSON_.stringify(body);
-    if (this.readyState == CONNECTING) { (this._early || (this._early = [])).push(text); } else { this.send(text); }
-  };
-
-  // An envelope from the server, or false when the message is not one (then it is an
-  // ordinary message event).
-  proto._envelope = function (text) {
-    var e, waiting = this._waiting, subs = this._subs || {}, sub;
-    if (!waiting || text.charAt(0) != "{") { return false; }
-    try { e = parse(text); } catch (error) { return false; }
-    if (!e || e.v !== 1 || typeof e.op != "string") { return false; }
-    if ((e.op == "ok" || e.op == "error") && waiting[e.id]) {
-      var done = waiting[e.id];
-      delete waiting[e.id];
-      done(e);
-    } else if (e.op == "message" && (sub = subs[e.channel])) {
-      sub.handler(e.data, e);
-    } else if ((e.op == "join" || e.op == "leave") && (sub = subs[e.channel])) {
-      (sub.options["on" + e.op] || noop)(e.member, e);
-    } else {
-      return false;
-    }
-    return true;
-  };
-
-  // A new server-side connection (after 1012): what this socket had subscribed, again.
-  proto._resubscribe = function () {
-    var subs = this._subs || {}, channel;
-    this._subs = {};
-    for (channel in subs) { this.subscribe(channel, subs[channel].handler, subs[channel].options); }
-  };
+  // -- the channel API (README: "Channels, tokens and the backend API") -----------------
+  // subscribe(channel, handler, {token, onjoin, onleave, onerror, onsubscribe}) returns
+  // {unsubscribe, publish, presence}; unsubscribe(channel, done); publish(channel, data,
+  // done); presence(channel, done(members)); trigger(event, data, done).
+  function channelMethod(name) {
+    return function (a, b, c) { return this._channels[name](a, b, c); };
+  }
+  for (var api = ["subscribe", "unsubscribe", "publish", "presence", "trigger"], at = 0; at < api.length; at++) {
+    proto[api[at]] = channelMethod(api[at]);
+  }
 
   // -- drop-in mode and configuration from the script tag ---------------------------------
 
@@ -1018,7 +1145,6 @@
   };
 
   // A page going away says goodbye on every open socket (see _bye).
-  var live = [];
   FallbackSocket._live = live;
   listen(window, "pagehide", function () {
     for (var i = 0; i < live.length; i++) {

@@ -28,8 +28,8 @@ SHIM_PATH = os.path.join(ROOT, "fallback", "static", "fallback.js")
 #: What a failure report shows of the page's socket (the harness's, or the demo chat's).
 SOCKET_STATE = """() => {
   const s = window.sock || (window.chat && chat.socket());
-  return s ? {readyState: s.readyState, transport: s.transport, attempt: s._attempt,
-              sending: !!s._sending, queued: s._queue.length, candidates: s._candidates}
+  return s ? {readyState: s.readyState, transport: s.transport, attempt: s._plan.attempt,
+              sending: !!s._sending, queued: s._queue.length, candidates: s._plan.candidates}
            : null;
 }"""
 

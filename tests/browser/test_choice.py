@@ -146,11 +146,11 @@ def test_broken_websocket_falls_back_in_time_and_the_next_load_goes_straight_on(
 
     open_socket(page, service)
     opened = wait_open(page)
-    timeout = page.evaluate("sock._timeout")
+    timeout = page.evaluate("sock._plan.timeout")
     assert opened["transport"] == "eventsource"
     assert apps.upgrades[broken] == before + 1
     # The RTT-derived timeout: at least minTimeout, two retransmission timeouts.
-    rtt = page.evaluate("sock._rtt")
+    rtt = page.evaluate("sock._plan.rtt")
     rto = 4 * rtt if rtt > 100 else 300 + rtt
     assert timeout == max(1000, 2 * rto)
     if broken == "silent":  # waited for the timeout, and not much longer

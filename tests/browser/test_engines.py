@@ -72,7 +72,7 @@ def test_behind_a_websocket_swallowing_proxy_the_next_load_goes_straight_on(engi
     before = apps.upgrades["silent"]
     opened = open_socket(page, service)
     assert opened["transport"] == "eventsource"
-    timeout = page.evaluate("sock._timeout")
+    timeout = page.evaluate("sock._plan.timeout")
     assert timeout <= opened["ms"] < timeout + 3000  # it waited for the WebSocket, no more
     assert apps.upgrades["silent"] == before + 1
     page.goto(url)  # the next load, same browser profile: WebSocket is not tried again

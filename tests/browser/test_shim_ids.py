@@ -81,10 +81,10 @@ def test_the_shim_takes_the_fresh_connection_id_of_every_resume(open_page, proxy
     page = open_page(proxy.url + apps.pages.add(apps.page(shim="/echo/fallback.js")))
     open_socket(page, proxy.url + "/chaos", {"transports": [transport], "heartbeatTimeout": 3000})
     assert wait_open(page)["transport"] == transport
-    page.wait_for_function("() => !!sock._cid")
+    page.wait_for_function("() => !!sock._ledger.cid")
     page.evaluate(
-        """() => { window.cids = [sock._cid];
-                   sock.addEventListener('resume', () => window.cids.push(sock._cid)); }"""
+        """() => { window.cids = [sock._ledger.cid];
+                   sock.addEventListener('resume', () => window.cids.push(sock._ledger.cid)); }"""
     )
     proxy.enabled = True
     # Messages between the cuts: the server sees the client use each new id, which voids

@@ -8,6 +8,8 @@
 //   b.runPending();                 // the shim starts on a timer: /info is asked for
 //   b.xhr(0).answer(200, JSON.stringify(info));
 //   const ws = b.websockets[0]; ws.receive("o"); ...
+//
+// With `parts: true` the file's inner parts are there too (`b.parts.Ledger`, ...: see PARTS).
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -15,6 +17,22 @@ const vm = require("vm");
 
 const SHIM = path.join(__dirname, "..", "..", "fallback", "static", "fallback.js");
 const SOURCE = fs.readFileSync(SHIM, "utf8");
+
+// The parts of the file that its unit tests call directly. The shipped file exports none of
+// them: `new FakeBrowser({ parts: true })` loads it with one line added before its end,
+// `window.__parts = {quote: quote, ...}`, and hands them out as `browser.parts`.
+const PARTS = [
+  "quote", "encode", "unescapeEvent", "lines", "utf8Length", "randomString", "parseUrl",
+  "withQuery", "sessionUrl", "names", "backoff", "heartbeatLimit", "openTimeout",
+  "attemptTimeout", "recheck", "chooseTransports", "Plan", "Ledger", "channels", "watchdog",
+];
+const END = "})(window, document);";
+function withParts(source) {
+  const at = source.lastIndexOf(END);
+  if (at < 0) { throw new Error("fallback.js no longer ends with " + END); }
+  const exported = PARTS.map((name) => name + ": " + name).join(", ");
+  return source.slice(0, at) + "  window.__parts = { " + exported + " };\n" + source.slice(at);
+}
 
 class Clock {
   constructor(start) {
@@ -243,7 +261,7 @@ class FakeBrowser {
       window.Uint8Array = Uint8Array;
     }
     window.XMLHttpRequest.prototype.withCredentials = false; // XHR2: CORS capable
-    window.EventSource && (window.EventSource.prototype.withCredentials = false);
+    if (window.EventSource) { window.EventSource.prototype.withCredentials = false; }
     this.windowListeners = {};
     const context = {
       window,
@@ -261,9 +279,10 @@ class FakeBrowser {
     window.setTimeout = context.setTimeout;
     window.clearTimeout = context.clearTimeout;
     vm.createContext(context);
-    vm.runInContext(SOURCE, context, { filename: SHIM });
+    vm.runInContext(o.parts ? withParts(SOURCE) : SOURCE, context, { filename: SHIM });
     this.window = window;
     this.FallbackSocket = window.FallbackSocket;
+    this.parts = window.__parts;
   }
 
   advance(ms) { this.clock.advance(ms); }

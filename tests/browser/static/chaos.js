@@ -42,7 +42,7 @@
       sock._lost = function (reason) { state.lost[reason] = (state.lost[reason] || 0) + 1; state.trace.push([Date.now() - started, "lost", reason]); return lost.apply(this, arguments); };
       state.trace = [];
       var resume = sock._resume;
-      sock._resume = function () { state.trace.push([Date.now() - started, "attempt", this._attempts || 0]); return resume.apply(this, arguments); };
+      sock._resume = function () { state.trace.push([Date.now() - started, "attempt", this._ledger.attempts]); return resume.apply(this, arguments); };
       var control = sock._control;
       sock._control = function (body) { if (body.resumed) { state.trace.push([Date.now() - started, "resumed"]); } return control.apply(this, arguments); };
       sock.addEventListener("resume", function () { state.resumes.push(Date.now() - started); });
