@@ -123,10 +123,27 @@ class Redis:
             sys.exit("redis-server is not installed (make bench installs it: make system-deps)")
         self.port = free_port()
         self.proc = subprocess.Popen(
-            ["taskset", "-c", TWO_PROCESSES["redis"], binary, "--port", str(self.port),
-             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir,
-             "--protected-mode", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                "taskset",
+                "-c",
+                TWO_PROCESSES["redis"],
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
+                "--protected-mode",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         prioritize(self.proc.pid)
         wait_for(self._pong, "redis-server")
@@ -176,8 +193,11 @@ class Server:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             ["taskset", "-c", core, sys.executable, "-m", "fallback", "serve", *args],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
-            env=dict(os.environ, PYTHONPATH=ROOT), start_new_session=True,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=ROOT),
+            start_new_session=True,
         )
         prioritize(self.proc.pid)
         try:
@@ -225,14 +245,32 @@ def measure(
         for core in layout["servers"]:
             servers.append(Server(scenario.app, core, broker, config))
         ports = ",".join(str(s.port) for s in servers)
-        args = ["broadcast", ports, servers[0].prefix, str(SUBSCRIBERS), str(scenario.inflight),
-                str(warmup), str(seconds), str(SIZE), "1", "--skip", "1"]
+        args = [
+            "broadcast",
+            ports,
+            servers[0].prefix,
+            str(SUBSCRIBERS),
+            str(scenario.inflight),
+            str(warmup),
+            str(seconds),
+            str(SIZE),
+            "1",
+            "--skip",
+            "1",
+        ]
         if scenario.app == "api":
-            args += ["--hello", SUBSCRIBE, "--http-publish",
-                     f"{servers[0].port},{TENANT_PREFIX}/api/publish,{API_KEY},news"]
+            args += [
+                "--hello",
+                SUBSCRIBE,
+                "--http-publish",
+                f"{servers[0].port},{TENANT_PREFIX}/api/publish,{API_KEY},news",
+            ]
         gen = subprocess.Popen(
             ["taskset", "-c", layout["loadgen"], LOADGEN, *args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             start_new_session=True,
         )
         prioritize(gen.pid)
@@ -290,9 +328,9 @@ def summarize(measurements: list[Measurement]) -> dict[str, Any]:
             "max": max(rates, default=0.0),
             "published": median([m.published for m in ms]),
             "cpu_us": median([sum(m.server_cpu) / m.rate * 1e6 for m in ms if m.rate]),
-            "server_cpu": [
-                median([m.server_cpu[i] for m in ms]) for i in range(scenario.processes)
-            ] if ms else [],
+            "server_cpu": [median([m.server_cpu[i] for m in ms]) for i in range(scenario.processes)]
+            if ms
+            else [],
             "loadgen_cpu": median([m.loadgen_cpu for m in ms]),
             "redis_cpu": median([m.redis_cpu for m in ms]),
             "core0_busy": median([m.core_busy.get("cpu0", 0) for m in ms]),
@@ -304,8 +342,14 @@ def summarize(measurements: list[Measurement]) -> dict[str, Any]:
         per_run = []
         for run in sorted({m.run for m in measurements}):
             one, two = (
-                next((m.rate for m in measurements if m.scenario == scenario_name(group, p)
-                      and m.run == run and not m.error), 0.0)
+                next(
+                    (
+                        m.rate
+                        for m in measurements
+                        if m.scenario == scenario_name(group, p) and m.run == run and not m.error
+                    ),
+                    0.0,
+                )
                 for p in (1, 2)
             )
             if one and two:
@@ -381,11 +425,24 @@ def plot(summary: dict[str, Any], path: str) -> None:
         rates = [one["rate"] / 1000, two["rate"] / 1000]
         lows = [r - s["min"] / 1000 for r, s in zip(rates, (one, two), strict=True)]
         highs = [s["max"] / 1000 - r for r, s in zip(rates, (one, two), strict=True)]
-        ax.bar(["1 process", "2 processes\n+ Redis"], rates, color=["#2b6cb0", "#38a169"],
-               yerr=[lows, highs], capsize=4, ecolor="#4a5568")
-        ax.text(0.5, 0.97, f"2 / 1 = {summary['ratios'][group]['median']:.2f}x",
-                transform=ax.transAxes, ha="center", va="top", fontsize=9,
-                fontweight="bold")
+        ax.bar(
+            ["1 process", "2 processes\n+ Redis"],
+            rates,
+            color=["#2b6cb0", "#38a169"],
+            yerr=[lows, highs],
+            capsize=4,
+            ecolor="#4a5568",
+        )
+        ax.text(
+            0.5,
+            0.97,
+            f"2 / 1 = {summary['ratios'][group]['median']:.2f}x",
+            transform=ax.transAxes,
+            ha="center",
+            va="top",
+            fontsize=9,
+            fontweight="bold",
+        )
         ax.set_title(title, fontsize=9)
         ax.set_ylabel("thousand deliveries / s", fontsize=8)
         ax.tick_params(axis="x", labelsize=8)
@@ -401,9 +458,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
-    parser.add_argument("--replot", default="",
-                        help="redraw table and plot from raw JSON files (comma-separated: "
-                        "their runs are merged)")
+    parser.add_argument(
+        "--replot",
+        default="",
+        help="redraw table and plot from raw JSON files (comma-separated: their runs are merged)",
+    )
     args = parser.parse_args()
     if args.replot:
         merged: list[Measurement] = []
@@ -412,8 +471,7 @@ def main() -> None:
             with open(path) as f:
                 raw = json.load(f)
             offset = 1 + max((m.run for m in merged), default=-1)
-            merged += [Measurement(**dict(m, run=m["run"] + offset))
-                       for m in raw["measurements"]]
+            merged += [Measurement(**dict(m, run=m["run"] + offset)) for m in raw["measurements"]]
             seconds.add(raw["seconds"])
         if len(seconds) != 1:
             sys.exit(f"runs of different lengths: {sorted(seconds)}")
@@ -442,14 +500,18 @@ def main() -> None:
                     m = measure(scenario, run, args.warmup, args.seconds, redis, config)
                     measurements.append(m)
                     cpu = " ".join(f"{c:4.0%}" for c in m.server_cpu)
-                    status = m.error or (f"{m.rate:10,.0f} deliveries/s  servers {cpu}  "
-                                         f"loadgen {m.loadgen_cpu:4.0%}")
+                    status = m.error or (
+                        f"{m.rate:10,.0f} deliveries/s  servers {cpu}  loadgen {m.loadgen_cpu:4.0%}"
+                    )
                     print(f"run {run + 1}  {scenario.name:13} {status}", flush=True)
         finally:
             redis.stop()
     summary = summarize(measurements)
-    raw = {"measurements": [asdict(m) for m in measurements], "seconds": args.seconds,
-           "summary": summary}
+    raw = {
+        "measurements": [asdict(m) for m in measurements],
+        "seconds": args.seconds,
+        "summary": summary,
+    }
     table = markdown(summary, args.runs, args.seconds)
     save_results(args.out, "fanout", "fanout", raw, table)
     plot(summary, os.path.join(args.out, "fanout.png"))

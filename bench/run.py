@@ -12,8 +12,8 @@ Node.js pinned to the same core, all its threads included.
 Scenarios (64-byte messages):
 
 * echo -- 100 WebSocket connections, one message in flight each. fallback,
-  sockjs-tornado and sockjs-node carry SockJS frames (``["..."]`` in, ``a["..."]`` out); plain Tornado
-  echoes the bare message.
+  sockjs-tornado and sockjs-node carry SockJS frames (``["..."]`` in, ``a["..."]`` out);
+  plain Tornado echoes the bare message.
 * broadcast -- 1000 connections; one of them publishes, every connection (itself too)
   receives; the next message goes out when the last receiver has the previous one.
 * burst -- the same with 8 messages in flight.
@@ -42,8 +42,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LOADGEN = os.path.join(HERE, ".build", "loadgen")
 KINDS = ("fallback", "tornado", "sockjs-tornado", "sockjs-node")
-LABELS = {"fallback": "fallback", "tornado": "plain Tornado", "sockjs-tornado": "sockjs-tornado",
-          "sockjs-node": "sockjs-node"}
+LABELS = {
+    "fallback": "fallback",
+    "tornado": "plain Tornado",
+    "sockjs-tornado": "sockjs-tornado",
+    "sockjs-node": "sockjs-node",
+}
 SOCKJS_NODE = os.path.join(HERE, "sockjs_node.js")
 SERVER_CORE = "0"
 LOADGEN_CORE = "1"
@@ -59,6 +63,8 @@ def prioritize(pid: int) -> None:
             f.write(AUTOGROUP_NICE)
     except OSError:
         pass
+
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -75,16 +81,38 @@ class Scenario:
 
 
 SCENARIOS = (
-    Scenario("echo", "SockJS echo, 100 conns, 1 in flight", "echo", "/echo", 100, 1,
-             ("tornado", 2.5)),
-    Scenario("broadcast", "broadcast to 1000, 1 in flight", "broadcast", "/broadcast", 1000, 1,
-             ("tornado", 3.0)),
-    Scenario("burst", "broadcast to 1000, 8 in flight", "broadcast", "/broadcast", 1000, 8,
-             ("sockjs-tornado", 6.0)),
+    Scenario(
+        "echo", "SockJS echo, 100 conns, 1 in flight", "echo", "/echo", 100, 1, ("tornado", 2.5)
+    ),
+    Scenario(
+        "broadcast",
+        "broadcast to 1000, 1 in flight",
+        "broadcast",
+        "/broadcast",
+        1000,
+        1,
+        ("tornado", 3.0),
+    ),
+    Scenario(
+        "burst",
+        "broadcast to 1000, 8 in flight",
+        "broadcast",
+        "/broadcast",
+        1000,
+        8,
+        ("sockjs-tornado", 6.0),
+    ),
 )
 #: The HTTP streaming fan-out: (scenario, the loadgen option that makes it), SockJS only.
-STREAM = Scenario("stream", "xhr-streaming broadcast to 1000, 1 in flight", "broadcast",
-                  "/broadcast", 1000, 1, None)
+STREAM = Scenario(
+    "stream",
+    "xhr-streaming broadcast to 1000, 1 in flight",
+    "broadcast",
+    "/broadcast",
+    1000,
+    1,
+    None,
+)
 STREAM_OPTIONS = ["--stream", "xhr_streaming"]
 STREAM_KINDS = ("fallback", "sockjs-tornado", "sockjs-node")
 IDLE_CONNS = 2000
@@ -140,11 +168,17 @@ class Server:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.port = free_port()
-        command = (["node", SOCKJS_NODE] if kind == "sockjs-node"
-                   else [sys.executable, os.path.join(HERE, "servers.py"), kind])
+        command = (
+            ["node", SOCKJS_NODE]
+            if kind == "sockjs-node"
+            else [sys.executable, os.path.join(HERE, "servers.py"), kind]
+        )
         self.proc = subprocess.Popen(
             ["taskset", "-c", SERVER_CORE, *command, str(self.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
             start_new_session=True,
         )
         prioritize(self.proc.pid)
@@ -165,7 +199,10 @@ class Server:
 def loadgen(args: list[str]) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         ["taskset", "-c", LOADGEN_CORE, LOADGEN, *args],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     prioritize(proc.pid)
@@ -181,10 +218,20 @@ def measure(
     path = scenario.path + "/websocket" if raw else scenario.path
     server = Server(kind)
     try:
-        gen = loadgen([scenario.mode, str(server.port), path, str(scenario.conns),
-                       str(scenario.inflight), str(warmup), str(seconds), "64",
-                       "1" if sockjs else "0",
-                       *(STREAM_OPTIONS if scenario is STREAM else [])])
+        gen = loadgen(
+            [
+                scenario.mode,
+                str(server.port),
+                path,
+                str(scenario.conns),
+                str(scenario.inflight),
+                str(warmup),
+                str(seconds),
+                "64",
+                "1" if sockjs else "0",
+                *(STREAM_OPTIONS if scenario is STREAM else []),
+            ]
+        )
         assert gen.stdout is not None
         line = gen.stdout.readline()
         if line.strip() != "measuring":
@@ -221,15 +268,27 @@ def measure_memory(kind: str, conns: int) -> float:
         sockjs = kind != "tornado"
         # One connection first, so that lazily imported code and first allocations are
         # part of the baseline, not of the per-session cost.
-        warm = loadgen(["idle", str(server.port), "/echo", "1", "1", "0", "0", "64",
-                        "1" if sockjs else "0"])
+        warm = loadgen(
+            ["idle", str(server.port), "/echo", "1", "1", "0", "0", "64", "1" if sockjs else "0"]
+        )
         assert warm.stdout is not None and warm.stdin is not None
         if warm.stdout.readline().strip() != "ready":
             raise RuntimeError(warm.stderr.read())  # type: ignore[union-attr]
         time.sleep(0.3)
         before = rss_kb(server.proc.pid)
-        gen = loadgen(["idle", str(server.port), "/echo", str(conns), "1", "0", "0", "64",
-                       "1" if sockjs else "0"])
+        gen = loadgen(
+            [
+                "idle",
+                str(server.port),
+                "/echo",
+                str(conns),
+                "1",
+                "0",
+                "0",
+                "64",
+                "1" if sockjs else "0",
+            ]
+        )
         assert gen.stdout is not None and gen.stdin is not None
         if gen.stdout.readline().strip() != "ready":
             raise RuntimeError(gen.stderr.read())  # type: ignore[union-attr]
@@ -252,8 +311,11 @@ def summarize(measurements: list[Measurement], memory: dict[str, list[float]]) -
     for scenario in SCENARIOS:
         rows = {}
         for kind in KINDS:
-            ms = [m for m in measurements if m.scenario == scenario.name and m.kind == kind
-                  and not m.error]
+            ms = [
+                m
+                for m in measurements
+                if m.scenario == scenario.name and m.kind == kind and not m.error
+            ]
             rows[kind] = {
                 "rate": median([m.rate for m in ms]),
                 "server_cpu": median([m.server_cpu for m in ms]),
@@ -267,10 +329,22 @@ def summarize(measurements: list[Measurement], memory: dict[str, list[float]]) -
         for kind in KINDS[1:]:
             per_run = []
             for run in {m.run for m in measurements}:
-                ours = [m.rate for m in measurements if m.scenario == scenario.name
-                        and m.kind == "fallback" and m.run == run and not m.error]
-                theirs = [m.rate for m in measurements if m.scenario == scenario.name
-                          and m.kind == kind and m.run == run and not m.error]
+                ours = [
+                    m.rate
+                    for m in measurements
+                    if m.scenario == scenario.name
+                    and m.kind == "fallback"
+                    and m.run == run
+                    and not m.error
+                ]
+                theirs = [
+                    m.rate
+                    for m in measurements
+                    if m.scenario == scenario.name
+                    and m.kind == kind
+                    and m.run == run
+                    and not m.error
+                ]
                 if ours and theirs and theirs[0]:
                     per_run.append(ours[0] / theirs[0])
             ratios[kind] = median(per_run)
@@ -295,8 +369,11 @@ def summarize(measurements: list[Measurement], memory: dict[str, list[float]]) -
     if raw:
         ratios = []
         for m in raw:
-            base = [t.rate for t in measurements if t.scenario == "echo" and t.kind == "tornado"
-                    and t.run == m.run and not t.error]
+            base = [
+                t.rate
+                for t in measurements
+                if t.scenario == "echo" and t.kind == "tornado" and t.run == m.run and not t.error
+            ]
             if base and base[0]:
                 ratios.append(m.rate / base[0])
         summary["rawecho"] = {"rate": median([m.rate for m in raw]), "ratio": median(ratios)}
@@ -381,8 +458,12 @@ def plot(summary: dict[str, Any], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = {"fallback": "#2b6cb0", "tornado": "#a0aec0", "sockjs-tornado": "#ed8936",
-              "sockjs-node": "#38a169"}
+    colors = {
+        "fallback": "#2b6cb0",
+        "tornado": "#a0aec0",
+        "sockjs-tornado": "#ed8936",
+        "sockjs-node": "#38a169",
+    }
     labels = [LABELS[k].replace(" ", "\n").replace("-", "-\n") for k in KINDS]
     fig, axes = plt.subplots(1, len(SCENARIOS) + 1, figsize=(15, 3.9))
     for ax, scenario in zip(axes, SCENARIOS, strict=False):
@@ -393,10 +474,22 @@ def plot(summary: dict[str, Any], path: str) -> None:
         kind, goal = scenario.target
         base = data["rows"][kind]["rate"] / 1000
         ax.axhline(base * goal, color="#c53030", linestyle="--", linewidth=1)
-        ax.annotate(f"target {goal:g}x {LABELS[kind]}", (len(KINDS) - 0.55, base * goal), ha="right",
-                    va="bottom", fontsize=7, color="#c53030")
-        ax.annotate(f"{data['ratios'][kind]:.2f}x", (0, rates[0]), ha="center", va="bottom",
-                    fontsize=9, fontweight="bold")
+        ax.annotate(
+            f"target {goal:g}x {LABELS[kind]}",
+            (len(KINDS) - 0.55, base * goal),
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="#c53030",
+        )
+        ax.annotate(
+            f"{data['ratios'][kind]:.2f}x",
+            (0, rates[0]),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            fontweight="bold",
+        )
         ax.set_title(scenario.title, fontsize=9)
         ax.set_ylabel("thousand messages / s", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
@@ -405,8 +498,14 @@ def plot(summary: dict[str, Any], path: str) -> None:
     mem = summary["memory_kb"]
     mx.bar(labels, [mem.get(k, 0) for k in KINDS], color=[colors[k] for k in KINDS])
     mx.axhline(MEMORY_TARGET_KB, color="#c53030", linestyle="--", linewidth=1)
-    mx.annotate(f"target {MEMORY_TARGET_KB:g} KB", (len(KINDS) - 0.55, MEMORY_TARGET_KB), ha="right",
-                va="bottom", fontsize=7, color="#c53030")
+    mx.annotate(
+        f"target {MEMORY_TARGET_KB:g} KB",
+        (len(KINDS) - 0.55, MEMORY_TARGET_KB),
+        ha="right",
+        va="bottom",
+        fontsize=7,
+        color="#c53030",
+    )
     mx.set_title("memory per idle WebSocket session", fontsize=9)
     mx.set_ylabel("KB", fontsize=8)
     mx.tick_params(axis="x", labelsize=7)
@@ -414,16 +513,18 @@ def plot(summary: dict[str, Any], path: str) -> None:
     fig.savefig(path, dpi=110)
 
 
-
-def save_results(out: str, raw_prefix: str, table_name: str, raw: dict[str, Any],
-                 table: str) -> None:
-    """Keep every run's raw numbers (under raw/, not committed) beside the table the README shows."""
+def save_results(
+    out: str, raw_prefix: str, table_name: str, raw: dict[str, Any], table: str
+) -> None:
+    """Keep every run's raw numbers (under raw/, not committed) beside the table the
+    README shows."""
     os.makedirs(os.path.join(out, "raw"), exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with open(os.path.join(out, "raw", f"{raw_prefix}-{stamp}.json"), "w") as f:
         json.dump(raw, f, indent=1)
     with open(os.path.join(out, f"{table_name}.md"), "w") as f:
         f.write(table)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -433,8 +534,9 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=IDLE_CONNS)
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
-    parser.add_argument("--replot", default="",
-                        help="redraw table and plot from raw JSON files (comma-separated)")
+    parser.add_argument(
+        "--replot", default="", help="redraw table and plot from raw JSON files (comma-separated)"
+    )
     args = parser.parse_args()
     if args.replot:
         # Several raw files merge: the same run number in each is the same run (a later
@@ -469,8 +571,10 @@ def main() -> None:
             for kind in order:
                 m = measure(scenario, kind, run, args.warmup, args.seconds)
                 measurements.append(m)
-                status = m.error or (f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}  "
-                                     f"loadgen {m.loadgen_cpu:4.0%}")
+                status = m.error or (
+                    f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}  "
+                    f"loadgen {m.loadgen_cpu:4.0%}"
+                )
                 print(f"run {run + 1}  {scenario.name:9} {kind:14} {status}", flush=True)
             if scenario.name == "echo":
                 m = measure(scenario, "fallback", run, args.warmup, args.seconds, raw=True)
@@ -483,8 +587,10 @@ def main() -> None:
                     continue
                 m = measure(STREAM, kind, run, args.warmup, args.seconds)
                 measurements.append(m)
-                status = m.error or (f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}  "
-                                     f"loadgen {m.loadgen_cpu:4.0%}")
+                status = m.error or (
+                    f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}  "
+                    f"loadgen {m.loadgen_cpu:4.0%}"
+                )
                 print(f"run {run + 1}  {STREAM.name:9} {kind:14} {status}", flush=True)
         if not only or "memory" in only:
             for kind in order:
@@ -492,8 +598,12 @@ def main() -> None:
                 memory[kind].append(kb)
                 print(f"run {run + 1}  memory    {kind:14} {kb:6.1f} KB/session", flush=True)
     summary = summarize(measurements, {k: v for k, v in memory.items() if v})
-    raw = {"measurements": [asdict(m) for m in measurements], "memory": memory,
-           "seconds": args.seconds, "summary": summary}
+    raw = {
+        "measurements": [asdict(m) for m in measurements],
+        "memory": memory,
+        "seconds": args.seconds,
+        "summary": summary,
+    }
     table = markdown(summary, args.runs, args.seconds)
     save_results(args.out, "bench", "results", raw, table)
     plot(summary, os.path.join(args.out, "results.png"))

@@ -101,7 +101,9 @@ class ChatConnection(Connection):
         try:
             room = str(room or "lobby")
             if not ROOM_NAME.fullmatch(room):
-                self.send(dumps({"type": "error", "text": "room names are 1-32 of A-Z a-z 0-9 _ -"}))
+                self.send(
+                    dumps({"type": "error", "text": "room names are 1-32 of A-Z a-z 0-9 _ -"})
+                )
                 return
             nick = " ".join(str(nick or "").split())[:MAX_NICK] or "guest"
             channel = room_channel(room)
@@ -116,7 +118,9 @@ class ChatConnection(Connection):
             channels.join(self, channel, {"nick": unique, "transport": self.transport})
             await channels.subscribed(channel)
             self.send(
-                dumps({"type": "welcome", "nick": unique, "room": room, "transport": self.transport})
+                dumps(
+                    {"type": "welcome", "nick": unique, "room": room, "transport": self.transport}
+                )
             )
             self.tell_room({"type": "joined", "nick": unique, "transport": self.transport})
             await publish_users(room)

@@ -1,12 +1,12 @@
 """fallback: one connection API for every browser, over every SockJS transport.
 
-    from fallback import Connection, Router
+from fallback import Connection, Router
 
-    class Echo(Connection):
-        def on_message(self, text):
-            self.send(text)
+class Echo(Connection):
+    def on_message(self, text):
+        self.send(text)
 
-    app = tornado.web.Application(Router(Echo, "/echo").urls)
+app = tornado.web.Application(Router(Echo, "/echo").urls)
 """
 
 from .app.connection import Connection, broadcast

@@ -152,9 +152,7 @@ class HandshakeError(PeerError):
     """A refused WebSocket opening handshake: answer `status` with `message` and
     `headers` (``Allow`` for 405, ``Sec-WebSocket-Version`` for 426)."""
 
-    def __init__(
-        self, status: int, message: str, headers: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message, status)
         self.headers: Mapping[str, str] = dict(headers or {})
 

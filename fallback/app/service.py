@@ -60,9 +60,7 @@ class Service:
         settings: Settings,
         clock: Clock = time.monotonic,
     ) -> None:
-        if isinstance(connection_factory, type) and not issubclass(
-            connection_factory, Connection
-        ):
+        if isinstance(connection_factory, type) and not issubclass(connection_factory, Connection):
             raise ConfigurationError(
                 f"{connection_factory.__name__} must subclass fallback.Connection"
             )

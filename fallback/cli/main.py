@@ -343,9 +343,7 @@ async def _serve(args: argparse.Namespace) -> None:
         name: getattr(args, name) for name in _SETTING_FLAGS if getattr(args, name) is not None
     }
     router = Router(connection_class, args.prefix, **settings)
-    app = make_application(
-        router, static_path=args.static_path or None, **_stats_options(args)
-    )
+    app = make_application(router, static_path=args.static_path or None, **_stats_options(args))
     if args.broker:
         await channels.start(args.broker)
     server = listen(app, args.port, args.host, **_server_options(args))

@@ -85,7 +85,6 @@ def quote(text: str) -> str:
     return _ESCAPABLE.sub(_escape_char, quoted)
 
 
-
 class OutgoingMessage:
     """One application message on its way out, shared by every session it is queued on.
 
@@ -112,7 +111,6 @@ class OutgoingMessage:
         if self._frame is None:
             self._frame = Frame(FrameKind.MESSAGES, "a[" + self.encoded + "]")
         return self._frame
-
 
 
 def messages_frame(messages: Sequence[OutgoingMessage]) -> Frame:

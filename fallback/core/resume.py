@@ -13,8 +13,8 @@ counts travel:
   ``{"ack": n}`` objects (n = server messages received) among the strings of its send
   arrays, and starts each array with ``{"seq": m}`` (m = its messages sent before this
   array), so that a request the browser retries after a reset connection is recognised
-  and not delivered twice; the server sends ``r{"ack": n}`` frames (n = client messages received) after
-  every 32 messages and in place of heartbeats.
+  and not delivered twice; the server sends ``r{"ack": n}`` frames (n = client messages
+  received) after every 32 messages and in place of heartbeats.
 * Every later receiving request of the session carries ``fb_resume=<cid>.<n>`` too, with
   n the client's current count: a poll or stream that died with frames in flight is
   followed by one that gets them again (`Session.resync`).
@@ -229,9 +229,7 @@ class ResumeState:
             self.replay_bytes += len(message.encoded)
             self.sent += 1
         dropped = 0
-        while replay and (
-            len(replay) > self.buffer_limit or self.replay_bytes > self.buffer_bytes
-        ):
+        while replay and (len(replay) > self.buffer_limit or self.replay_bytes > self.buffer_bytes):
             self.replay_bytes -= len(replay.popleft().encoded)
             self.acked += 1
             dropped += 1
@@ -258,7 +256,9 @@ class ResumeState:
         if client_seen < self.confirmed:
             raise StaleResume()
         if client_seen > self.sent:
-            raise ResumeError(CloseCode.RESUME_LOST, "Cannot resume: the client saw messages never sent")
+            raise ResumeError(
+                CloseCode.RESUME_LOST, "Cannot resume: the client saw messages never sent"
+            )
         if client_seen < self.acked:
             raise ResumeError(
                 CloseCode.RESUME_LOST, "Cannot resume: messages were dropped from a full buffer"

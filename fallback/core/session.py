@@ -264,7 +264,9 @@ class Session:
         if self.state is _CLOSED:
             return False
         opened = self.state is _OPEN
-        self._end(SessionEvent.CLOSE, code, DEFAULT_REASONS.get(code, "") if reason is None else reason)
+        self._end(
+            SessionEvent.CLOSE, code, DEFAULT_REASONS.get(code, "") if reason is None else reason
+        )
         if code == CloseCode.SERVICE_RESTART and self.resume is not None:
             # The client will send again, to another server, what this one did not get:
             # tell it exactly how much that is.

@@ -37,8 +37,7 @@ def normalize_transport(name: str) -> str:
     canonical = TRANSPORT_ALIASES.get(name, name)
     if canonical not in TRANSPORTS:
         raise ConfigurationError(
-            f"unknown transport {name!r} in disabled_transports; "
-            f"use one of {', '.join(TRANSPORTS)}"
+            f"unknown transport {name!r} in disabled_transports; use one of {', '.join(TRANSPORTS)}"
         )
     return canonical
 

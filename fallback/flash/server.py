@@ -54,11 +54,7 @@ _POLICY_READ_CHUNK = 64
 
 
 def check_timeout(timeout: float) -> float:
-    if (
-        not isinstance(timeout, (int, float))
-        or isinstance(timeout, bool)
-        or not timeout > 0
-    ):
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0:
         raise ConfigurationError("flash_policy_timeout must be a positive number of seconds")
     return float(timeout)
 
@@ -108,12 +104,8 @@ class FlashPolicyServer(TCPServer):
     few dozen bytes, so many slow clients cost little.
     """
 
-    def __init__(
-        self, policy: FlashPolicy, *, timeout: float = DEFAULT_POLICY_TIMEOUT
-    ) -> None:
-        super().__init__(
-            max_buffer_size=4 * _POLICY_READ_CHUNK, read_chunk_size=_POLICY_READ_CHUNK
-        )
+    def __init__(self, policy: FlashPolicy, *, timeout: float = DEFAULT_POLICY_TIMEOUT) -> None:
+        super().__init__(max_buffer_size=4 * _POLICY_READ_CHUNK, read_chunk_size=_POLICY_READ_CHUNK)
         self.policy = policy
         self.timeout = check_timeout(timeout)
         #: The ports it listens on, once listening (what port 0 became).

@@ -63,7 +63,11 @@ class TenantsHandler(RequestHandler):
         )
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.finish(json.dumps({"error": {"code": status_code, "message": error_reason(status_code, kwargs)}}))
+        self.finish(
+            json.dumps(
+                {"error": {"code": status_code, "message": error_reason(status_code, kwargs)}}
+            )
+        )
 
 
 def build_application(

@@ -105,7 +105,9 @@ def parse(text: str) -> Request:
         raise EnvelopeError(EnvelopeErrorCode.BAD_CHANNEL, CHANNEL_RULE, request_id)
     token = value.get("token")
     if token is not None and not isinstance(token, str):
-        raise EnvelopeError(EnvelopeErrorCode.BAD_REQUEST, "token must be a string", request_id, channel)
+        raise EnvelopeError(
+            EnvelopeErrorCode.BAD_REQUEST, "token must be a string", request_id, channel
+        )
     return Request(op, request_id, channel=channel, token=token, data=value.get("data"))
 
 

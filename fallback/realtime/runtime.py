@@ -296,7 +296,9 @@ class ChannelConnection(Connection):
             if inspect.isawaitable(verdict):
                 verdict = await verdict
             if not verdict:
-                raise self._fail(request, EnvelopeErrorCode.FORBIDDEN, "not authorized for this channel")
+                raise self._fail(
+                    request, EnvelopeErrorCode.FORBIDDEN, "not authorized for this channel"
+                )
         if self.is_closed:
             return
         if claims is not None and self.user is None:
@@ -331,9 +333,13 @@ class ChannelConnection(Connection):
     async def _publish(self, request: Request) -> None:
         tenant, channel = self.runtime.tenant, request.channel
         if not tenant.client_may_publish(channel):
-            raise self._fail(request, EnvelopeErrorCode.PUBLISH_FORBIDDEN, "browsers may not publish here")
+            raise self._fail(
+                request, EnvelopeErrorCode.PUBLISH_FORBIDDEN, "browsers may not publish here"
+            )
         if tenant.kind(channel) is not ChannelKind.PUBLIC and channel not in self.subscriptions:
-            raise self._fail(request, EnvelopeErrorCode.NOT_SUBSCRIBED, "subscribe before publishing here")
+            raise self._fail(
+                request, EnvelopeErrorCode.NOT_SUBSCRIBED, "subscribe before publishing here"
+            )
         self.runtime.publish(channel, request.data)
         self.send(envelope.ok(request.id, channel=channel))
 
@@ -369,7 +375,9 @@ class ChannelConnection(Connection):
                 }
             )
             if not accepted:
-                raise self._fail(request, EnvelopeErrorCode.TRIGGER_UNAVAILABLE, "backend queue full")
+                raise self._fail(
+                    request, EnvelopeErrorCode.TRIGGER_UNAVAILABLE, "backend queue full"
+                )
         self.send(envelope.ok(request.id, event=request.event))
 
     def _announce(self, kind: str, channel: str, member: dict[str, Any]) -> None:

@@ -142,7 +142,8 @@ def parse_config(data: Mapping[str, Any]) -> ServerConfig:
     bad = set(server) - _SERVER_KEYS
     if bad:
         raise ConfigurationError(
-            f"unknown [server] key(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(_SERVER_KEYS))}"
+            f"unknown [server] key(s) {', '.join(sorted(bad))}; "
+            f"known: {', '.join(sorted(_SERVER_KEYS))}"
         )
     tenants = []
     prefixes: set[str] = set()
@@ -152,7 +153,8 @@ def parse_config(data: Mapping[str, Any]) -> ServerConfig:
         bad = set(table) - _TENANT_KEYS
         if bad:
             raise ConfigurationError(
-                f"unknown [tenants.{name}] key(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(_TENANT_KEYS))}"
+                f"unknown [tenants.{name}] key(s) {', '.join(sorted(bad))}; "
+                f"known: {', '.join(sorted(_TENANT_KEYS))}"
             )
         values = dict(table)
         for key in ("private", "presence", "client_publish"):

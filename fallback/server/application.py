@@ -131,5 +131,3 @@ def make_application(
     app_settings.setdefault(ROUTERS_SETTING, tuple(routers))
     app_settings.setdefault("default_handler_class", NotFoundHandler)
     return tornado.web.Application(rules, **app_settings)
-
-

@@ -123,9 +123,7 @@ async def shutdown(
         for session in service.registry:
             if session.state is not SessionState.CLOSED:
                 closed.append((session, service))
-                session.close(
-                    CloseCode.SERVICE_RESTART, DEFAULT_REASONS[CloseCode.SERVICE_RESTART]
-                )
+                session.close(CloseCode.SERVICE_RESTART, DEFAULT_REASONS[CloseCode.SERVICE_RESTART])
     waiting = closed
 
     def delivered() -> bool:

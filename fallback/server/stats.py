@@ -339,4 +339,3 @@ def stats_rules(path: str, allow: Iterable[str] | str = DEFAULT_STATS_ALLOW) -> 
         url(re.escape(path) + "/?", StatsJSONHandler, arguments),
         url(re.escape(path) + "/metrics", PrometheusHandler, arguments),
     ]
-

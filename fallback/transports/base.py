@@ -286,9 +286,7 @@ class BaseHandler(RequestHandler):
 
     def set_cache_forever(self) -> None:
         self.set_header("Cache-Control", f"public, max-age={ONE_YEAR}")
-        expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
-            seconds=ONE_YEAR
-        )
+        expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=ONE_YEAR)
         self.set_header("Expires", email.utils.format_datetime(expires, usegmt=True))
 
     def set_session_cookie(self) -> None:

@@ -259,7 +259,6 @@ class SockJSLink(SessionLink):
                 return
 
 
-
 class RawLink(SessionLink):
     """One application message per WebSocket text message, no SockJS framing."""
 

@@ -318,9 +318,18 @@ class Firefox:
                 prefs.write(f"user_pref({json.dumps(key)}, {json.dumps(value)});\n")
         port = _free_port()
         self.process = subprocess.Popen(
-            [FIREFOX, "--headless", "--no-remote", "--profile", self.profile,
-             f"--remote-debugging-port={port}", "about:blank"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                FIREFOX,
+                "--headless",
+                "--no-remote",
+                "--profile",
+                self.profile,
+                f"--remote-debugging-port={port}",
+                "about:blank",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             env=dict(os.environ, MOZ_CRASHREPORTER_DISABLE="1"),
         )
         self._wait_listening(port)
@@ -448,7 +457,9 @@ def _start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
     read, write = os.pipe()
     process = subprocess.Popen(
         [XVFB, "-displayfd", str(write), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-        pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     os.close(write)
     with os.fdopen(read) as pipe:

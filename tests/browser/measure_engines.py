@@ -25,10 +25,18 @@ SCENARIOS = [
     ("nothing (the engine as it is)", [], False, "/echo"),
     ("WebSocket, page on another origin", [NO_WEBSOCKET], True, "/echo"),
     ("WebSocket and EventSource, another origin", [NO_WEBSOCKET, NO_EVENTSOURCE], True, "/echo"),
-    ("WebSocket, EventSource, CORS XHR (IE 6-7), same origin",
-     [NO_WEBSOCKET, NO_EVENTSOURCE, NO_CORS_XHR], False, "/echo"),
-    ("WebSocket, EventSource, CORS XHR (IE 6-7), another origin",
-     [NO_WEBSOCKET, NO_EVENTSOURCE, NO_CORS_XHR], True, "/echo"),
+    (
+        "WebSocket, EventSource, CORS XHR (IE 6-7), same origin",
+        [NO_WEBSOCKET, NO_EVENTSOURCE, NO_CORS_XHR],
+        False,
+        "/echo",
+    ),
+    (
+        "WebSocket, EventSource, CORS XHR (IE 6-7), another origin",
+        [NO_WEBSOCKET, NO_EVENTSOURCE, NO_CORS_XHR],
+        True,
+        "/echo",
+    ),
     ("nothing, behind a proxy that swallows WebSocket (first load)", [], False, "/silent"),
 ]
 TRANSPORTS = ["websocket", "eventsource", "xhr_streaming", "htmlfile", "xhr", "jsonp"]
@@ -60,8 +68,10 @@ def measure(engine: Any, live: LiveServer, runs: int) -> dict[str, str]:
         for _ in range(runs):
             page = engine.new_page()
             try:
-                page.goto((other if cross else live.url) + apps.pages.add(
-                    apps.page(init=[CONSOLE_HOOK, *init])))
+                page.goto(
+                    (other if cross else live.url)
+                    + apps.pages.add(apps.page(init=[CONSOLE_HOOK, *init]))
+                )
                 event = opened(page, live.url + service, {})
                 picked.add(event.get("transport", "closed"))
                 times.append(event.get("ms", 0))

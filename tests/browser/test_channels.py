@@ -46,8 +46,17 @@ class ChannelServer:
     def __init__(self, config: Path, broker: str) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.realtime.channel_server", "--config", str(config),
-             "--port", str(self.port), "--broker", broker],
+            [
+                sys.executable,
+                "-m",
+                "tests.realtime.channel_server",
+                "--config",
+                str(config),
+                "--port",
+                str(self.port),
+                "--broker",
+                broker,
+            ],
             cwd=ROOT,
             env=dict(os.environ, PYTHONPATH=str(ROOT)),
             stdout=subprocess.PIPE,
@@ -125,9 +134,7 @@ def open_channels(page, url: str, options: dict[str, Any], who: str = "ann") -> 
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_every_transport_gets_the_other_process_publishes_once_in_order(
-    open_page, pair, transport
-):
+def test_every_transport_gets_the_other_process_publishes_once_in_order(open_page, pair, transport):
     a, b = pair
     page = open_page(a.url + "/page.html")
     open_channels(page, a.url + "/acme", {"transports": [transport]})
@@ -205,7 +212,10 @@ def test_a_frozen_network_is_noticed_by_the_page_and_its_presence_goes(open_page
             {"transports": ["websocket"], "heartbeatTimeout": 1500},
             who="frozen",
         )
-        users = lambda: sorted(m["user"] for m in b.api("presence?channel=presence-team")["members"])  # noqa: E731
+
+        def users() -> list[str]:
+            return sorted(m["user"] for m in b.api("presence?channel=presence-team")["members"])
+
         assert "frozen" in users()
         started = time.monotonic()
         proxy.frozen = True
@@ -225,8 +235,10 @@ def test_the_admin_page_shows_live_counts(open_page, pair):
     a, b = pair
     # (HTTP streams: an idle WebSocket client that never reads would not answer pings,
     # and the server would rightly close it as a dead peer.)
-    watchers = [EnvelopeClient(client_for("eventsource", a.url + "/acme")),
-                EnvelopeClient(client_for("xhr_streaming", b.url + "/acme"))]
+    watchers = [
+        EnvelopeClient(client_for("eventsource", a.url + "/acme")),
+        EnvelopeClient(client_for("xhr_streaming", b.url + "/acme")),
+    ]
     for watcher in watchers:
         watcher.request("subscribe", channel="dashboard-test")
     page = open_page(a.url + "/acme/admin")
@@ -247,7 +259,9 @@ def test_the_admin_page_shows_live_counts(open_page, pair):
         timeout=20_000,
     )
     assert int(page.text_content("#total-connections")) >= 3  # the two watchers and the page
-    transports = page.eval_on_selector_all("#transports tr[data-name]", "rows => rows.map(r => r.dataset.name)")
+    transports = page.eval_on_selector_all(
+        "#transports tr[data-name]", "rows => rows.map(r => r.dataset.name)"
+    )
     assert "eventsource" in transports and "xhr_streaming" in transports
     for watcher in watchers:
         watcher.close()

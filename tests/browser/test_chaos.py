@@ -49,8 +49,11 @@ pytestmark = pytest.mark.timeout(int(SECONDS * 3 + 180))
 
 def make_app() -> tornado.web.Application:
     router = Router(
-        Numbered, "/numbered",
-        heartbeat_delay=HEARTBEAT, disconnect_delay=2.0, resume_grace=GRACE,
+        Numbered,
+        "/numbered",
+        heartbeat_delay=HEARTBEAT,
+        disconnect_delay=2.0,
+        resume_grace=GRACE,
     )
     rules: list[Any] = [
         (r"/p/([0-9]+)", apps.PageHandler),
@@ -79,15 +82,19 @@ def counts(numbers: list[int], expected: int) -> dict[str, int]:
         if n < last:
             reordered += 1
         last = max(last, n)
-    return {"lost": len(set(range(1, expected + 1)) - seen), "duplicated": duplicated,
-            "reordered": reordered}
+    return {
+        "lost": len(set(range(1, expected + 1)) - seen),
+        "duplicated": duplicated,
+        "reordered": reordered,
+    }
 
 
 def test_the_shipped_shim_loses_nothing_through_a_connection_breaking_proxy(
     engine, server, engine_page, caplog
 ):
-    proxy = ChaosProxy(server.port, min_life=0.3, max_life=2.0, seed=14, modes=MODES,
-                       stall=(0.3, 2.5))
+    proxy = ChaosProxy(
+        server.port, min_life=0.3, max_life=2.0, seed=14, modes=MODES, stall=(0.3, 2.5)
+    )
     proxy.enabled = False  # pages load in peace
     proxy.start()
     page_shim = proxy.url + "/numbered/fallback.js"
@@ -156,17 +163,21 @@ def test_the_shipped_shim_loses_nothing_through_a_connection_breaking_proxy(
         total["corrupted"] += corrupted
         messages += len(seen["ticks"]) + len(seen["echoes"]) + len(record["numbers"])
         if any(v for r in directions.values() for v in r.values()) or corrupted:
-            problems.append(f"{name}: {directions}, corrupted {seen['corrupted'][:5]} "
-                            f"{record['corrupted'][:5]}, events {seen['events']}, "
-                            f"trace {seen['trace'][-25:]}")
+            problems.append(
+                f"{name}: {directions}, corrupted {seen['corrupted'][:5]} "
+                f"{record['corrupted'][:5]}, events {seen['events']}, "
+                f"trace {seen['trace'][-25:]}"
+            )
         elif seen["events"]:
             problems.append(f"{name}: the page saw {seen['events']}, trace {seen['trace'][-25:]}")
         resumes = seen["resumes"]
         print(f"  {name}: losses noticed {seen['lost']}, {len(resumes)} resumes")
         if not resumes or resumes[-1] - resumes[0] <= GRACE * 1000:
             spans.append(f"{name}: resumes at {resumes} ms")
-    print(f"\nbrowser chaos, {engine.name}: {len(pages)} pages, {SECONDS:.0f} s, {proxy.cut} cuts "
-          f"{dict(proxy.cuts)}, {messages} messages: {total}")
+    print(
+        f"\nbrowser chaos, {engine.name}: {len(pages)} pages, {SECONDS:.0f} s, {proxy.cut} cuts "
+        f"{dict(proxy.cuts)}, {messages} messages: {total}"
+    )
     for problem in problems:
         print("PROBLEM", problem)
     if problems:

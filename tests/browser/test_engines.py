@@ -95,9 +95,19 @@ def test_drop_in_mode_runs_websocket_code_unchanged(engine_page, live):
     assert page.evaluate("[WebSocket === FallbackSocket, ws.transport]") == [True, "eventsource"]
 
 
-@pytest.mark.parametrize("transport", ["websocket", "xhr-streaming", "eventsource",
-                                       "iframe-eventsource", "iframe-htmlfile", "xhr-polling",
-                                       "iframe-xhr-polling", "jsonp-polling"])
+@pytest.mark.parametrize(
+    "transport",
+    [
+        "websocket",
+        "xhr-streaming",
+        "eventsource",
+        "iframe-eventsource",
+        "iframe-htmlfile",
+        "xhr-polling",
+        "iframe-xhr-polling",
+        "jsonp-polling",
+    ],
+)
 def test_sockjs_client_echoes_through_our_server(engine_page, live, cross_origin, transport):
     page = engine_page(cross_origin + apps.pages.add(SOCKJS_CLIENT_PAGE))
     page.evaluate(
@@ -106,13 +116,13 @@ def test_sockjs_client_echoes_through_our_server(engine_page, live, cross_origin
     )
     page.wait_for_function("result.close !== null", timeout=30_000)
     assert page.evaluate("result") == {
-        "transport": transport, "received": SPECIAL, "close": [1000, "Normal closure"],
+        "transport": transport,
+        "received": SPECIAL,
+        "close": [1000, "Normal closure"],
     }
 
 
-def test_streamed_responses_are_read_through_fetch_where_the_engine_streams_it(
-    engine_page, live
-):
+def test_streamed_responses_are_read_through_fetch_where_the_engine_streams_it(engine_page, live):
     # XHR shows a growing body to script at most every 50 ms (Chromium, Firefox): an echo
     # over xhr_streaming took 51 ms there, against 5-9 ms through a fetch body stream.
     page = engine_page(live.url + harness())

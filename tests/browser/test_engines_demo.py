@@ -36,8 +36,11 @@ def every_engine(browser: Any) -> Iterator[dict[str, Any]]:
         why = engines.missing(name)
         if why:
             pytest.fail(f"{name}: {why}")
-    launched = {"chromium": engines.launch("chromium", browser),
-                "firefox": engines.launch("firefox"), "webkit": engines.launch("webkit")}
+    launched = {
+        "chromium": engines.launch("chromium", browser),
+        "firefox": engines.launch("firefox"),
+        "webkit": engines.launch("webkit"),
+    }
     yield launched
     for engine in launched.values():
         engine.close()

@@ -26,8 +26,10 @@ window.logged = [];
 def snippet_page(after: str) -> str:
     html = readme_block(after, "html")
     assert '"/chat' in html
-    return '<!doctype html><html><head><meta charset="utf-8"></head><body>\n{}</body></html>'.format(
-        html.replace('"/chat', '"/echo')
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"></head><body>\n{}</body></html>'.format(
+            html.replace('"/chat', '"/echo')
+        )
     )
 
 
@@ -39,8 +41,9 @@ def test_the_shim_snippet_says_hello_over_the_best_transport(open_page, live, af
 
 
 def test_the_drop_in_snippet_reaches_the_server_where_websocket_is_missing(open_page, live):
-    page = open_page(live.url + apps.pages.add(snippet_page("**Drop-in mode.**")),
-                     init_scripts=[NO_WEBSOCKET])
+    page = open_page(
+        live.url + apps.pages.add(snippet_page("**Drop-in mode.**")), init_scripts=[NO_WEBSOCKET]
+    )
     page.wait_for_function("ws.readyState === 1")
     assert page.evaluate("[ws instanceof FallbackSocket, ws.transport]") == [True, "eventsource"]
     page.evaluate("""() => {
@@ -57,8 +60,10 @@ def test_the_flash_snippet_uses_web_socket_js_where_there_is_flash_but_no_websoc
 ):
     # The site hosts web-socket-js; the test server has a stand-in under /flash/.
     html = snippet_page("**Flash (web-socket-js).**").replace('"/js/', '"/flash/')
-    html = html.replace("</body>", '<script src="/harness.js"></script>'
-                        "<script>openSocket('/echo')</script></body>")
+    html = html.replace(
+        "</body>",
+        "<script src=\"/harness.js\"></script><script>openSocket('/echo')</script></body>",
+    )
     page = open_page(live.url + apps.pages.add(html), init_scripts=[FLASH_PLAYER])
     page.wait_for_function("window.events.length > 0")
     assert page.evaluate("window.events[0]")["transport"] == "flash"

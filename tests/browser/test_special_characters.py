@@ -15,8 +15,26 @@ from tests.browser.test_interop import SOCKJS_CLIENT_PAGE
 pytestmark = pytest.mark.timeout(60)
 
 SPECIAL = [
-    "%", "%20", "%25", "%E0%A4", "100%", "%%", "%2", "%zz", "\r", "\n", "\r\n", "\u2028",
-    "\u2029", "\x00", "\U0001f600", "a\U0001f600%20b", "#%23", "\\u0041", '"', "é",
+    "%",
+    "%20",
+    "%25",
+    "%E0%A4",
+    "100%",
+    "%%",
+    "%2",
+    "%zz",
+    "\r",
+    "\n",
+    "\r\n",
+    "\u2028",
+    "\u2029",
+    "\x00",
+    "\U0001f600",
+    "a\U0001f600%20b",
+    "#%23",
+    "\\u0041",
+    '"',
+    "é",
 ]
 
 SHIM_TRANSPORTS = ["websocket", "eventsource", "xhr_streaming", "htmlfile", "xhr", "jsonp"]
@@ -37,7 +55,11 @@ def test_sockjs_client_reads_every_character_from_our_server(
 ):
     page = open_page(cross_origin + apps.pages.add(SOCKJS_CLIENT_PAGE))
     result = run_sockjs_client(page, live.url + "/echo", transport)
-    assert result == {"transport": transport, "received": SPECIAL, "close": [1000, "Normal closure"]}
+    assert result == {
+        "transport": transport,
+        "received": SPECIAL,
+        "close": [1000, "Normal closure"],
+    }
 
 
 @pytest.mark.parametrize("transport", ["eventsource", "iframe-eventsource"])
@@ -47,7 +69,11 @@ def test_sockjs_client_reads_every_character_from_sockjs_node(
     # (The reference pair: what the other two pairings must agree with.)
     page = open_page(live.url + apps.pages.add(SOCKJS_CLIENT_PAGE))
     result = run_sockjs_client(page, sockjs_node.url + "/echo", transport)
-    assert result == {"transport": transport, "received": SPECIAL, "close": [1000, "Normal closure"]}
+    assert result == {
+        "transport": transport,
+        "received": SPECIAL,
+        "close": [1000, "Normal closure"],
+    }
 
 
 @pytest.mark.parametrize("transport", SHIM_TRANSPORTS)

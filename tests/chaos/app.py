@@ -36,8 +36,27 @@ class ChaosEcho(Connection):
 #: EventSource escaping), line ends, separators, NUL, non-BMP characters, markup. The
 #: numbered messages of `Numbered` carry them in turn, so corruption cannot hide.
 SPECIALS = [
-    "%", "%20", "%25", "%E0%A4", "100%", "%%", "\r", "\n", "\r\n", "\u2028", "\u2029",
-    "\x00", "\U0001f600", "</script>", '"\\', "é", "<!--", "\ufeff", "\t", 'a["x"]', "#",
+    "%",
+    "%20",
+    "%25",
+    "%E0%A4",
+    "100%",
+    "%%",
+    "\r",
+    "\n",
+    "\r\n",
+    "\u2028",
+    "\u2029",
+    "\x00",
+    "\U0001f600",
+    "</script>",
+    '"\\',
+    "é",
+    "<!--",
+    "\ufeff",
+    "\t",
+    'a["x"]',
+    "#",
 ]
 
 
@@ -55,8 +74,12 @@ class Record:
         self.closed: list[tuple[int | None, str | None]] = []
 
     def report(self) -> dict[str, object]:
-        return {"numbers": list(self.numbers), "corrupted": list(self.corrupted),
-                "opened": self.opened, "closed": list(self.closed)}
+        return {
+            "numbers": list(self.numbers),
+            "corrupted": list(self.corrupted),
+            "opened": self.opened,
+            "closed": list(self.closed),
+        }
 
 
 class Numbered(Connection):

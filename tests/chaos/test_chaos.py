@@ -84,8 +84,11 @@ class Runner(threading.Thread):
                 self.client.pump(0.05)
             self.client.send("stop-ticking")
             deadline = time.monotonic() + 60
-            while (len(set(self.echoes)) < self.sent or not self.last_tick or
-                   len(set(self.ticks)) < self.last_tick):
+            while (
+                len(set(self.echoes)) < self.sent
+                or not self.last_tick
+                or len(set(self.ticks)) < self.last_tick
+            ):
                 if time.monotonic() > deadline:
                     break
                 self.client.pump(0.5)

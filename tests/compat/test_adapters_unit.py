@@ -95,8 +95,11 @@ def test_connection_info_keeps_sockjs_tornado_types():
         (lambda c: False, ["o", 'c[3001,"Connection rejected"]'], ["open", "close"]),
         (lambda c: c.close(), ["o", 'c[3000,"Go away!"]'], ["open", "close"]),
         (lambda c: c.session.close(4000, "bye"), ["o", 'c[4000,"bye"]'], ["open", "close"]),
-        (lambda c: (_ for _ in ()).throw(HTTPError(403)),
-         ["o", 'c[3001,"Connection rejected"]'], ["open", "close"]),
+        (
+            lambda c: (_ for _ in ()).throw(HTTPError(403)),
+            ["o", 'c[3001,"Connection rejected"]'],
+            ["open", "close"],
+        ),
     ],
 )
 def test_on_close_follows_every_on_open(behaviour, frames, calls):

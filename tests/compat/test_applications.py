@@ -254,8 +254,10 @@ def test_streaming_response_ends_at_response_limit_and_session_continues(impl):
 
 def test_heartbeat_delay_is_honoured(impl, transport):
     if impl.reference and transport == "xhr_streaming":
-        pytest.skip("sockjs-tornado never starts heartbeats on streaming transports: "
-                    "test_streaming_gets_no_heartbeat_on_reference")
+        pytest.skip(
+            "sockjs-tornado never starts heartbeats on streaming transports: "
+            "test_streaming_gets_no_heartbeat_on_reference"
+        )
     client = client_for(transport, impl.url + "/heartbeat")
     try:
         assert client.next_frame() == "o"

@@ -116,8 +116,19 @@ def test_the_connection_class_has_sockjs_tornados_attributes_and_no_others():
     assert public(ours.SockJSConnection) == public(reference.SockJSConnection)
 
 
-@pytest.mark.parametrize("attribute", ["info", "transport", "session_id", "close_code",
-                                       "close_reason", "session", "handler", "request"])
+@pytest.mark.parametrize(
+    "attribute",
+    [
+        "info",
+        "transport",
+        "session_id",
+        "close_code",
+        "close_reason",
+        "session",
+        "handler",
+        "request",
+    ],
+)
 def test_a_connection_can_assign_what_it_could_on_sockjs_tornado(attribute):
     reference, ours = both("conn")
     for module in (reference, ours):
@@ -181,8 +192,14 @@ def test_router_internals_say_what_to_use_instead():
         built.create_session("abc")
     assert built.get_session("abc") is None
     assert (built.websockets_enabled, built.cookie_needed) == (True, True)
-    assert set(router.TRANSPORTS) == {"websocket", "xhr", "xhr_streaming", "jsonp",
-                                      "eventsource", "htmlfile"}
+    assert set(router.TRANSPORTS) == {
+        "websocket",
+        "xhr",
+        "xhr_streaming",
+        "jsonp",
+        "eventsource",
+        "htmlfile",
+    }
 
 
 def test_proto_encodes_compactly_and_escapes_close_reasons():

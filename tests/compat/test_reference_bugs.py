@@ -70,9 +70,7 @@ def test_close_in_on_open_answers_polling_with_go_away(impl, transport, expect_r
     "o" with its Content-Length; Tornado raises, the response is cut, the session stays
     half-open and the next poll never gets an answer."""
     expect_reference_errors(impl)
-    url = new_session(impl, "/close") + (
-        "/xhr" if transport == "xhr" else "/jsonp?c=cb"
-    )
+    url = new_session(impl, "/close") + ("/xhr" if transport == "xhr" else "/jsonp?c=cb")
 
     def poll(timeout: float = 5.0) -> str:
         if transport == "xhr":
@@ -97,9 +95,7 @@ def test_close_in_on_open_answers_polling_with_go_away(impl, transport, expect_r
 # -- broadcast ---------------------------------------------------------------------------
 
 
-def test_broadcast_meeting_a_just_closed_websocket_spares_the_sender(
-    impl, expect_reference_errors
-):
+def test_broadcast_meeting_a_just_closed_websocket_spares_the_sender(impl, expect_reference_errors):
     """The window between a WebSocket's end and its on_close: sockjs-tornado's write
     raises WebSocketClosedError, it catches only IOError, and the exception unwinds
     through the *sender's* on_message, whose connection it then aborts."""

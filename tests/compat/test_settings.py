@@ -55,8 +55,10 @@ def test_defaults_are_sockjs_tornados():
         ({"sockjs_url": "/static/sockjs.js"}, {"sockjs_url": "/static/sockjs.js"}),
         ({"disabled_transports": ["xhr", "jsonp"]}, {"disabled_transports": ["xhr", "jsonp"]}),
         ({"websocket_allow_origin": "*"}, {"allowed_origins": ("*",)}),
-        ({"websocket_allow_origin": ["a.example", "b.example:8080"]},
-         {"allowed_origins": ("a.example", "b.example:8080")}),
+        (
+            {"websocket_allow_origin": ["a.example", "b.example:8080"]},
+            {"allowed_origins": ("a.example", "b.example:8080")},
+        ),
         ({"websocket_allow_origin": "a.example"}, {"allowed_origins": ("a.example",)}),
         ({"immediate_flush": False}, {}),
         ({"disable_nagle": True}, {}),
@@ -105,9 +107,7 @@ def test_what_cannot_be_honoured_is_refused_at_start_up(user, says):
 
 def test_session_check_interval_is_accepted_when_fallback_checks_as_often():
     # With these delays fallback sweeps every 0.06 s, more often than asked.
-    SockJSRouter(
-        Echo, "/x", {"session_check_interval": 0.1, "disconnect_delay": 0.3}
-    )
+    SockJSRouter(Echo, "/x", {"session_check_interval": 0.1, "disconnect_delay": 0.3})
 
 
 def test_a_custom_session_class_is_refused():
@@ -240,6 +240,7 @@ def test_websocket_allow_origin_guards_websocket_handshakes(impl):
 def test_websocket_allow_origin_guards_http_transports_too(impl):
     """sockjs-tornado applies the list to WebSocket only, so a refused page simply
     falls back to xhr-streaming; fallback applies it to every transport."""
+
     def poll(origin: str) -> int:
         url = f"{impl.url}/origin/000/{uuid.uuid4().hex}/xhr"
         return http.post(url, headers={"Origin": origin}).status

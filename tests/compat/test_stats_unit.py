@@ -15,8 +15,13 @@ from tests.unit.helpers import FakeClock, Receiver
 def open_session(registry: SessionRegistry, sid: str, transport: str) -> Session:
     connection = Connection()
     session = Session(
-        SessionId(sid), connection, EMPTY_INFO, Settings(), transport,
-        clock=FakeClock(), counters=registry.counters,
+        SessionId(sid),
+        connection,
+        EMPTY_INFO,
+        Settings(),
+        transport,
+        clock=FakeClock(),
+        counters=registry.counters,
     )
     connection.bind_session(session)
     registry.add(session)

@@ -45,48 +45,31 @@ def key(file: str, language: str, code: str) -> str:
 
 #: Each block (its file, language and first line) and the test that runs it.
 EXAMPLES = {
-    "README.md sh: make demo   # creates .venv, installs, serves the demo chat on http://127.0.0.1:8080":
-        "test_make_targets_exist",
-    "README.md python: from fallback import Connection, broadcast":
-        "tests/docs/test_readme_examples.py::test_the_quick_start_serves_a_chat_room",
-    "README.md sh: python -m fallback serve chat:Chat --prefix /chat --port 8080":
-        "tests/docs/test_readme_examples.py::test_the_quick_start_serves_a_chat_room",
-    'README.md html: <script src="/chat/fallback.js"></script>':
-        "tests/browser/test_readme_snippets.py (Quick start)",
-    "docs/guides/first-app.md python: import asyncio, tornado.web":
-        "tests/docs/test_readme_examples.py::test_the_fifteen_line_server_broadcasts_to_everyone",
-    "docs/guides/channels.md python: from fallback import Connection, channels":
-        "tests/docs/test_readme_examples.py::test_the_channels_example_serves_a_room",
-    "docs/guides/channels.md toml: # fallback.toml — python -m fallback serve --config fallback.toml":
-        "tests/docs/test_readme_examples.py::test_a_curl_backend_publishes_to_browsers_with_the_readme_config",
-    "docs/guides/channels.md sh: curl -s http://127.0.0.1:8080/acme/api/publish \\":
-        "tests/docs/test_readme_examples.py::test_a_curl_backend_publishes_to_browsers_with_the_readme_config",
-    'docs/guides/channels.md js: jwt.sign({sub: "ann", tenant: "acme", channels: "presence-team-*", info: {name: "Ann"}},':
-        "test_the_jsonwebtoken_call_makes_a_token_we_accept",
-    "docs/guides/flash.md sh: python -m fallback serve chat:Chat --host 0.0.0.0 --port 8080 --flash-policy-port 8843":
-        "test_the_serve_commands_start",
-    "docs/guides/operations.md sh: python -m fallback serve app:Chat --prefix /chat --stats-path /_stats --stats-allow 127.0.0.1,10.0.0.0/8":
-        "test_the_serve_commands_start",
-    "docs/guides/operations.md python: from fallback.server import listen, make_application, shutdown":
-        "test_the_shutdown_example_drains_and_returns",
-    "docs/guides/scaling.md sh: python -m fallback serve chat:Room --prefix /chat --port 8080 --workers 3 --broker redis://127.0.0.1:6379/0":
-        "test_the_serve_commands_start",
-    "docs/guides/scaling.md nginx: map $uri $fallback_session {":
-        "test_the_nginx_example_is_the_shipped_configuration",
-    'docs/guides/shim.md html: <script src="/chat/fallback.js"></script>':
-        "tests/browser/test_readme_snippets.py (The browser shim)",
-    'docs/guides/shim.md html: <script src="/chat/fallback.js" data-fallback-websocket></script>':
-        "tests/browser/test_readme_snippets.py (Drop-in mode)",
-    'docs/guides/shim.md html: <script src="/chat/fallback.js" data-flash-swf="/js/WebSocketMain.swf"':
-        "tests/browser/test_readme_snippets.py (Flash)",
-    "docs/guides/migrating.md python: from sockjs.tornado import SockJSConnection, SockJSRouter                # before":
-        "test_the_migration_import_works",
+    "README.md sh: make demo   # creates .venv, installs, serves the demo chat on http://127.0.0.1:8080": "test_make_targets_exist",
+    "README.md python: from fallback import Connection, broadcast": "tests/docs/test_readme_examples.py::test_the_quick_start_serves_a_chat_room",
+    "README.md sh: python -m fallback serve chat:Chat --prefix /chat --port 8080": "tests/docs/test_readme_examples.py::test_the_quick_start_serves_a_chat_room",
+    'README.md html: <script src="/chat/fallback.js"></script>': "tests/browser/test_readme_snippets.py (Quick start)",
+    "docs/guides/first-app.md python: import asyncio, tornado.web": "tests/docs/test_readme_examples.py::test_the_fifteen_line_server_broadcasts_to_everyone",
+    "docs/guides/channels.md python: from fallback import Connection, channels": "tests/docs/test_readme_examples.py::test_the_channels_example_serves_a_room",
+    "docs/guides/channels.md toml: # fallback.toml — python -m fallback serve --config fallback.toml": "tests/docs/test_readme_examples.py::test_a_curl_backend_publishes_to_browsers_with_the_readme_config",
+    "docs/guides/channels.md sh: curl -s http://127.0.0.1:8080/acme/api/publish \\": "tests/docs/test_readme_examples.py::test_a_curl_backend_publishes_to_browsers_with_the_readme_config",
+    'docs/guides/channels.md js: jwt.sign({sub: "ann", tenant: "acme", channels: "presence-team-*", info: {name: "Ann"}},': "test_the_jsonwebtoken_call_makes_a_token_we_accept",
+    "docs/guides/flash.md sh: python -m fallback serve chat:Chat --host 0.0.0.0 --port 8080 --flash-policy-port 8843": "test_the_serve_commands_start",
+    "docs/guides/operations.md sh: python -m fallback serve app:Chat --prefix /chat --stats-path /_stats --stats-allow 127.0.0.1,10.0.0.0/8": "test_the_serve_commands_start",
+    "docs/guides/operations.md python: from fallback.server import listen, make_application, shutdown": "test_the_shutdown_example_drains_and_returns",
+    "docs/guides/scaling.md sh: python -m fallback serve chat:Room --prefix /chat --port 8080 --workers 3 --broker redis://127.0.0.1:6379/0": "test_the_serve_commands_start",
+    "docs/guides/scaling.md nginx: map $uri $fallback_session {": "test_the_nginx_example_is_the_shipped_configuration",
+    'docs/guides/shim.md html: <script src="/chat/fallback.js"></script>': "tests/browser/test_readme_snippets.py (The browser shim)",
+    'docs/guides/shim.md html: <script src="/chat/fallback.js" data-fallback-websocket></script>': "tests/browser/test_readme_snippets.py (Drop-in mode)",
+    'docs/guides/shim.md html: <script src="/chat/fallback.js" data-flash-swf="/js/WebSocketMain.swf"': "tests/browser/test_readme_snippets.py (Flash)",
+    "docs/guides/migrating.md python: from sockjs.tornado import SockJSConnection, SockJSRouter                # before": "test_the_migration_import_works",
 }
 
 
 def blocks(pattern: str) -> list[str]:
-    return [code for file, language, code in examples()
-            if re.search(pattern, key(file, language, code))]
+    return [
+        code for file, language, code in examples() if re.search(pattern, key(file, language, code))
+    ]
 
 
 def test_every_example_is_claimed():
@@ -102,7 +85,7 @@ def test_make_targets_exist():
             assert re.search(rf"^{re.escape(target)}:", makefile, re.M), target
 
 
-CHAT = '''
+CHAT = """
 from fallback import Connection, broadcast, channels
 
 class Chat(Connection):
@@ -119,10 +102,12 @@ class Room(Connection):
         channels.join(self, "room")
     def on_message(self, text):
         channels.publish("room", text)
-'''
+"""
 
 
-@pytest.mark.parametrize("code", blocks(r" sh: python -m fallback serve (?!chat:Chat --prefix /chat --port 8080$)"))
+@pytest.mark.parametrize(
+    "code", blocks(r" sh: python -m fallback serve (?!chat:Chat --prefix /chat --port 8080$)")
+)
 def test_the_serve_commands_start(tmp_path: Path, code: str, redis_server: RedisServer) -> None:
     # The commands as shown, with a free port (and the test's Redis): they start, serve
     # the SockJS service, and echo or broadcast what a client sends.
@@ -132,10 +117,12 @@ def test_the_serve_commands_start(tmp_path: Path, code: str, redis_server: Redis
     port = free_port()
     if "--port" not in command:
         command += " --port 8080"  # (shown without one: the default, 8080)
-    args = (command.replace("python", sys.executable, 1)
-            .replace("--port 8080", f"--port {port}")
-            .replace("--flash-policy-port 8843", f"--flash-policy-port {free_port()}")
-            .replace("redis://127.0.0.1:6379/0", redis_server.url)).split()
+    args = (
+        command.replace("python", sys.executable, 1)
+        .replace("--port 8080", f"--port {port}")
+        .replace("--flash-policy-port 8843", f"--flash-policy-port {free_port()}")
+        .replace("redis://127.0.0.1:6379/0", redis_server.url)
+    ).split()
     prefix = m.group(1) if (m := re.search(r"--prefix (\S+)", command)) else ""
     server = Process(args, f"http://127.0.0.1:{port}{prefix}/info", path=[tmp_path])
     client = client_for("xhr", f"http://127.0.0.1:{port}{prefix}")
@@ -194,9 +181,17 @@ def test_the_jsonwebtoken_call_makes_a_token_we_accept() -> None:
 
     (code,) = blocks(r"channels.md js: jwt.sign")
     secret = "a secret of thirty-two bytes or more!"
-    script = (f"var jwt = require('jsonwebtoken'); var secret = {json.dumps(secret)};\n"
-              f"process.stdout.write({code.strip().rstrip(';')});")
-    done = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30,
-                          cwd=ROOT / "tests" / "interop", check=True)
+    script = (
+        f"var jwt = require('jsonwebtoken'); var secret = {json.dumps(secret)};\n"
+        f"process.stdout.write({code.strip().rstrip(';')});"
+    )
+    done = subprocess.run(
+        ["node", "-e", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT / "tests" / "interop",
+        check=True,
+    )
     claims = tokens.verify(secret, done.stdout, tenant="acme")
     assert claims.user_id == "ann" and claims.allows("presence-team-7")

@@ -33,14 +33,19 @@ LINKS = [
 ]
 
 
-@pytest.mark.parametrize(("page", "target"), [(p.relative_to(ROOT), t) for p, t in LINKS],
-                         ids=[f"{p.relative_to(ROOT)}->{t}" for p, t in LINKS])
+@pytest.mark.parametrize(
+    ("page", "target"),
+    [(p.relative_to(ROOT), t) for p, t in LINKS],
+    ids=[f"{p.relative_to(ROOT)}->{t}" for p, t in LINKS],
+)
 def test_every_relative_link_reaches_a_file_and_heading(page: Path, target: str) -> None:
     name, _, anchor = target.partition("#")
     path = (ROOT / page).parent / name if name else ROOT / page
     assert path.exists(), f"{page}: {target} names no file"
     if anchor and path.suffix == ".md":
-        assert anchor in anchors(path.read_text(encoding="utf-8")), f"{page}: no #{anchor} in {name}"
+        assert anchor in anchors(path.read_text(encoding="utf-8")), (
+            f"{page}: no #{anchor} in {name}"
+        )
 
 
 def test_there_are_links_to_check():

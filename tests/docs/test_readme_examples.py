@@ -35,8 +35,11 @@ class Process:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
         python_path = os.pathsep.join(str(p) for p in [ROOT, *path])
         self.process = subprocess.Popen(
-            args, cwd=ROOT, env=dict(os.environ, PYTHONPATH=python_path),
-            stdout=self.log, stderr=subprocess.STDOUT,
+            args,
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=python_path),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         try:
             wait_until(lambda: self._answers(ready_url), 20, " ".join(args))
@@ -105,8 +108,17 @@ def test_the_channels_example_serves_a_room(tmp_path: Path) -> None:
     (tmp_path / "room_example.py").write_text(readme_block("## Channels", "python"))
     port = free_port()
     server = Process(
-        [sys.executable, "-m", "fallback", "serve", "room_example:Room", "--prefix", "/chat",
-         "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "fallback",
+            "serve",
+            "room_example:Room",
+            "--prefix",
+            "/chat",
+            "--port",
+            str(port),
+        ],
         f"http://127.0.0.1:{port}/chat/info",
         path=[tmp_path],
     )
@@ -138,8 +150,9 @@ def test_a_curl_backend_publishes_to_browsers_with_the_readme_config(
     path = tmp_path / "fallback.toml"
     path.write_text(config)
     base = f"http://127.0.0.1:{port}"
-    server = Process([sys.executable, "-m", "fallback", "serve", "--config", str(path)],
-                     f"{base}/acme/info")
+    server = Process(
+        [sys.executable, "-m", "fallback", "serve", "--config", str(path)], f"{base}/acme/info"
+    )
 
     # Three browsers, on three transports, subscribed to `news`.
     subscribe = json.dumps({"v": 1, "op": "subscribe", "id": 1, "channel": "news"})
@@ -156,14 +169,19 @@ def test_a_curl_backend_publishes_to_browsers_with_the_readme_config(
         assert shown is not None
         expected = json.loads(shown.group(1))
         command = command.replace("http://127.0.0.1:8080/", f"{base}/")
-        done = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
-                              timeout=30, check=True)
+        done = subprocess.run(
+            ["bash", "-c", command], capture_output=True, text=True, timeout=30, check=True
+        )
         assert json.loads(done.stdout) == expected
 
         for browser in browsers:
             message = json.loads(browser.receive_messages(1)[0])
-            assert message == {"v": 1, "op": "message", "channel": "news",
-                               "data": {"title": "Hello from curl"}}
+            assert message == {
+                "v": 1,
+                "op": "message",
+                "channel": "news",
+                "data": {"title": "Hello from curl"},
+            }
     finally:
         for browser in browsers:
             browser.close()

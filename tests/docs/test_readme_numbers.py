@@ -29,4 +29,6 @@ def test_the_readme_shows_the_measured_table(results: str, header: str) -> None:
     table = first_table(text, header)
     assert len(table) >= 3
     for line in table:
-        assert line in README.splitlines(), f"README lacks this row of bench/results/{results}: {line}"
+        assert line in README.splitlines(), (
+            f"README lacks this row of bench/results/{results}: {line}"
+        )

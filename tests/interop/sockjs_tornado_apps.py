@@ -175,8 +175,9 @@ def main() -> int:
                     continue
                 runs = outcome["report"]["runs"]
                 late = [r for r in runs if not r["heard"] or r["leaveMs"] > 12_000]
-                print(f"{impl:15} leave={leave:6} {summary(runs)}; {len(late)} after 12 s",
-                      flush=True)
+                print(
+                    f"{impl:15} leave={leave:6} {summary(runs)}; {len(late)} after 12 s", flush=True
+                )
                 if impl != IMPLEMENTATIONS[0]:
                     failures += len(late)
         finally:

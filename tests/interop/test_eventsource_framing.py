@@ -28,7 +28,12 @@ def test_eventsource_events_match_sockjs_node_byte_for_byte():
     frames = [messages_frame([OutgoingMessage(t)]) for t in TEXTS]
     frames += ["o", "h", close_frame(3000, "50% off"), 'a["raw\r\nline", "\x00"]']
     result = subprocess.run(
-        ["node", "-e", SCRIPT], input=json.dumps(frames), capture_output=True, text=True,
-        cwd=HERE, timeout=30, check=True,
+        ["node", "-e", SCRIPT],
+        input=json.dumps(frames),
+        capture_output=True,
+        text=True,
+        cwd=HERE,
+        timeout=30,
+        check=True,
     )
     assert [eventsource_chunk(f) for f in frames] == json.loads(result.stdout)

@@ -145,9 +145,7 @@ def test_chat_join_message_unicode_leave_and_stats(run, impl, transport):
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_multiplexed_channels_stay_separate_and_close_with_their_connection(
-    run, impl, transport
-):
+def test_multiplexed_channels_stay_separate_and_close_with_their_connection(run, impl, transport):
     report = run("multiplex", impl, "multiplex", transport, leave="inside")
     assert report["transports"] == {"ann": transport, "bob": transport}
     *_, stats = report["ann"].pop("stats")
@@ -161,8 +159,9 @@ def test_multiplexed_channels_stay_separate_and_close_with_their_connection(
     # the router's "multiplex" sessions.
     assert json.loads(stats)["channel_sessions"] >= 4
     # Bob heard Ann leave when her connection ended (every channel closes with it).
-    assert report["bob"] == {"room": ["welcome bob", "bob: hi from bob ✓", "welcome bob",
-                                      "ann left"]}
+    assert report["bob"] == {
+        "room": ["welcome bob", "bob: hi from bob ✓", "welcome bob", "ann left"]
+    }
     assert report["closes"] == {"ann": NORMAL, "bob": NORMAL}
 
 

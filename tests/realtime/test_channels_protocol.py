@@ -46,7 +46,15 @@ def test_public_channel_gets_what_the_api_publishes_in_order_once(live, connect,
         (lambda: token(tenant="globex"), 4013),
         (lambda: token(channels="private-other-*"), 4014),
     ],
-    ids=["missing", "malformed", "forged", "expired", "other-tenant-secret", "wrong-tenant", "pattern"],
+    ids=[
+        "missing",
+        "malformed",
+        "forged",
+        "expired",
+        "other-tenant-secret",
+        "wrong-tenant",
+        "pattern",
+    ],
 )
 def test_private_channel_refusals_carry_their_code(connect, make_token, code):
     client = connect()
@@ -107,7 +115,9 @@ def test_presence_shows_members_and_announces_joins_and_leaves(connect):
     left = ann.wait(lambda e: e["op"] == "leave", timeout=10)
     assert left["member"]["user"] == "bob"
     deadline = time.monotonic() + 5
-    while sorted(m["user"] for m in ann.request("presence", channel="presence-team")["presence"]) != ["ann"]:
+    while sorted(
+        m["user"] for m in ann.request("presence", channel="presence-team")["presence"]
+    ) != ["ann"]:
         assert time.monotonic() < deadline
 
 

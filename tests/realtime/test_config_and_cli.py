@@ -28,8 +28,12 @@ def test_a_full_config_parses():
         {
             "server": {"port": 9000, "broker": "redis://x", "admin_key": "k" * 16},
             "tenants": {
-                "acme": {"secret": SECRET, "api_key": KEY, "client_publish": "chat-*",
-                         "settings": {"heartbeat_delay": 10}},
+                "acme": {
+                    "secret": SECRET,
+                    "api_key": KEY,
+                    "client_publish": "chat-*",
+                    "settings": {"heartbeat_delay": 10},
+                },
                 "globex": {"prefix": "/g", "secret": SECRET},
             },
         }
@@ -48,7 +52,15 @@ def test_a_full_config_parses():
         ({"tenants": {"a": {"secret": "short"}}}, "at least 16"),
         ({"tenants": {"a b": {"secret": SECRET}}}, "tenant name"),
         ({"server": {"prot": 1}, "tenants": {"a": {"secret": SECRET}}}, "prot"),
-        ({"tenants": {"a": {"secret": SECRET, "prefix": "/x"}, "b": {"secret": SECRET, "prefix": "/x"}}}, "share"),
+        (
+            {
+                "tenants": {
+                    "a": {"secret": SECRET, "prefix": "/x"},
+                    "b": {"secret": SECRET, "prefix": "/x"},
+                }
+            },
+            "share",
+        ),
         ({"extra": {}, "tenants": {"a": {"secret": SECRET}}}, "extra"),
     ],
 )
@@ -61,7 +73,10 @@ def test_config_errors_name_the_problem(data, message):
 def run_admin(url: str, key: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "fallback", "admin", "--url", url, "--key", key, *args],
-        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
         timeout=30,
     )
 
@@ -87,7 +102,10 @@ def test_serve_config_and_admin_cli(tmp_path: Path):
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "fallback", "serve", "--config", str(config)],
-        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stderr=subprocess.PIPE,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -125,7 +143,10 @@ def test_serve_explains_a_bad_config(tmp_path: Path):
     config.write_text("[tenants.acme]\nsecret = 'short'\n")
     result = subprocess.run(
         [sys.executable, "-m", "fallback", "serve", "--config", str(config)],
-        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
         timeout=30,
     )
     assert result.returncode == 2

@@ -24,17 +24,29 @@ TOOL = os.path.join(os.path.dirname(os.path.dirname(__file__)), "interop", "jwt_
 
 
 def node(request: dict[str, Any]) -> dict[str, Any]:
-    done = subprocess.run(["node", TOOL], input=json.dumps(request), capture_output=True,
-                          text=True, timeout=30, check=True)
+    done = subprocess.run(
+        ["node", TOOL],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
 def node_token(secret: str = ACME_SECRET, algorithm: str = "HS256", **claims: Any) -> str:
     """The README's call: jwt.sign(claims, secret, {algorithm, expiresIn})."""
-    payload = {"sub": "ann", "tenant": "acme", "channels": "presence-*",
-               "info": {"name": "Ann"}, **claims}
-    options = {"algorithm": algorithm} if "exp" in claims else {"algorithm": algorithm,
-                                                                "expiresIn": 3600}
+    payload = {
+        "sub": "ann",
+        "tenant": "acme",
+        "channels": "presence-*",
+        "info": {"name": "Ann"},
+        **claims,
+    }
+    options = (
+        {"algorithm": algorithm} if "exp" in claims else {"algorithm": algorithm, "expiresIn": 3600}
+    )
     answer = node({"sign": payload, "secret": secret, "options": options})
     return answer["token"]  # type: ignore[no-any-return]
 
@@ -63,8 +75,14 @@ def test_node_tokens_are_refused_for_the_same_reasons_as_ours(connect, make_toke
 
 
 def test_our_tokens_verify_in_node():
-    token = tokens.issue(ACME_SECRET, "bob", tenant="acme", channels=["presence-*", "chat-*"],
-                         info={"name": "Bob"}, ttl=60)
+    token = tokens.issue(
+        ACME_SECRET,
+        "bob",
+        tenant="acme",
+        channels=["presence-*", "chat-*"],
+        info={"name": "Bob"},
+        ttl=60,
+    )
     claims = node({"verify": token, "secret": ACME_SECRET})["claims"]
     assert claims["sub"] == "bob" and claims["tenant"] == "acme"
     assert claims["channels"] == ["presence-*", "chat-*"] and claims["info"] == {"name": "Bob"}

@@ -26,17 +26,34 @@ class ServerProcess:
         prefix: str = "/chat",
     ):
         self.port = port or free_port()
-        args = [sys.executable, "-m", "fallback", "serve", app,
-                "--prefix", prefix, "--port", str(self.port), "--log-level", "WARNING"]
+        args = [
+            sys.executable,
+            "-m",
+            "fallback",
+            "serve",
+            app,
+            "--prefix",
+            prefix,
+            "--port",
+            str(self.port),
+            "--log-level",
+            "WARNING",
+        ]
         if broker:
             args += ["--broker", broker]
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            args + (extra or []), cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-            stdout=self.log, stderr=subprocess.STDOUT,
+            args + (extra or []),
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
-        wait_until(lambda: http.get(self.url + prefix + "/info", timeout=1).status == 200, 15,
-                   f"server on {self.port}")
+        wait_until(
+            lambda: http.get(self.url + prefix + "/info", timeout=1).status == 200,
+            15,
+            f"server on {self.port}",
+        )
 
     @property
     def url(self) -> str:

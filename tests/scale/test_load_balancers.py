@@ -69,8 +69,15 @@ def start_nginx(ports: list[int], listen: int, tmp_path: Path) -> subprocess.Pop
         """
     )
     return subprocess.Popen(
-        [find("nginx"), "-e", str(tmp_path / "error.log"), "-p", str(tmp_path),
-         "-c", str(tmp_path / "nginx.conf")],
+        [
+            find("nginx"),
+            "-e",
+            str(tmp_path / "error.log"),
+            "-p",
+            str(tmp_path),
+            "-c",
+            str(tmp_path / "nginx.conf"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -79,11 +86,15 @@ def start_nginx(ports: list[int], listen: int, tmp_path: Path) -> subprocess.Pop
 def start_haproxy(ports: list[int], listen: int, tmp_path: Path) -> subprocess.Popen[bytes]:
     config = tmp_path / "haproxy.cfg"
     config.write_text(render_haproxy(ports, listen))
-    check = subprocess.run([find("haproxy"), "-c", "-f", str(config)], capture_output=True,
-                           text=True, timeout=30)
+    check = subprocess.run(
+        [find("haproxy"), "-c", "-f", str(config)], capture_output=True, text=True, timeout=30
+    )
     assert check.returncode == 0, check.stdout + check.stderr
-    return subprocess.Popen([find("haproxy"), "-db", "-f", str(config)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [find("haproxy"), "-db", "-f", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture(params=["nginx", "haproxy"])
@@ -95,8 +106,7 @@ def balancer(request, start_server, redis_server, tmp_path: Path) -> Iterator[tu
     process = start([s.port for s in servers], port, tmp_path)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: http.get(url + "/chat/info", timeout=1).status == 200, 10,
-                   request.param)
+        wait_until(lambda: http.get(url + "/chat/info", timeout=1).status == 200, 10, request.param)
         yield url, servers
     finally:
         stop(process)

@@ -32,9 +32,7 @@ def collect(client, count: int, timeout: float = 20) -> list[str]:
     return client.receive_messages(count, timeout=timeout)
 
 
-def test_every_member_on_every_process_gets_every_publish_once_in_order(
-    redis_server, start_server
-):
+def test_every_member_on_every_process_gets_every_publish_once_in_order(redis_server, start_server):
     a = start_server(redis_server.url)
     b = start_server(redis_server.url)
     transports = ["websocket", "xhr_streaming", "eventsource", "xhr", "jsonp", "htmlfile"]
@@ -91,9 +89,7 @@ def test_presence_spans_processes_and_follows_leaves(redis_server, start_server)
         on_b.close()
 
 
-def test_redis_restart_keeps_local_delivery_and_resumes_cross_process(
-    redis_server, start_server
-):
+def test_redis_restart_keeps_local_delivery_and_resumes_cross_process(redis_server, start_server):
     a = start_server(redis_server.url)
     b = start_server(redis_server.url)
     a1 = client_for("websocket", a.url + "/chat")
@@ -339,8 +335,10 @@ class Gate:
                 sink.transport.abort()
                 self._writers.discard(sink)
 
-        for task in (asyncio.ensure_future(pipe(reader, up_writer)),
-                     asyncio.ensure_future(pipe(up_reader, writer))):
+        for task in (
+            asyncio.ensure_future(pipe(reader, up_writer)),
+            asyncio.ensure_future(pipe(up_reader, writer)),
+        ):
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -419,8 +417,13 @@ def outage_with_a_late_receiver(redis_server) -> tuple[BrokerStats, BrokerStats,
             await hub_b.subscribed("room")
             await publish(50)
             await until(lambda: f"m{sent}" in collector.messages, "the last publish")
-            await until(lambda: publisher.stats.published + publisher.stats.lost
-                        + publisher.stats.unconfirmed == sent, "every publish counted")
+            await until(
+                lambda: (
+                    publisher.stats.published + publisher.stats.lost + publisher.stats.unconfirmed
+                    == sent
+                ),
+                "every publish counted",
+            )
         finally:
             await hub_a.stop()
             await hub_b.stop()

@@ -33,8 +33,21 @@ def consecutive_free_ports() -> int:
 def test_workers_serve_consecutive_ports_share_channels_and_stop_on_sigterm(redis_server):
     base = consecutive_free_ports()
     process = subprocess.Popen(
-        [sys.executable, "-m", "fallback", "serve", "tests.scale.app:Member", "--prefix", "/chat",
-         "--port", str(base), "--workers", "2", "--broker", redis_server.url],
+        [
+            sys.executable,
+            "-m",
+            "fallback",
+            "serve",
+            "tests.scale.app:Member",
+            "--prefix",
+            "/chat",
+            "--port",
+            str(base),
+            "--workers",
+            "2",
+            "--broker",
+            redis_server.url,
+        ],
         cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
         stderr=subprocess.PIPE,
@@ -43,8 +56,9 @@ def test_workers_serve_consecutive_ports_share_channels_and_stop_on_sigterm(redi
     try:
         for port in (base, base + 1):
             wait_until(
-                lambda port=port: http.get(f"http://127.0.0.1:{port}/chat/info", timeout=1).status
-                == 200,
+                lambda port=port: (
+                    http.get(f"http://127.0.0.1:{port}/chat/info", timeout=1).status == 200
+                ),
                 20,
                 f"worker on {port}",
             )

@@ -62,4 +62,3 @@ def make_app() -> tornado.web.Application:
         Router(Echo, "/tiny", max_queue=2),
     ]
     return make_application(routers)
-

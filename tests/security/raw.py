@@ -24,12 +24,20 @@ def handshake_request(
     if version == "hixie-76":
         key1, _ = hixie76_key()
         key2, _ = hixie76_key()
-        lines += ["Upgrade: WebSocket", f"Sec-WebSocket-Key1: {key1}", f"Sec-WebSocket-Key2: {key2}"]
+        lines += [
+            "Upgrade: WebSocket",
+            f"Sec-WebSocket-Key1: {key1}",
+            f"Sec-WebSocket-Key2: {key2}",
+        ]
         if origin:
             lines.append(f"Origin: {origin}")
     else:
         key = base64.b64encode(os.urandom(16)).decode()
-        lines += ["Upgrade: websocket", f"Sec-WebSocket-Key: {key}", f"Sec-WebSocket-Version: {version}"]
+        lines += [
+            "Upgrade: websocket",
+            f"Sec-WebSocket-Key: {key}",
+            f"Sec-WebSocket-Version: {version}",
+        ]
         if origin:
             lines.append(("Origin: " if version == "13" else "Sec-WebSocket-Origin: ") + origin)
     return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()
@@ -120,7 +128,9 @@ class XhrSession:
 
     def poll(self, query: str = "") -> str:
         status, _, text = http_request(
-            self.port, "POST", self.path + "/xhr" + (f"?{query}" if query else ""),
+            self.port,
+            "POST",
+            self.path + "/xhr" + (f"?{query}" if query else ""),
             source=self.source,
         )
         assert status == 200, (status, text)

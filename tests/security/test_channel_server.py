@@ -68,8 +68,18 @@ def admin_feed(server: LiveServer) -> tuple[str, str]:
 
 @pytest.mark.parametrize(
     "pattern",
-    ["*", "private-*", "presence-*", "$*", "$fallback-*", "*admin*", "?fallback-admin",
-     "[$]fallback-admin", "[!a]fallback-admin", "private-fallback-admin"],
+    [
+        "*",
+        "private-*",
+        "presence-*",
+        "$*",
+        "$fallback-*",
+        "*admin*",
+        "?fallback-admin",
+        "[$]fallback-admin",
+        "[!a]fallback-admin",
+        "private-fallback-admin",
+    ],
 )
 def test_no_user_token_pattern_reaches_the_admin_feed(server, connect, pattern):
     channel, _ = admin_feed(server)
@@ -94,7 +104,10 @@ def test_browsers_and_the_backend_cannot_write_to_the_servers_feeds(server, conn
     published = client.request("publish", channel=channel, data={"forged": True})
     assert published["op"] == "error" and published["code"] == 4020
     status, _, body = raw.http_request(
-        server.port, "POST", "/fortress/api/publish", json.dumps({"channel": channel, "data": 1}),
+        server.port,
+        "POST",
+        "/fortress/api/publish",
+        json.dumps({"channel": channel, "data": 1}),
         {"Authorization": f"Bearer {KEY}"},
     )
     assert status == 400 and "reserved" in body
@@ -111,7 +124,10 @@ def test_other_reserved_names_cannot_be_subscribed(server, connect):
 
 def api_stats(server: LiveServer, key: str, source: str) -> tuple[int, dict[str, str], str]:
     return raw.http_request(
-        server.port, "GET", "/fortress/api/stats", headers={"Authorization": f"Bearer {key}"},
+        server.port,
+        "GET",
+        "/fortress/api/stats",
+        headers={"Authorization": f"Bearer {key}"},
         source=source,
     )
 
@@ -169,19 +185,31 @@ def test_the_limit_spans_every_key_of_the_server(server):
     admin = {"Authorization": "Bearer wrong-admin-key-0123"}
     assert api_stats(server, "wrong-key-0123456789", source)[0] == 401
     assert admin_page(server, "not-the-key-0123456789", source)[0] == 401
-    assert raw.http_request(server.port, "GET", "/_fallback/tenants", headers=admin,
-                            source=source)[0] == 401
-    assert raw.http_request(server.port, "GET", "/_fallback/tenants", headers=admin,
-                            source=source)[0] == 401
+    assert (
+        raw.http_request(server.port, "GET", "/_fallback/tenants", headers=admin, source=source)[0]
+        == 401
+    )
+    assert (
+        raw.http_request(server.port, "GET", "/_fallback/tenants", headers=admin, source=source)[0]
+        == 401
+    )
     status, headers, _ = raw.http_request(
-        server.port, "GET", "/_fallback/tenants",
-        headers={"Authorization": f"Bearer {ADMIN_KEY}"}, source=source,
+        server.port,
+        "GET",
+        "/_fallback/tenants",
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        source=source,
     )
     assert status == 429 and "retry-after" in headers
-    answer = wait_out(lambda: raw.http_request(
-        server.port, "GET", "/_fallback/tenants",
-        headers={"Authorization": f"Bearer {ADMIN_KEY}"}, source=source,
-    ))
+    answer = wait_out(
+        lambda: raw.http_request(
+            server.port,
+            "GET",
+            "/_fallback/tenants",
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+            source=source,
+        )
+    )
     assert answer[0] == 200 and json.loads(answer[2])["tenants"][0]["name"] == "fortress"
 
 

@@ -34,22 +34,30 @@ def test_1_another_site_cannot_drive_a_users_connection(live):
     cookie = {"Cookie": "user=alice"}
     socket = raw.connect(live.port)
     try:
-        socket.sendall(raw.handshake_request(live.port, "/default/000/x/websocket", "13", EVIL,
-                                             extra="Cookie: user=alice\r\n"))
+        socket.sendall(
+            raw.handshake_request(
+                live.port, "/default/000/x/websocket", "13", EVIL, extra="Cookie: user=alice\r\n"
+            )
+        )
         head = raw.read_head(socket)
     finally:
         socket.close()
     assert head.startswith(b"HTTP/1.1 403"), head
     assert b"secret of alice" not in head
     session = f"/default/000/{uuid.uuid4().hex}"
-    status, headers, body = http_request(live.port, "POST", session + "/xhr",
-                                         headers={"Origin": EVIL, **cookie})
+    status, headers, body = http_request(
+        live.port, "POST", session + "/xhr", headers={"Origin": EVIL, **cookie}
+    )
     assert (status, body) == (403, "Origin not allowed.")
     assert "access-control-allow-origin" not in headers
     assert "access-control-allow-credentials" not in headers
     # The user's own page (same origin) still gets its secret.
-    status, _, body = http_request(live.port, "POST", session + "/xhr",
-                                   headers={"Origin": f"http://127.0.0.1:{live.port}", **cookie})
+    status, _, body = http_request(
+        live.port,
+        "POST",
+        session + "/xhr",
+        headers={"Origin": f"http://127.0.0.1:{live.port}", **cookie},
+    )
     assert (status, body) == (200, "o\n")
     status, _, body = http_request(live.port, "POST", session + "/xhr", headers=cookie)
     assert body == 'a["secret of alice"]\n'
@@ -167,8 +175,13 @@ ids.push(make.call({ _target: { base: "http://x/echo", query: "" } }).session.sp
 console.log(JSON.stringify({ ids, calls }));
 """
     )
-    result = subprocess.run(["node", str(script), str(shim)], capture_output=True, text=True,
-                            timeout=30, env=dict(os.environ))
+    result = subprocess.run(
+        ["node", str(script), str(shim)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=dict(os.environ),
+    )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     ids = out["ids"]
@@ -194,8 +207,9 @@ console.log(JSON.stringify({ ids, calls }));
     ],
 )
 def test_8_the_origin_allow_list_admits_nothing_else(live, origin, allowed):
-    status, _, _ = http_request(live.port, "POST", f"/partner/000/{uuid.uuid4().hex}/xhr",
-                                headers={"Origin": origin})
+    status, _, _ = http_request(
+        live.port, "POST", f"/partner/000/{uuid.uuid4().hex}/xhr", headers={"Origin": origin}
+    )
     assert status == (200 if allowed else 403)
 
 

@@ -63,7 +63,9 @@ def test_a_slow_client_with_a_forged_id_is_logged_on_one_line(live, log_lines):
         b"POST /nowhere/\x85\xe2\x80\xa8next HTTP/1.1",
     ],
 )
-def test_control_bytes_in_a_request_line_are_escaped_in_the_access_log(live, log_lines, request_line):
+def test_control_bytes_in_a_request_line_are_escaped_in_the_access_log(
+    live, log_lines, request_line
+):
     sock = raw.connect(live.port)
     try:
         sock.sendall(request_line + b"\r\nHost: x\r\nContent-Length: 0\r\n\r\n")

@@ -69,8 +69,12 @@ def own_origin(live: LiveServer) -> str:
 @pytest.mark.parametrize(("method", "path"), HTTP_ENDPOINTS)
 @pytest.mark.parametrize(
     "headers",
-    [{"Origin": EVIL}, {"Referer": EVIL + "/page"}, {"Origin": "null"},
-     {"Sec-Fetch-Site": "cross-site"}],
+    [
+        {"Origin": EVIL},
+        {"Referer": EVIL + "/page"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+    ],
     ids=["origin", "referer", "null", "unnamed-cross-site"],
 )
 def test_every_http_endpoint_refuses_another_sites_page_by_default(live, method, path, headers):
@@ -84,8 +88,9 @@ def test_every_http_endpoint_refuses_another_sites_page_by_default(live, method,
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("origin", [EVIL, "null", "http://127.0.0.1.evil.example"])
 def test_both_websocket_endpoints_refuse_another_sites_page_by_default(live, path, version, origin):
-    status = raw.handshake_status(live.port, "/default" + path.format(sid=uuid.uuid4().hex),
-                                  version, origin)
+    status = raw.handshake_status(
+        live.port, "/default" + path.format(sid=uuid.uuid4().hex), version, origin
+    )
     assert status == 403
 
 
@@ -93,14 +98,20 @@ def test_both_websocket_endpoints_refuse_another_sites_page_by_default(live, pat
 @pytest.mark.parametrize("version", VERSIONS)
 def test_the_servers_own_pages_and_clients_without_origin_open_websockets(live, path, version):
     for origin in (own_origin(live), None):
-        status = raw.handshake_status(live.port, "/default" + path.format(sid=uuid.uuid4().hex),
-                                      version, origin)
+        status = raw.handshake_status(
+            live.port, "/default" + path.format(sid=uuid.uuid4().hex), version, origin
+        )
         assert status == 101, origin
 
 
 @pytest.mark.parametrize(
     "origin",
-    ["http://127.0.0.1:{other}", "http://127.0.0.1", "https://127.0.0.1:{other}", "http://localhost:{port}"],
+    [
+        "http://127.0.0.1:{other}",
+        "http://127.0.0.1",
+        "https://127.0.0.1:{other}",
+        "http://localhost:{port}",
+    ],
 )
 def test_another_port_or_name_of_the_same_machine_is_another_origin(live, origin):
     origin = origin.format(port=live.port, other=live.port + 1)
@@ -110,7 +121,9 @@ def test_another_port_or_name_of_the_same_machine_is_another_origin(live, origin
 
 
 def test_the_servers_own_pages_get_cors_with_credentials(live):
-    response = http.post(url(live, "/default", "/000/{sid}/xhr"), headers={"Origin": own_origin(live)})
+    response = http.post(
+        url(live, "/default", "/000/{sid}/xhr"), headers={"Origin": own_origin(live)}
+    )
     assert (response.status, response.text) == (200, "o\n")
     assert response.header("Access-Control-Allow-Origin") == own_origin(live)
     assert response.header("Access-Control-Allow-Credentials") == "true"
@@ -180,8 +193,19 @@ def test_cli_allowed_origins_star_opens_and_warns(tmp_path: Path):
     )
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "fallback", "serve", "myapp:Echo", "--prefix", "/echo",
-         "--port", str(port), "--allowed-origins", "*"],
+        [
+            sys.executable,
+            "-m",
+            "fallback",
+            "serve",
+            "myapp:Echo",
+            "--prefix",
+            "/echo",
+            "--port",
+            str(port),
+            "--allowed-origins",
+            "*",
+        ],
         cwd=tmp_path,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
         stderr=subprocess.PIPE,
@@ -206,9 +230,7 @@ def test_cli_allowed_origins_star_opens_and_warns(tmp_path: Path):
 @pytest.fixture(scope="module")
 def behind_tls_proxy() -> Iterator[LiveServer]:
     """A server whose requests say (X-Forwarded-Proto) they came over HTTPS."""
-    server = LiveServer(
-        lambda: make_application([Router(Echo, "/echo")]), xheaders=True
-    ).start()
+    server = LiveServer(lambda: make_application([Router(Echo, "/echo")]), xheaders=True).start()
     yield server
     server.stop()
 

@@ -91,9 +91,7 @@ class Recorded(Connection):
             self.send(text)
 
     def on_close(self) -> None:
-        recorder.add(
-            "close", self.transport, (self.close_code, self.close_reason), self.session_id
-        )
+        recorder.add("close", self.transport, (self.close_code, self.close_reason), self.session_id)
 
 
 class CloseOnOpen(Connection):

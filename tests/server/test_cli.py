@@ -43,8 +43,19 @@ def test_serve_starts_logs_its_url_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     process = subprocess.Popen(
-        [sys.executable, "-m", "fallback", "serve", "myapp:Echo", "--prefix", "/echo",
-         "--port", str(port), "--heartbeat-delay", "5"],
+        [
+            sys.executable,
+            "-m",
+            "fallback",
+            "serve",
+            "myapp:Echo",
+            "--prefix",
+            "/echo",
+            "--port",
+            str(port),
+            "--heartbeat-delay",
+            "5",
+        ],
         cwd=tmp_path,
         env=env,
         stderr=subprocess.PIPE,
@@ -67,8 +78,11 @@ def test_serve_starts_logs_its_url_and_stops_on_sigterm(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [("nosuchmodule:Echo", "cannot import"), ("json:loads", "not a fallback.Connection"),
-     ("json", "module:ConnectionClass")],
+    [
+        ("nosuchmodule:Echo", "cannot import"),
+        ("json:loads", "not a fallback.Connection"),
+        ("json", "module:ConnectionClass"),
+    ],
 )
 def test_serve_explains_a_bad_target(tmp_path: Path, spec: str, message: str) -> None:
     result = subprocess.run(

@@ -66,7 +66,9 @@ def test_iframe_is_cacheable_and_answers_if_none_match_with_304(live):
     assert re.search(r"max-age=31536000", first.header("Cache-Control") or "")
     assert first.header("Expires") and first.header("ETag")
     assert b"SockJS.bootstrap_iframe();" in first.body
-    again = http.get(live.url + "/echo/iframe.html", headers={"If-None-Match": first.header("ETag")})
+    again = http.get(
+        live.url + "/echo/iframe.html", headers={"If-None-Match": first.header("ETag")}
+    )
     assert again.status == 304 and again.body == b""
     assert http.get(live.url + "/echo/IFRAME.HTML").status == 404
 
@@ -76,8 +78,12 @@ def test_iframe_is_cacheable_and_answers_if_none_match_with_304(live):
 
 @pytest.mark.parametrize(
     ("path", "methods"),
-    [("/info", "OPTIONS, GET"), ("/a/a/xhr", "OPTIONS, POST"), ("/a/a/xhr_send", "OPTIONS, POST"),
-     ("/a/a/xhr_streaming", "OPTIONS, POST")],
+    [
+        ("/info", "OPTIONS, GET"),
+        ("/a/a/xhr", "OPTIONS, POST"),
+        ("/a/a/xhr_send", "OPTIONS, POST"),
+        ("/a/a/xhr_streaming", "OPTIONS, POST"),
+    ],
 )
 @pytest.mark.parametrize("origin", ["https://a.example", "null"])
 def test_preflight_is_cached_for_a_year_and_echoes_origin(live, path, methods, origin):
@@ -122,8 +128,12 @@ def test_xhr_send_answers_204_with_text_plain(live):
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [('["x', "Broken JSON encoding."), ("", "Payload expected."), ("[1,2]", "Broken JSON encoding."),
-     (b"\xff", "Broken JSON encoding.")],
+    [
+        ('["x', "Broken JSON encoding."),
+        ("", "Payload expected."),
+        ("[1,2]", "Broken JSON encoding."),
+        (b"\xff", "Broken JSON encoding."),
+    ],
 )
 def test_bad_payload_is_500_with_message_and_session_survives(live, body, message):
     url = session(live)
@@ -166,7 +176,10 @@ def test_jsonp_send_accepts_form_and_raw_bodies(live):
     response = http.post(url + "/jsonp_send", "d=%5B%22a%22%5D", headers=form)
     assert (response.status, response.text) == (200, "ok")
     assert response.header("Content-Type") == "text/plain; charset=UTF-8"
-    assert http.post(url + "/jsonp_send", '["%62"]', headers={"Content-Type": "text/plain"}).text == "ok"
+    assert (
+        http.post(url + "/jsonp_send", '["%62"]', headers={"Content-Type": "text/plain"}).text
+        == "ok"
+    )
     for empty in ("", "d=", "p=p"):
         response = http.post(url + "/jsonp_send", empty, headers=form)
         assert (response.status, response.text) == (500, "Payload expected.")
@@ -218,7 +231,9 @@ def test_missing_callback_is_500(live, transport):
 
 
 @pytest.mark.parametrize("transport", ["jsonp", "htmlfile"])
-@pytest.mark.parametrize("callback", ["%3Cscript%3Ealert(1)%3C/script%3E", "a%20b", "abc%28", "x-y"])
+@pytest.mark.parametrize(
+    "callback", ["%3Cscript%3Ealert(1)%3C/script%3E", "a%20b", "abc%28", "x-y"]
+)
 def test_unsafe_callback_is_500_and_never_echoed(live, transport, callback):
     response = http.get(f"{live.url}/echo/a/a/{transport}?c={callback}")
     assert response.status == 500
@@ -283,7 +298,7 @@ def test_http10_streaming_response_ends_with_the_connection(live):
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert b"transfer-encoding" not in head.lower() and b"content-length" not in head.lower()
-    assert body == b"h" * 2048 + b"\no\nc[3000,\"Go away!\"]\n"
+    assert body == b"h" * 2048 + b'\no\nc[3000,"Go away!"]\n'
 
 
 def test_http11_streaming_response_is_chunked_and_closes_the_connection_after_it(live):

@@ -271,7 +271,9 @@ def test_origin_allow_list_is_enforced_on_every_http_transport(live, method, end
         with http.Stream(method, f"{base}/{endpoint}", headers={header: allowed}) as stream:
             assert stream.status == 200
     else:
-        status = http.request(method, f"{base}/{endpoint}", body='["x"]', headers={header: allowed}).status
+        status = http.request(
+            method, f"{base}/{endpoint}", body='["x"]', headers={header: allowed}
+        ).status
         assert status in (200, 204)
 
 
@@ -390,7 +392,7 @@ def test_a_body_that_stalls_is_cut_at_the_body_deadline(strict):
     sock = http.raw_exchange(
         "127.0.0.1",
         strict.port,
-        f"POST {url} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n[\"".encode(),
+        f'POST {url} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n["'.encode(),
     )
     try:
         assert closed_within(sock, 3) < 3

@@ -127,8 +127,10 @@ def test_fallback_js_goes_gzipped_to_browsers_that_accept_it(server, path):
     plain = http.get(server.url + path, headers={"Accept-Encoding": "identity"})
     assert plain.header("Content-Encoding") is None and plain.body == source
     assert plain.header("Etag") != packed.header("Etag")
-    again = http.get(server.url + path, headers={"Accept-Encoding": "gzip",
-                                                 "If-None-Match": packed.header("Etag")})
+    again = http.get(
+        server.url + path,
+        headers={"Accept-Encoding": "gzip", "If-None-Match": packed.header("Etag")},
+    )
     assert again.status == 304 and again.body == b""
     refused = http.get(server.url + path, headers={"Accept-Encoding": "gzip;q=0"})
     assert refused.header("Content-Encoding") is None and refused.body == source

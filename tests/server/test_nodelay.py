@@ -29,9 +29,14 @@ def server_side_nodelay(client: socket.socket) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize(("transport", "method"), [
-    ("xhr_streaming", "POST"), ("eventsource", "GET"), ("htmlfile", "GET"),
-])
+@pytest.mark.parametrize(
+    ("transport", "method"),
+    [
+        ("xhr_streaming", "POST"),
+        ("eventsource", "GET"),
+        ("htmlfile", "GET"),
+    ],
+)
 def test_streaming_transports_send_without_nagle(live, transport, method):
     path = new_session_url("/echo").split("/", 1)[1]
     query = "?c=cb" if transport == "htmlfile" else ""

@@ -21,8 +21,18 @@ pytestmark = pytest.mark.timeout(300)
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
         timeout=240,
@@ -48,14 +58,22 @@ def test_wheel_carries_every_static_file(wheel: Path) -> None:
 def test_installed_copy_serves_sockjs_and_static_files(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
         check=True,
         capture_output=True,
         timeout=120,
     )
-    static_files = sorted(
-        p.name for p in (ROOT / "fallback" / "static").glob("*") if p.is_file()
-    )
+    static_files = sorted(p.name for p in (ROOT / "fallback" / "static").glob("*") if p.is_file())
     script = textwrap.dedent(
         f"""
         import asyncio, fallback, urllib.request
@@ -84,7 +102,12 @@ def test_installed_copy_serves_sockjs_and_static_files(wheel: Path, tmp_path: Pa
     )
     env = dict(os.environ, PYTHONPATH=str(target))
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
@@ -92,18 +115,40 @@ def test_installed_copy_serves_sockjs_and_static_files(wheel: Path, tmp_path: Pa
 
 def test_the_sdist_is_a_whole_checkout_and_builds_without_a_warning(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(tmp_path),
-         str(ROOT)],
-        capture_output=True, text=True, timeout=240, check=True,
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--sdist",
+            "--no-isolation",
+            "--outdir",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
     )
-    warnings = [line for line in (done.stdout + done.stderr).splitlines()
-                if "warning" in line.lower()]
+    warnings = [
+        line for line in (done.stdout + done.stderr).splitlines() if "warning" in line.lower()
+    ]
     assert not warnings, warnings
     (sdist,) = tmp_path.glob("fallback-*.tar.gz")
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    for needed in ("LICENSE", "README.md", "SECURITY.md", "CONTRIBUTING.md", "Makefile",
-                   "tests/conftest.py", "deploy/nginx/fallback.conf", "demo/app.py",
-                   "docs/conf.py", "fallback/static/fallback.js", "fallback/templates/admin.html"):
+    for needed in (
+        "LICENSE",
+        "README.md",
+        "SECURITY.md",
+        "CONTRIBUTING.md",
+        "Makefile",
+        "tests/conftest.py",
+        "deploy/nginx/fallback.conf",
+        "demo/app.py",
+        "docs/conf.py",
+        "fallback/static/fallback.js",
+        "fallback/templates/admin.html",
+    ):
         assert needed in names, needed
     assert not any("node_modules" in name or "__pycache__" in name for name in names)

@@ -96,7 +96,9 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 # -- opening sessions in bulk -----------------------------------------------------------
 
 
-def pipelined(port: int, requests: list[bytes], answer_end: bytes, per_connection: int = 200) -> None:
+def pipelined(
+    port: int, requests: list[bytes], answer_end: bytes, per_connection: int = 200
+) -> None:
     """Send the requests, `per_connection` at a time on one keep-alive connection, and
     read until each has been answered (every answer ends with `answer_end`)."""
     for start in range(0, len(requests), per_connection):

@@ -57,15 +57,22 @@ def free_ports(count: int) -> int:
 class Served:
     """A ``python -m fallback serve ...`` process whose stderr goes to a file."""
 
-    def __init__(
-        self, tmp_path: Path, *args: str, ready: str = "/t/info", ports: int = 1
-    ) -> None:
+    def __init__(self, tmp_path: Path, *args: str, ready: str = "/t/info", ports: int = 1) -> None:
         self.port = free_ports(ports)
         self.log_path = tmp_path / "serve.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "fallback", "serve", *args, "--port", str(self.port),
-             "--shutdown-drain", str(DRAIN)],
+            [
+                sys.executable,
+                "-m",
+                "fallback",
+                "serve",
+                *args,
+                "--port",
+                str(self.port),
+                "--shutdown-drain",
+                str(DRAIN),
+            ],
             cwd=ROOT,
             env=dict(os.environ, PYTHONPATH=str(ROOT)),
             stderr=self.log,
@@ -155,7 +162,9 @@ class RawWebSocket:
     """The unframed endpoint: messages are frames; the close is a WebSocket close."""
 
     def __init__(self, base: str) -> None:
-        self.ws = websocket.create_connection(base.replace("http", "ws", 1) + "/websocket", timeout=10)
+        self.ws = websocket.create_connection(
+            base.replace("http", "ws", 1) + "/websocket", timeout=10
+        )
 
     def next_frame(self, timeout: float = 10) -> str:
         opcode, data = self.ws.recv_data(control_frame=True)
@@ -237,8 +246,10 @@ def drop(client: Any) -> None:
 
 
 def check_consumers(consumers: list[Consumer], log: str) -> None:
-    sent = {m.group(1): (int(m.group(2)), int(m.group(3)))
-            for m in re.finditer(r"CLOSED (\S+) (\d+) (\d+)", log)}
+    sent = {
+        m.group(1): (int(m.group(2)), int(m.group(3)))
+        for m in re.finditer(r"CLOSED (\S+) (\d+) (\d+)", log)
+    }
     for consumer in consumers:
         consumer.join(timeout=DRAIN + 10)
         assert consumer.error is None, (consumer.name_, repr(consumer.error))
@@ -246,7 +257,10 @@ def check_consumers(consumers: list[Consumer], log: str) -> None:
         assert code == 1012, consumer.name_
         expected = [f"{consumer.name_}:{i}" for i in range(1, count + 1)]
         assert consumer.messages == expected, (
-            consumer.name_, len(consumer.messages), count, consumer.messages[-3:]
+            consumer.name_,
+            len(consumer.messages),
+            count,
+            consumer.messages[-3:],
         )
         assert consumer.close == RESTART, (consumer.name_, consumer.close)
         drop(consumer.client)
@@ -259,9 +273,7 @@ def test_sigterm_delivers_everything_queued_then_1012_and_exits_0(served):
     server = served("tests.server.shutdown_app:Ticker", "--prefix", "/t", "--stats-path", "/_stats")
     consumers = start_consumers(server.url + "/t", ALL)
     stats = json.loads(client_http.get(server.url + "/_stats").body)["routers"]["/t"]
-    assert {t: n for t, n in stats["sessions"]["by_transport"].items() if n} == {
-        t: 1 for t in ALL
-    }
+    assert {t: n for t, n in stats["sessions"]["by_transport"].items() if n} == {t: 1 for t in ALL}
     status, took = server.terminate()
     log = server.text()
     assert status == 0, log
@@ -328,9 +340,7 @@ def test_sigterm_with_config_closes_every_tenant_with_1012(served, tmp_path):
 
 
 def test_sigterm_to_workers_closes_every_worker_with_1012(served):
-    server = served(
-        "tests.server.shutdown_app:Ticker", "--prefix", "/t", "--workers", "2", ports=2
-    )
+    server = served("tests.server.shutdown_app:Ticker", "--prefix", "/t", "--workers", "2", ports=2)
     second = f"http://127.0.0.1:{server.port + 1}"
     deadline = time.monotonic() + 20
     while True:

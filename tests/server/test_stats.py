@@ -75,9 +75,7 @@ def test_every_router_is_listed_by_prefix(live):
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*"'
-_SAMPLE = re.compile(
-    rf"({_NAME})(\{{{_LABEL}(?:,{_LABEL})*\}})? (-?[0-9.e+]+|NaN|[+-]Inf)"
-)
+_SAMPLE = re.compile(rf"({_NAME})(\{{{_LABEL}(?:,{_LABEL})*\}})? (-?[0-9.e+]+|NaN|[+-]Inf)")
 
 
 def check_exposition_format(text: str) -> None:
@@ -202,6 +200,4 @@ def test_label_values_are_escaped():
     text = prometheus_text([odd])
     check_exposition_format(text)
     families = {f.name: f for f in text_string_to_metric_families(text)}
-    assert {s.labels["prefix"] for s in families["fallback_sessions"].samples} == {
-        '/we"ird\\path'
-    }
+    assert {s.labels["prefix"] for s in families["fallback_sessions"].samples} == {'/we"ird\\path'}

@@ -66,7 +66,9 @@ def test_plain_get_is_400_with_a_message(live, engine, path):
 
 
 def test_connection_header_without_upgrade_is_400(live):
-    response = http.get(live.url + "/echo/0/0/websocket", headers={**UPGRADE, "Connection": "close"})
+    response = http.get(
+        live.url + "/echo/0/0/websocket", headers={**UPGRADE, "Connection": "close"}
+    )
     assert (response.status, response.text) == (400, '"Connection" must be "Upgrade".')
 
 
@@ -81,7 +83,9 @@ def test_other_methods_are_405_with_allow_get(live, method, path):
 
 
 def test_unknown_version_is_426_naming_the_versions_we_speak(live):
-    response = http.get(live.url + "/echo/websocket", headers={**UPGRADE, "Sec-WebSocket-Version": "14"})
+    response = http.get(
+        live.url + "/echo/websocket", headers={**UPGRADE, "Sec-WebSocket-Version": "14"}
+    )
     assert response.status == 426
     assert response.header("Sec-WebSocket-Version") == "13, 8, 7"
     assert response.text == "Unsupported WebSocket version."
@@ -151,13 +155,17 @@ def test_fragmented_message_is_joined_before_the_session_sees_it(live):
     client = WSClient.connect(live.port, sockjs_path())
     try:
         assert client.recv_text() == "o"
-        client.send_fragments(TEXT, [b'["frag', "\u2713".encode()[:2], "\u2713".encode()[2:] + b'ment"]'])
+        client.send_fragments(
+            TEXT, [b'["frag', "\u2713".encode()[:2], "\u2713".encode()[2:] + b'ment"]']
+        )
         assert client.recv_text() == 'a["frag\u2713ment"]'
     finally:
         client.close()
 
 
-def test_server_close_sends_sockjs_close_then_websocket_close_and_waits_for_the_client(live, events):
+def test_server_close_sends_sockjs_close_then_websocket_close_and_waits_for_the_client(
+    live, events
+):
     client = WSClient.connect(live.port, sockjs_path("/recorded"))
     try:
         assert client.recv_text() == "o"
@@ -257,8 +265,15 @@ def test_engine_echoes_text_and_binary_as_they_came(engine):
         (client_frame(0x9, b"x" * 126), 1002),
         (client_frame(0x8, b"\x03\xed"), 1002),  # close code 1005 may not be sent
     ],
-    ids=["invalid-utf8", "unmasked", "rsv", "reserved-opcode", "lone-continuation",
-         "long-ping", "bad-close-code"],
+    ids=[
+        "invalid-utf8",
+        "unmasked",
+        "rsv",
+        "reserved-opcode",
+        "lone-continuation",
+        "long-ping",
+        "bad-close-code",
+    ],
 )
 def test_protocol_violations_fail_the_connection_with_their_code(engine, frame, code):
     client = WSClient.connect(engine.port, "/autobahn")
@@ -330,9 +345,24 @@ def tls_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     done = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"],
-        capture_output=True, timeout=60,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        capture_output=True,
+        timeout=60,
     )
     if done.returncode != 0:
         pytest.skip(f"openssl could not make a certificate: {done.stderr[-200:]!r}")
@@ -439,7 +469,8 @@ def test_messages_arriving_while_the_server_closes_are_dropped_quietly(live, eve
 
 
 @pytest.mark.parametrize(
-    ("code", "wire"), [(4000, 4000), (3000, 3000), (1011, 1011), (2010, 1000), (1005, 1000), (None, 1000)]
+    ("code", "wire"),
+    [(4000, 4000), (3000, 3000), (1011, 1011), (2010, 1000), (1005, 1000), (None, 1000)],
 )
 def test_session_codes_that_may_not_travel_in_a_close_frame_become_1000(code, wire):
     assert codes.websocket_close_code(code) == wire
@@ -531,7 +562,9 @@ def test_a_resume_takes_the_session_from_a_socket_still_attached(limited):
 
 
 def test_resume_of_an_unknown_connection_is_refused_with_3011(limited):
-    client = WSClient.connect(limited.port, sockjs_path("/resume") + "?fb_resume=" + "x" * 24 + ".0")
+    client = WSClient.connect(
+        limited.port, sockjs_path("/resume") + "?fb_resume=" + "x" * 24 + ".0"
+    )
     try:
         assert client.recv_text() == "o"
         assert client.recv_text() == 'c[3011,"Cannot resume: unknown connection"]'

@@ -68,7 +68,9 @@ def test_raw_websocket_echoes_in_every_version(live, version):
 
 
 @pytest.mark.parametrize("path", ["sockjs", "raw"])
-def test_every_version_works_behind_a_proxy_that_delays_the_request_body(live, proxy, version, path):
+def test_every_version_works_behind_a_proxy_that_delays_the_request_body(
+    live, proxy, version, path
+):
     # The proxy forwards hixie-76's third key only after the response headers: a server
     # that waited for the key before answering would never complete this handshake.
     target = sockjs_path() if path == "sockjs" else "/echo/websocket"

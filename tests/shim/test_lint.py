@@ -26,7 +26,11 @@ def eslint(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[
         pytest.fail("eslint is missing: run `make node-deps`")
     return subprocess.run(
         [ESLINT, "--config", CONFIG, "--no-warn-ignored", *args],
-        cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=100,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=100,
     )
 
 

@@ -17,8 +17,13 @@ FILES = sorted(os.path.basename(f) for f in glob.glob(os.path.join(HERE, "*.test
 def test_the_shim_unit_tests_pass_in_node(name):
     result = subprocess.run(
         ["node", "--test", "--test-reporter=tap", os.path.join(HERE, name)],
-        capture_output=True, text=True, timeout=120, cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=HERE,
     )
     failures = [line for line in result.stdout.splitlines() if line.startswith("not ok")]
-    assert result.returncode == 0, "\n".join(failures) + "\n" + result.stdout[-4000:] + result.stderr
+    assert result.returncode == 0, (
+        "\n".join(failures) + "\n" + result.stdout[-4000:] + result.stderr
+    )
     assert "# pass 0" not in result.stdout

@@ -101,9 +101,7 @@ class ResumableClient:
             if time.monotonic() - started > self.grace:
                 raise ResumeFailed(3009, "gave up reconnecting")
             self.attempts += 1  # numbered, as fallback.js does: an old one is known
-            client = self._new_client(
-                {"fb_resume": f"{self.cid}.{self.received}.{self.attempts}"}
-            )
+            client = self._new_client({"fb_resume": f"{self.cid}.{self.received}.{self.attempts}"})
             try:
                 if client.next_frame(5.0) != "o":
                     raise AssertionError("no open frame")

@@ -109,13 +109,21 @@ class WSClient:
             key1, n1 = hixie76_key()
             key2, n2 = hixie76_key()
             key3 = os.urandom(8)
-            lines += ["Upgrade: WebSocket", f"Sec-WebSocket-Key1: {key1}", f"Sec-WebSocket-Key2: {key2}"]
+            lines += [
+                "Upgrade: WebSocket",
+                f"Sec-WebSocket-Key1: {key1}",
+                f"Sec-WebSocket-Key2: {key2}",
+            ]
             if origin:
                 lines.append(f"Origin: {origin}")
             expected = hashlib.md5(struct.pack(">II", n1, n2) + key3).digest()
         else:
             key = base64.b64encode(os.urandom(16)).decode()
-            lines += ["Upgrade: websocket", f"Sec-WebSocket-Key: {key}", f"Sec-WebSocket-Version: {version}"]
+            lines += [
+                "Upgrade: websocket",
+                f"Sec-WebSocket-Key: {key}",
+                f"Sec-WebSocket-Version: {version}",
+            ]
             if origin:
                 lines.append(("Origin: " if version == "13" else "Sec-WebSocket-Origin: ") + origin)
             expected = base64.b64encode(hashlib.sha1(key.encode() + GUID).digest())

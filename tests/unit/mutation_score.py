@@ -86,8 +86,10 @@ def main() -> int:
     for counts in by_module.values():
         total.update(counts)
     overall = 100.0 * total["killed"] / max(1, total["all"] - total["equivalent"])
-    print(f"{'all':36} {total['all']:7} {total['killed']:7} {total['equivalent']:7} "
-          f"{total['survived']:8} {overall:6.1f}%")
+    print(
+        f"{'all':36} {total['all']:7} {total['killed']:7} {total['equivalent']:7} "
+        f"{total['survived']:8} {overall:6.1f}%"
+    )
     stale = sorted(m for m in listed if m not in results())
     if unexplained:
         print("\nsurvived, neither killed nor listed as equivalent:")

@@ -89,9 +89,20 @@ def test_the_two_close_code_namespaces_differ_where_they_say():
 @pytest.mark.parametrize(
     ("code", "valid"),
     [
-        (999, False), (1000, True), (1003, True), (1004, False), (1005, False),
-        (1006, False), (1007, True), (1014, True), (1015, False), (1016, False),
-        (2999, False), (3000, True), (4999, True), (5000, False),
+        (999, False),
+        (1000, True),
+        (1003, True),
+        (1004, False),
+        (1005, False),
+        (1006, False),
+        (1007, True),
+        (1014, True),
+        (1015, False),
+        (1016, False),
+        (2999, False),
+        (3000, True),
+        (4999, True),
+        (5000, False),
     ],
 )
 def test_close_codes_that_may_travel_in_a_close_frame(code, valid):
@@ -100,8 +111,16 @@ def test_close_codes_that_may_travel_in_a_close_frame(code, valid):
 
 @pytest.mark.parametrize(
     ("code", "closes_with"),
-    [(1000, 1000), (1001, 1001), (1002, 1000), (2999, 1000), (3000, 3000),
-     (4999, 4999), (5000, 1000), (0, 1000)],
+    [
+        (1000, 1000),
+        (1001, 1001),
+        (1002, 1000),
+        (2999, 1000),
+        (3000, 3000),
+        (4999, 4999),
+        (5000, 1000),
+        (0, 1000),
+    ],
 )
 def test_a_clients_goodbye_closes_with_what_the_browser_allows(code, closes_with):
     assert client_close_code(code) == closes_with

@@ -129,8 +129,7 @@ def test_the_sans_io_floors_import_no_io_library(floor):
 
 def test_no_modules_import_each_other_in_a_circle():
     graph = {
-        module: {target for target, _ in imports(module) if target in MODULES}
-        for module in MODULES
+        module: {target for target, _ in imports(module) if target in MODULES} for module in MODULES
     }
     circles = []
     done: set[str] = set()

@@ -122,7 +122,13 @@ def test_statistics_of_a_quiet_router_list_every_transport_and_reason_at_zero():
     router = Router(Echo, "/q")
     stats = collect([router])["routers"]["/q"]
     assert set(stats["sessions"]["by_transport"]) == {
-        "websocket", "xhr_streaming", "eventsource", "htmlfile", "xhr", "jsonp", "rawwebsocket"
+        "websocket",
+        "xhr_streaming",
+        "eventsource",
+        "htmlfile",
+        "xhr",
+        "jsonp",
+        "rawwebsocket",
     }
     assert all(n == 0 for n in stats["refusals"].values())
     text = prometheus_text([router])

@@ -237,8 +237,9 @@ class RedisBroker(Broker):
         if client is None or not self.stats.connected:
             return local
         try:
-            members = await asyncio.wait_for(self._read_presence(client, channel),
-                                             self.command_timeout)
+            members = await asyncio.wait_for(
+                self._read_presence(client, channel), self.command_timeout
+            )
         except (TimeoutError, RedisError, OSError) as error:
             log.warning(
                 "presence of %r from Redis failed (%s); local members only",

@@ -175,7 +175,6 @@ def translate_settings(
     return effective, native
 
 
-
 #: The old name, kept.
 SETTINGS_DEFAULTS = DEFAULT_SETTINGS
 

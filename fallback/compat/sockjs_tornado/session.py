@@ -44,6 +44,7 @@ class SessionServer(Protocol):
 
     stats: StatsCollector
 
+
 log = get_logger("fallback.compat")
 
 __all__ = ["CLOSED", "CLOSING", "CONNECTING", "OPEN", "BaseSession", "ConnectionInfo", "Session"]

@@ -39,8 +39,9 @@ class ChannelHandler(base.BaseTransportMixin):
 class ChannelSession(session.BaseSession):
     """One channel of an outer connection: what the channel sends goes out wrapped."""
 
-    def __init__(self, channel_class: type, server: Any, outer: conn.SockJSConnection,
-                 channel: str) -> None:
+    def __init__(
+        self, channel_class: type, server: Any, outer: conn.SockJSConnection, channel: str
+    ) -> None:
         self.outer = outer
         self.channel = channel
         super().__init__(channel_class, server)
@@ -150,7 +151,10 @@ class StatsChannel(conn.SockJSConnection):
 
 def make_application() -> tornado.web.Application:
     multiplexer = Multiplexer.serving(
-        echo=EchoChannel, shout=ShoutChannel, room=RoomChannel, bye=ByeChannel,
+        echo=EchoChannel,
+        shout=ShoutChannel,
+        room=RoomChannel,
+        bye=ByeChannel,
         stats=StatsChannel,
     )
     return tornado.web.Application(router.SockJSRouter(multiplexer, "/multiplex").urls)

@@ -24,17 +24,23 @@ def test_quote_escapes_every_character_the_protocol_lists():
     quoted = protocol.quote(killers)
     assert quoted.isascii()
     assert json.loads(quoted) == killers
-    expected = '"' + "".join(
-        {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}.get(c, f"\\u{ord(c):04x}")
-        if c != " " else " "
-        for c in killers
-    ) + '"'
+    expected = (
+        '"'
+        + "".join(
+            {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}.get(
+                c, f"\\u{ord(c):04x}"
+            )
+            if c != " "
+            else " "
+            for c in killers
+        )
+        + '"'
+    )
     assert quoted == expected
 
 
 def test_lone_surrogates_travel_escaped():
     assert protocol.quote("\ud800") == '"\\ud800"'
-
 
 
 def test_quote_keeps_ordinary_non_ascii_text_verbatim():

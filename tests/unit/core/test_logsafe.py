@@ -85,7 +85,9 @@ def test_every_module_logs_through_the_escaping_logger():
     for folder, _, files in os.walk(PACKAGE):
         for name in files:
             path = os.path.join(folder, name)
-            if not name.endswith(".py") or path.endswith(os.path.join("fallback", "core", "logsafe.py")):
+            if not name.endswith(".py") or path.endswith(
+                os.path.join("fallback", "core", "logsafe.py")
+            ):
                 continue
             with open(path, encoding="utf-8") as file:
                 for number, line in enumerate(file, 1):

@@ -53,8 +53,15 @@ def messages_in(frame_list):
 
 @pytest.mark.parametrize(
     ("value", "parsed"),
-    [(None, False), ("", False), ("1", True), ("x" * 20 + ".5", ("x" * 20, 5, None)),
-     ("short.5", False), ("x" * 20 + ".-1", False), ("x" * 20 + ".5.6.7", False)],
+    [
+        (None, False),
+        ("", False),
+        ("1", True),
+        ("x" * 20 + ".5", ("x" * 20, 5, None)),
+        ("short.5", False),
+        ("x" * 20 + ".-1", False),
+        ("x" * 20 + ".5.6.7", False),
+    ],
 )
 def test_resume_parameter(value, parsed):
     assert parse_resume_request(value) == parsed
@@ -64,7 +71,11 @@ def test_new_resumable_session_tells_the_client_its_id_after_the_open_frame():
     session, _ = resumable()
     session.attach(Receiver())
     session.enqueue(OutgoingMessage("hello"))
-    assert frames(session) == ["o", 'r{"cid":"cccccccccccccccccccc","resumed":false,"seen":0}', 'a["hello"]']
+    assert frames(session) == [
+        "o",
+        'r{"cid":"cccccccccccccccccccc","resumed":false,"seen":0}',
+        'a["hello"]',
+    ]
 
 
 def test_interrupted_transport_suspends_instead_of_closing():
@@ -362,8 +373,12 @@ def test_the_same_attempt_again_may_take_over_again():
 
 @pytest.mark.parametrize(
     ("value", "parsed"),
-    [("x" * 20 + ".5.7", ("x" * 20, 5, 7)), ("x" * 20 + ".5", ("x" * 20, 5, None)),
-     ("x" * 20 + ".5.", False), ("x" * 20 + ".5.-1", False)],
+    [
+        ("x" * 20 + ".5.7", ("x" * 20, 5, 7)),
+        ("x" * 20 + ".5", ("x" * 20, 5, None)),
+        ("x" * 20 + ".5.", False),
+        ("x" * 20 + ".5.-1", False),
+    ],
 )
 def test_resume_parameter_with_an_attempt_number(value, parsed):
     assert parse_resume_request(value) == parsed

@@ -220,7 +220,9 @@ def test_oversized_payloads_are_refused_before_decoding():
 def test_unframed_sessions_have_no_open_or_heartbeat_frames_but_heartbeat_checks():
     clock = FakeClock()
     listener = Listener()
-    session = Session(None, listener, EMPTY_INFO, Settings(heartbeat_delay=1), "raw", framed=False, clock=clock)
+    session = Session(
+        None, listener, EMPTY_INFO, Settings(heartbeat_delay=1), "raw", framed=False, clock=clock
+    )
     receiver = Receiver()
     session.attach(receiver)
     assert not session.take_heartbeat()

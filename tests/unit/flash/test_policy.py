@@ -129,7 +129,9 @@ def test_attribute_values_are_xml_escaped():
 @settings(max_examples=50)
 @given(
     st.lists(
-        st.from_regex(r"(\*\.)?[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\.[a-z]{2,5}){0,2}", fullmatch=True),
+        st.from_regex(
+            r"(\*\.)?[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\.[a-z]{2,5}){0,2}", fullmatch=True
+        ),
         max_size=4,
     )
 )

@@ -16,7 +16,12 @@ from fallback.realtime.envelope import Op
 
 def test_a_subscribe_request_parses():
     request = envelope.parse('{"v":1,"op":"subscribe","id":7,"channel":"presence-a","token":"t"}')
-    assert (request.op, request.id, request.channel, request.token) == (Op.SUBSCRIBE, 7, "presence-a", "t")
+    assert (request.op, request.id, request.channel, request.token) == (
+        Op.SUBSCRIBE,
+        7,
+        "presence-a",
+        "t",
+    )
 
 
 def test_a_trigger_needs_an_event_not_a_channel():
@@ -60,8 +65,13 @@ def test_garbage_raises_only_envelope_errors(text):
 @given(
     st.dictionaries(
         st.sampled_from(["v", "op", "id", "channel", "token", "data", "event"]),
-        st.one_of(st.none(), st.integers(), st.text(max_size=40), st.booleans(),
-                  st.lists(st.integers(), max_size=3)),
+        st.one_of(
+            st.none(),
+            st.integers(),
+            st.text(max_size=40),
+            st.booleans(),
+            st.lists(st.integers(), max_size=3),
+        ),
     )
 )
 def test_any_object_parses_or_is_refused_with_a_code(fields):
@@ -75,6 +85,14 @@ def test_any_object_parses_or_is_refused_with_a_code(fields):
 
 def test_answers_are_compact_json():
     assert json.loads(envelope.error(4011, "bad", 3, "private-x")) == {
-        "v": 1, "op": "error", "id": 3, "code": 4011, "message": "bad", "channel": "private-x"
+        "v": 1,
+        "op": "error",
+        "id": 3,
+        "code": 4011,
+        "message": "bad",
+        "channel": "private-x",
     }
-    assert envelope.message("news", {"a": "é"}) == '{"v":1,"op":"message","channel":"news","data":{"a":"é"}}'
+    assert (
+        envelope.message("news", {"a": "é"})
+        == '{"v":1,"op":"message","channel":"news","data":{"a":"é"}}'
+    )

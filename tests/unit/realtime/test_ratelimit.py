@@ -105,8 +105,15 @@ def test_one_ipv6_subscriber_cannot_escape_by_changing_addresses():
 
 @pytest.mark.parametrize(
     "values",
-    [{"free_failures": 0}, {"lockout": 0}, {"max_lockout": -1}, {"lockout": 5, "max_lockout": 1},
-     {"max_addresses": 0}, {"forget_after": 0}, {"free_failures": True}],
+    [
+        {"free_failures": 0},
+        {"lockout": 0},
+        {"max_lockout": -1},
+        {"lockout": 5, "max_lockout": 1},
+        {"max_addresses": 0},
+        {"forget_after": 0},
+        {"free_failures": True},
+    ],
 )
 def test_bad_limits_are_refused(values):
     with pytest.raises(ConfigurationError):

@@ -20,15 +20,25 @@ NOW = 1_800_000_000.0
 
 
 def make(**overrides):
-    args = {"tenant": "acme", "channels": "presence-*", "info": {"name": "Ann"}, "ttl": 60, "now": NOW}
+    args = {
+        "tenant": "acme",
+        "channels": "presence-*",
+        "info": {"name": "Ann"},
+        "ttl": 60,
+        "now": NOW,
+    }
     args.update(overrides)
     return tokens.issue(SECRET, "42", **args)
 
 
 def refused(token, **kwargs) -> TokenErrorCode:
     with pytest.raises(TokenError) as raised:
-        tokens.verify(kwargs.pop("secret", SECRET), token, tenant=kwargs.pop("tenant", "acme"),
-                      now=kwargs.pop("now", NOW + 1))
+        tokens.verify(
+            kwargs.pop("secret", SECRET),
+            token,
+            tenant=kwargs.pop("tenant", "acme"),
+            now=kwargs.pop("now", NOW + 1),
+        )
     return raised.value.code
 
 

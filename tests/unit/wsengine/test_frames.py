@@ -57,8 +57,13 @@ def test_unmask_is_its_own_inverse_for_any_length(n):
 
 @pytest.mark.parametrize(
     ("n", "head"),
-    [(0, b"\x81\x00"), (125, b"\x81\x7d"), (126, b"\x81\x7e\x00\x7e"),
-     (65535, b"\x81\x7e\xff\xff"), (65536, b"\x81\x7f" + (65536).to_bytes(8, "big"))],
+    [
+        (0, b"\x81\x00"),
+        (125, b"\x81\x7d"),
+        (126, b"\x81\x7e\x00\x7e"),
+        (65535, b"\x81\x7e\xff\xff"),
+        (65536, b"\x81\x7f" + (65536).to_bytes(8, "big")),
+    ],
 )
 def test_text_frame_uses_the_shortest_length_encoding(n, head):
     data = text_frame(b"x" * n)
@@ -80,15 +85,35 @@ def test_hixie_text_frame():
 # -- close payloads ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
-                                  1012, 1013, 1014, 3000, 3999, 4000, 4999])
+@pytest.mark.parametrize(
+    "code",
+    [
+        1000,
+        1001,
+        1002,
+        1003,
+        1007,
+        1008,
+        1009,
+        1010,
+        1011,
+        1012,
+        1013,
+        1014,
+        3000,
+        3999,
+        4000,
+        4999,
+    ],
+)
 def test_valid_close_codes(code):
     assert is_valid_close_code(code)
     assert parse_close(close_payload(code, "why")) == (code, "why")
 
 
-@pytest.mark.parametrize("code", [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999,
-                                  5000, 65535])
+@pytest.mark.parametrize(
+    "code", [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535]
+)
 def test_invalid_close_codes_are_refused_both_ways(code):
     assert not is_valid_close_code(code)
     with pytest.raises(ProtocolError, match="invalid close code"):
@@ -125,8 +150,13 @@ def test_long_close_reason_is_cut_at_a_character_boundary():
 
 
 def test_reads_text_binary_and_control_frames_in_order():
-    data = (frame(Opcode.TEXT, "✓".encode()) + frame(Opcode.BINARY, b"\x00\xff")
-            + frame(Opcode.PING, b"p") + frame(Opcode.PONG, b"q") + frame(Opcode.CLOSE, b""))
+    data = (
+        frame(Opcode.TEXT, "✓".encode())
+        + frame(Opcode.BINARY, b"\x00\xff")
+        + frame(Opcode.PING, b"p")
+        + frame(Opcode.PONG, b"q")
+        + frame(Opcode.CLOSE, b"")
+    )
     expected = [(1, "✓"), (2, b"\x00\xff"), (9, b"p"), (10, b"q"), (8, b"")]
     assert parse(data) == expected
     assert parse_bytewise(data) == expected
@@ -145,9 +175,12 @@ def test_every_length_encoding_reads_back(n):
 
 
 def test_fragments_are_joined_with_control_frames_between_them():
-    data = (frame(Opcode.TEXT, b"one ", fin=False) + frame(Opcode.PING, b"!")
-            + frame(Opcode.CONTINUATION, b"tw", fin=False)
-            + frame(Opcode.CONTINUATION, b"o"))
+    data = (
+        frame(Opcode.TEXT, b"one ", fin=False)
+        + frame(Opcode.PING, b"!")
+        + frame(Opcode.CONTINUATION, b"tw", fin=False)
+        + frame(Opcode.CONTINUATION, b"o")
+    )
     assert parse(data) == [(9, b"!"), (1, "one two")]
     assert parse_bytewise(data) == [(9, b"!"), (1, "one two")]
 
@@ -159,8 +192,11 @@ def test_utf8_sequence_split_across_fragments_is_valid():
 
 
 def test_empty_fragments():
-    data = (frame(Opcode.TEXT, b"", fin=False) + frame(Opcode.CONTINUATION, b"", fin=False)
-            + frame(Opcode.CONTINUATION, b""))
+    data = (
+        frame(Opcode.TEXT, b"", fin=False)
+        + frame(Opcode.CONTINUATION, b"", fin=False)
+        + frame(Opcode.CONTINUATION, b"")
+    )
     assert parse(data) == [(1, "")]
 
 
@@ -228,8 +264,10 @@ def test_message_size_limit_counts_all_fragments_and_fails_before_the_payload():
     reader = FrameReader(max_message_size=10)
     assert parse(frame(Opcode.TEXT, b"x" * 10), reader) == [(1, "x" * 10)]
     with pytest.raises(PayloadTooBig) as error:
-        parse(frame(Opcode.TEXT, b"x" * 6, fin=False) + frame(Opcode.CONTINUATION, b"x" * 5),
-              FrameReader(max_message_size=10))
+        parse(
+            frame(Opcode.TEXT, b"x" * 6, fin=False) + frame(Opcode.CONTINUATION, b"x" * 5),
+            FrameReader(max_message_size=10),
+        )
     assert error.value.code == CloseCode.MESSAGE_TOO_BIG
     # The header alone announces too much: refused before any payload arrives.
     with pytest.raises(PayloadTooBig):

@@ -131,11 +131,24 @@ def test_hixie_garbage_never_raises(key3, chunks):
 @given(
     st.sampled_from(["GET", "POST", "get", ""]),
     st.dictionaries(
-        st.sampled_from(["Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
-                         "Sec-WebSocket-Key1", "Sec-WebSocket-Key2", "Host", "Origin",
-                         "Sec-WebSocket-Origin", "Sec-WebSocket-Protocol"]),
-        st.one_of(st.text(max_size=40), st.sampled_from(["websocket", "Upgrade", "13", "8",
-                                                         "1 2", "dGhlIHNhbXBsZSBub25jZQ=="])),
+        st.sampled_from(
+            [
+                "Upgrade",
+                "Connection",
+                "Sec-WebSocket-Key",
+                "Sec-WebSocket-Version",
+                "Sec-WebSocket-Key1",
+                "Sec-WebSocket-Key2",
+                "Host",
+                "Origin",
+                "Sec-WebSocket-Origin",
+                "Sec-WebSocket-Protocol",
+            ]
+        ),
+        st.one_of(
+            st.text(max_size=40),
+            st.sampled_from(["websocket", "Upgrade", "13", "8", "1 2", "dGhlIHNhbXBsZSBub25jZQ=="]),
+        ),
     ),
 )
 def test_handshake_raises_only_handshake_errors(method, headers):
@@ -150,11 +163,13 @@ def test_handshake_raises_only_handshake_errors(method, headers):
 
 
 @FUZZ
-@given(st.one_of(
-    st.text(max_size=30).map(lambda t: '["' + t + '"]'),
-    st.text(max_size=30),
-    st.lists(st.text(max_size=10), max_size=3).map(json.dumps),
-))
+@given(
+    st.one_of(
+        st.text(max_size=30).map(lambda t: '["' + t + '"]'),
+        st.text(max_size=30),
+        st.lists(st.text(max_size=10), max_size=3).map(json.dumps),
+    )
+)
 def test_sockjs_websocket_payload_short_path_agrees_with_json(text):
     try:
         expected = json.loads(text)
@@ -163,10 +178,14 @@ def test_sockjs_websocket_payload_short_path_agrees_with_json(text):
     try:
         got = decode_websocket_payload(text)
     except PayloadError:
-        assert expected is None or not (
-            isinstance(expected, str)
-            or (isinstance(expected, list) and all(isinstance(x, str) for x in expected))
-        ) or text == ""
+        assert (
+            expected is None
+            or not (
+                isinstance(expected, str)
+                or (isinstance(expected, list) and all(isinstance(x, str) for x in expected))
+            )
+            or text == ""
+        )
         return
     if text == "":
         assert got == []

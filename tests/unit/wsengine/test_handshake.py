@@ -36,8 +36,9 @@ def test_accept_key_matches_the_rfc_example():
     assert accept_key(RFC_KEY) == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 
-@pytest.mark.parametrize(("value", "version"), [("13", Version.RFC_6455), ("8", Version.HYBI_08),
-                                                ("7", Version.HYBI_07)])
+@pytest.mark.parametrize(
+    ("value", "version"), [("13", Version.RFC_6455), ("8", Version.HYBI_08), ("7", Version.HYBI_07)]
+)
 def test_hybi_versions_are_accepted_with_the_same_response(value, version):
     handshake = accept("GET", "/chat", hybi(value))
     assert handshake.version is version
@@ -49,14 +50,24 @@ def test_hybi_versions_are_accepted_with_the_same_response(value, version):
 
 
 def test_header_names_and_tokens_are_case_insensitive_and_lists_work():
-    headers = [("HOST", "h"), ("upgrade", "WebSocket"), ("CONNECTION", "keep-alive, Upgrade"),
-               ("sec-websocket-key", RFC_KEY), ("Sec-WebSocket-Version", "13")]
+    headers = [
+        ("HOST", "h"),
+        ("upgrade", "WebSocket"),
+        ("CONNECTION", "keep-alive, Upgrade"),
+        ("sec-websocket-key", RFC_KEY),
+        ("Sec-WebSocket-Version", "13"),
+    ]
     assert accept("GET", "/", headers).version is Version.RFC_6455
 
 
 def test_repeated_headers_are_joined():
-    headers = [("Upgrade", "websocket"), ("Connection", "keep-alive"), ("Connection", "Upgrade"),
-               ("Sec-WebSocket-Key", RFC_KEY), ("Sec-WebSocket-Version", "13")]
+    headers = [
+        ("Upgrade", "websocket"),
+        ("Connection", "keep-alive"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Key", RFC_KEY),
+        ("Sec-WebSocket-Version", "13"),
+    ]
     assert accept("GET", "/", headers).version is Version.RFC_6455
 
 
@@ -113,11 +124,19 @@ def test_header_injection_through_hixie76_echoes_is_refused(value):
         ("GET", {**hybi(), "Connection": "close"}, 400, '"Connection" must be "Upgrade".'),
         ("GET", {**hybi(), "Sec-WebSocket-Key": "AAAA"}, 400, "Invalid Sec-WebSocket-Key."),
         ("GET", {**hybi(), "Sec-WebSocket-Key": "!!!!"}, 400, "Invalid Sec-WebSocket-Key."),
-        ("GET", {k: v for k, v in hybi().items() if k != "Sec-WebSocket-Key"}, 400,
-         "Missing Sec-WebSocket-Key."),
+        (
+            "GET",
+            {k: v for k, v in hybi().items() if k != "Sec-WebSocket-Key"},
+            400,
+            "Missing Sec-WebSocket-Key.",
+        ),
         ("GET", hybi("14"), 426, "Unsupported WebSocket version."),
-        ("GET", {k: v for k, v in hybi().items() if k != "Sec-WebSocket-Version"}, 426,
-         "Unsupported WebSocket version."),
+        (
+            "GET",
+            {k: v for k, v in hybi().items() if k != "Sec-WebSocket-Version"},
+            426,
+            "Unsupported WebSocket version.",
+        ),
     ],
 )
 def test_refusals_carry_status_and_message(method, headers, status, message):

@@ -36,11 +36,27 @@ def close_frame(code: int, reason: str = "") -> bytes:
 
 
 def test_for_handshake_picks_the_framing():
-    hybi = accept("GET", "/", {"Upgrade": "websocket", "Connection": "Upgrade",
-                               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-                               "Sec-WebSocket-Version": "8"})
-    hixie = accept("GET", "/", {"Host": "h", "Upgrade": "WebSocket", "Connection": "Upgrade",
-                                "Sec-WebSocket-Key1": "1 2", "Sec-WebSocket-Key2": "3 4"})
+    hybi = accept(
+        "GET",
+        "/",
+        {
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            "Sec-WebSocket-Version": "8",
+        },
+    )
+    hixie = accept(
+        "GET",
+        "/",
+        {
+            "Host": "h",
+            "Upgrade": "WebSocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Key1": "1 2",
+            "Sec-WebSocket-Key2": "3 4",
+        },
+    )
     assert isinstance(Protocol.for_handshake(hybi), HybiProtocol)
     protocol = Protocol.for_handshake(hixie, max_message_size=5)
     assert isinstance(protocol, Hixie76Protocol) and protocol.state is State.CONNECTING
@@ -67,8 +83,12 @@ def test_sent_frames_are_joined_into_one_buffer():
     p.send_binary(b"b")
     p.send_ping(b"c")
     p.send_frame(text_frame(b"d"))
-    assert p.data_to_send() == (text_frame(b"a") + encode_frame(Opcode.BINARY, b"b")
-                                + encode_frame(Opcode.PING, b"c") + text_frame(b"d"))
+    assert p.data_to_send() == (
+        text_frame(b"a")
+        + encode_frame(Opcode.BINARY, b"b")
+        + encode_frame(Opcode.PING, b"c")
+        + text_frame(b"d")
+    )
     with pytest.raises(ValueError):
         p.send_ping(b"x" * 126)
 
@@ -118,7 +138,9 @@ def test_protocol_error_fails_with_its_code_after_answers_to_earlier_messages():
     p.receive_data(frame(Opcode.TEXT, b"good") + frame(Opcode.CONTINUATION, b"bad"))
     assert p.events_received() == [
         TextMessage("good"),
-        ConnectionFailed(CloseCode.PROTOCOL_ERROR, "continuation frame with no message to continue"),
+        ConnectionFailed(
+            CloseCode.PROTOCOL_ERROR, "continuation frame with no message to continue"
+        ),
     ]
     assert p.close_expected()
     assert p.can_send  # the answer to "good" may still go out first
@@ -152,7 +174,9 @@ def test_bad_input_fails_the_connection_with_the_right_code(data, code):
 def test_local_fail_sends_a_close_and_expects_the_end():
     p = HybiProtocol()
     p.fail(1007, "Broken JSON encoding.")
-    assert p.data_to_send() == encode_frame(Opcode.CLOSE, close_payload(1007, "Broken JSON encoding."))
+    assert p.data_to_send() == encode_frame(
+        Opcode.CLOSE, close_payload(1007, "Broken JSON encoding.")
+    )
     assert p.state is State.CLOSED and p.close_expected()
     p.fail(1000)  # a second failure changes nothing
     assert p.data_to_send() == b""
