@@ -93,10 +93,15 @@ class Outbox:
             self.counters.queue_high_water = waiting
         return waiting
 
-    def replay(self, again: list[OutgoingMessage]) -> None:
-        """Messages the client missed go out again, ahead of everything queued since."""
+    def replay(self, again: list[OutgoingMessage], held: int = 0) -> None:
+        """Messages the client missed go out again, ahead of everything queued since;
+        the first `held` queued ones, which it turns out to have, do not."""
+        queue = self.queue
+        if held:
+            self.queue_bytes -= sum(len(m.text) for m in queue[:held])
+            del queue[:held]
         if again:
-            self.queue[:0] = again
+            queue[:0] = again
             self.queue_bytes += sum(len(m.text) for m in again)
             self.counters.replayed += len(again)
 
@@ -108,3 +113,5 @@ class Outbox:
         """Drop what is queued (a session that can no longer deliver it)."""
         self.queue.clear()
         self.queue_bytes = 0
+        if self.resume is not None:
+            self.resume.requeued = 0

@@ -155,6 +155,7 @@ class ResumeState:
         "replay",
         "replay_bytes",
         "reported",
+        "requeued",
         "resumes",
         "sent",
     )
@@ -185,6 +186,10 @@ class ResumeState:
         #: Sent, not yet acknowledged: messages acked+1 .. sent.
         self.replay: collections.deque[OutgoingMessage] = collections.deque()
         self.replay_bytes = 0
+        #: Messages that a rewind put back at the head of the session's queue, numbered
+        #: sent+1 .. sent+requeued: handed out once already, so the client may hold some
+        #: of them -- from a response that was on its way when it asked to resume.
+        self.requeued = 0
         #: Client messages received so far.
         self.received = 0
         #: The `received` count last told to the client.
@@ -228,6 +233,8 @@ class ResumeState:
             replay.append(message)
             self.replay_bytes += len(message.encoded)
             self.sent += 1
+            if self.requeued:
+                self.requeued -= 1
         dropped = 0
         while replay and (len(replay) > self.buffer_limit or self.replay_bytes > self.buffer_bytes):
             self.replay_bytes -= len(replay.popleft().encoded)
@@ -246,16 +253,24 @@ class ResumeState:
             self.replay_bytes -= len(replay.popleft().encoded)
             self.acked += 1
 
-    def rewind(self, client_seen: int, *, counts_as_resume: bool = True) -> list[OutgoingMessage]:
-        """Prepare a resume: the messages after `client_seen`, to be sent again, in order.
+    def rewind(
+        self, client_seen: int, *, counts_as_resume: bool = True
+    ) -> tuple[list[OutgoingMessage], int]:
+        """Prepare a resume: the messages after `client_seen`, to be sent again, in order,
+        and how many at the head of the session's queue the client turns out to hold.
 
-        Raises `ResumeError` when the client saw more than was sent or needs messages the
-        full buffer dropped, and `StaleResume` when the request is older than what the
-        client has confirmed since (nothing changes then).
+        A count beyond `sent` is not always a lie: a rewind puts messages back in the
+        queue (`requeued`), but a response carrying them may still have reached the
+        client, whose next request then counts them. Those are skipped, not sent twice.
+
+        Raises `ResumeError` when the client saw more than was ever sent or needs
+        messages the full buffer dropped, and `StaleResume` when the request is older
+        than what the client has confirmed since (nothing changes then).
         """
         if client_seen < self.confirmed:
             raise StaleResume()
-        if client_seen > self.sent:
+        ahead = client_seen - self.sent
+        if ahead > self.requeued:
             raise ResumeError(
                 CloseCode.RESUME_LOST, "Cannot resume: the client saw messages never sent"
             )
@@ -263,14 +278,21 @@ class ResumeState:
             raise ResumeError(
                 CloseCode.RESUME_LOST, "Cannot resume: messages were dropped from a full buffer"
             )
+        if counts_as_resume:
+            self.resumes += 1
+        if ahead > 0:
+            # Nothing went out since the rewind that requeued them (a take sends the
+            # whole queue), so the replay buffer is empty and acked == sent.
+            self.requeued -= ahead
+            self.sent = self.acked = self.confirmed = client_seen
+            return [], ahead
         self.acknowledge(client_seen)
         again = list(self.replay)
         self.replay.clear()
         self.replay_bytes = 0
         self.sent = client_seen
-        if counts_as_resume:
-            self.resumes += 1
-        return again
+        self.requeued += len(again)
+        return again, 0
 
     @property
     def ack_due(self) -> bool:
@@ -329,20 +351,21 @@ class ResumeState:
 
     def take_over(
         self, client_seen: int, presented: str | None, attempt: int | None
-    ) -> tuple[list[OutgoingMessage], Frame]:
-        """A resume on a new transport: the messages to send again, then the frame that
-        answers it (``r{"cid": <new id>, "resumed": true, "seen": m}``).
+    ) -> tuple[list[OutgoingMessage], int, Frame]:
+        """A resume on a new transport: the messages to send again, how many queued ones
+        the client already holds (`rewind`), then the frame that answers it
+        (``r{"cid": <new id>, "resumed": true, "seen": m}``).
 
         Raises `StaleResume` (nothing changes) or `ResumeError` (the connection cannot
         go on), as `rewind` and `check_attempt` say.
         """
         self.check_attempt(attempt)
-        again = self.rewind(client_seen)
+        again, held = self.rewind(client_seen)
         self.rotate(presented if presented is not None else self.cid)
         if attempt is not None:
             self.attempt = attempt
         self.reported = self.received
-        return again, connection_id_frame(self.cid, resumed=True, seen=self.received)
+        return again, held, connection_id_frame(self.cid, resumed=True, seen=self.received)
 
     def resync_count(self, value: str | None) -> int | None:
         """The count a later receiving request of the same session carries

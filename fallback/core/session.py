@@ -366,7 +366,7 @@ class Session:
         if self.state is _CLOSED:
             raise ResumeError(self.close_code or CloseCode.RESUME_EXPIRED, self.close_reason or "")
         try:
-            again, answer = resume.take_over(client_seen, presented, attempt)
+            again, held, answer = resume.take_over(client_seen, presented, attempt)
         except StaleResume:
             raise
         except ResumeError as error:
@@ -378,7 +378,7 @@ class Session:
         outbox = self._outbox
         outbox.heartbeat_pending = False
         self.transport = transport
-        outbox.replay(again)
+        outbox.replay(again, held)
         outbox.preamble = [OPEN_FRAME, answer]
         self._detached_at = self._clock()
         return old
@@ -394,14 +394,14 @@ class Session:
         if resume is None or self._receiver is not None or self.state is not _OPEN:
             return True
         try:
-            again = resume.rewind(client_seen, counts_as_resume=False)
+            again, held = resume.rewind(client_seen, counts_as_resume=False)
         except StaleResume:
             return False
         except ResumeError as error:
             self._outbox.clear()
             self.close(error.code, error.reason)
             return True
-        self._outbox.replay(again)
+        self._outbox.replay(again, held)
         return True
 
     def resync_request(self, value: str | None) -> bool:

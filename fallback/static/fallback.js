@@ -65,6 +65,12 @@
   function remove(el) { if (el && el.parentNode) { el.parentNode.removeChild(el); } }
   function inject(script) { (document.getElementsByTagName("head")[0] || document.documentElement).appendChild(script); }
   function loaded(script) { return /loaded|complete/.test(script.readyState); } // old IE's onreadystatechange
+  // A script or frame added before the page's load event holds that event back for as long
+  // as it loads (a long poll: up to 25 s of spinner): those receivers start after it.
+  function whenLoaded(fn) {
+    var state = document.readyState;
+    if (!state || state == "complete") { fn(); } else { listen(window, "load", function () { later(fn); }); }
+  }
   function parse(text) { return JSON_ ? JSON_.parse(text) : new Function("return " + text)(); }
   function domError(name, message) {
     message = "fallback.js: " + message;
@@ -303,9 +309,12 @@
     iframe.style.display = "none";
     // fb_direct=1: this page is the frame's parent (not sockjs-client's iframe.html, which
     // set document.domain): a fallback server then does not set document.domain either.
-    iframe.src = url.session + "/htmlfile" + withQuery(url.query, "fb_direct=1&c=" + CALLBACKS + "." + id);
-    document.body.appendChild(iframe);
-    listen(iframe, "load", stop);
+    whenLoaded(function () {
+      if (over) { return; }
+      iframe.src = url.session + "/htmlfile" + withQuery(url.query, "fb_direct=1&c=" + CALLBACKS + "." + id);
+      document.body.appendChild(iframe);
+      listen(iframe, "load", stop);
+    });
     return function () { over = true; callbacks[id] = noop; remove(iframe); };
   }
 
@@ -319,8 +328,9 @@
     script.onerror = function () { finish(true); };
     script.onreadystatechange = function () { if (loaded(script)) { finish(false); } };
     script.async = true;
-    script.src = url.session + "/jsonp" + withQuery(url.query, "c=" + CALLBACKS + "." + id);
-    inject(script);
+    whenLoaded(function () {
+      if (!over) { script.src = url.session + "/jsonp" + withQuery(url.query, "c=" + CALLBACKS + "." + id); inject(script); }
+    });
     return function () { over = true; callbacks[id] = noop; remove(script); };
   }
 

@@ -9,6 +9,7 @@ the connection (a proxy that refuses upgrades). Both count the attempts they saw
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import itertools
@@ -153,6 +154,16 @@ class RefusedUpgrade(tornado.web.RequestHandler):
         self.detach().close()
 
 
+class SlowImage(tornado.web.RequestHandler):
+    """An image that takes a second: the page's load event waits for it, so a page that
+    opens a socket while it loads is still loading when the first frames come."""
+
+    async def get(self) -> None:
+        await asyncio.sleep(1.0)
+        self.set_header("Content-Type", "image/gif")
+        self.finish(base64.b64decode("R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="))
+
+
 SESSION = r"/[^/.]+/[^/.]+"
 
 #: The other origin of the browser tests' pages (conftest's `cross_origin`, any port).
@@ -164,6 +175,7 @@ def make_app(extra_rules: list[Any] | None = None) -> tornado.web.Application:
         (r"/silent" + SESSION + r"/websocket", SilentUpgrade, {"name": "silent"}),
         (r"/refused" + SESSION + r"/websocket", RefusedUpgrade, {"name": "refused"}),
         (r"/p/([0-9]+)", PageHandler),
+        (r"/slow\.gif", SlowImage),
         (r"/(harness\.js|harness\.html)", StaticFileHandler, {"path": STATIC}),
         (r"/sockjs-client/(.*)", StaticFileHandler, {"path": SOCKJS_CLIENT_DIST}),
         (r"/flash/(.*)", StaticFileHandler, {"path": os.path.join(STATIC, "flash")}),

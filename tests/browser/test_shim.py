@@ -333,3 +333,22 @@ def test_two_copies_of_the_script_on_one_page_keep_their_jsonp_callbacks_apart(o
     page.wait_for_function("got.first.length >= 5 && got.second.length >= 5")
     got = page.evaluate("got")
     assert got == {name: [f"{name} {i}" for i in range(5)] for name in ("first", "second")}
+
+
+@pytest.mark.parametrize("transport", ["jsonp", "htmlfile"])
+def test_a_socket_opened_while_the_page_loads_does_not_hold_its_load_event(
+    open_page, live, transport
+):
+    # A long poll's <script> (or htmlfile's <iframe>) added before `load` would hold the
+    # page's load event -- and its spinner -- until the poll ends (25 s, a heartbeat).
+    # The image keeps the page loading for a second after the socket is created.
+    body = (
+        '<img src="/slow.gif">'
+        f"<script>openSocket({json.dumps(live.url + '/echo')}, "
+        f"{{transports: [{json.dumps(transport)}]}});</script>"
+    )
+    page = open_page()
+    page.goto(live.url + apps.pages.add(apps.page(body)), wait_until="load", timeout=10_000)
+    assert wait_open(page)["transport"] == transport
+    page.evaluate("sock.send('after load')")
+    assert wait_received(page, 1) == ["after load"]

@@ -182,6 +182,57 @@ def test_resume_fails_when_the_client_claims_more_than_was_sent():
         session.take_over(5, "xhr")
 
 
+def test_a_resume_counting_messages_that_went_back_in_the_queue_skips_them():
+    # m1..m3 went out in a response; the client resumed saying it had m1 (the response
+    # was still on its way), so m2 and m3 went back in the queue. Then the response
+    # arrived after all, and the client's next request counts 3: that is not a lie, the
+    # queued copies are skipped, and nothing is sent twice.
+    session, _ = resumable()
+    receiver = Receiver()
+    session.attach(receiver)
+    for text in ("m1", "m2", "m3"):
+        session.enqueue(OutgoingMessage(text))
+    assert messages_in(frames(session)) == ["m1", "m2", "m3"]
+    session.detach(receiver, interrupted=True)
+    session.take_over(1, "xhr", attempt=1)
+    session.enqueue(OutgoingMessage("m4"))
+    assert session.queued == 3
+    session.take_over(3, "xhr", attempt=2)
+    session.attach(Receiver())
+    assert messages_in(frames(session)) == ["m4"]
+    assert session.resume.sent == 4
+    assert session.queued_bytes == 0
+
+
+def test_a_resync_counting_requeued_messages_skips_them_too():
+    session, _ = resumable()
+    receiver = Receiver()
+    session.attach(receiver)
+    for text in ("m1", "m2", "m3"):
+        session.enqueue(OutgoingMessage(text))
+    frames(session)
+    session.detach(receiver, interrupted=True)
+    session.take_over(0, "xhr")
+    assert session.resync(2)
+    session.attach(Receiver())
+    assert messages_in(frames(session)) == ["m3"]
+
+
+def test_a_count_beyond_what_was_ever_sent_still_fails_after_a_rewind():
+    session, _ = resumable()
+    receiver = Receiver()
+    session.attach(receiver)
+    for text in ("m1", "m2"):
+        session.enqueue(OutgoingMessage(text))
+    frames(session)
+    session.detach(receiver, interrupted=True)
+    session.take_over(0, "xhr")
+    session.enqueue(OutgoingMessage("never sent"))
+    with pytest.raises(ResumeError) as refused:
+        session.take_over(3, "xhr")
+    assert refused.value.reason == "Cannot resume: the client saw messages never sent"
+
+
 def test_control_objects_other_than_acks_are_broken_json():
     from fallback.exceptions import PayloadError
 
