@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: bench-fanout chaos compat-leave coverage fuzz demo mutation test test-fast test-browser shim-size shim-lint demo-screenshot venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
+.PHONY: bench-fanout chaos compat-leave coverage fuzz demo mutation test test-fast test-browser shim-size shim-lint screenshots demo-screenshot venv test-deps system-deps node-deps lint types protocol protocol-compat autobahn bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,8 +62,9 @@ engine-table: test-deps
 	$(PY) -m tests.browser.measure_engines
 
 ## Regenerate docs/demo-chat.png (two users of the demo chat on different transports).
-demo-screenshot: test-deps
-	$(PY) -m demo.screenshot
+## The pictures in README.md and docs/ (demo chat on desktop and phone, the admin page).
+screenshots demo-screenshot: test-deps
+	$(PY) -m demo.screenshots
 
 ## The documentation site (Sphinx + MyST), warnings as errors: docs/_build/html.
 .PHONY: docs

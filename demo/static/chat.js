@@ -90,7 +90,8 @@
     };
   }
 
-  var select = $("transport"), names = FallbackSocket.transports;
+  // Only what this browser can use (no Flash without the plugin, no htmlfile cross-origin...).
+  var select = $("transport"), names = FallbackSocket.usable(CHAT_URL);
   for (var i = 0; i < names.length; i++) {
     var option = element("option", null, names[i]);
     option.value = names[i];

@@ -5,11 +5,20 @@ connects back over fallback's own transport and subscribes to the tenant's
 ``$fallback-admin`` channel (the server's reserved namespace: no user token reaches it)
 with a short-lived token made for it. Every process
 with listeners publishes its counters there once a second, so the page shows the whole
-deployment, live: connections by transport, channels with member counts, messages/s.
+deployment, live: charts of connections by transport and messages in/out per second over
+the last five minutes, channels with member counts.
+
+The page also acts, as the CLI does: it looks up a channel's presence, publishes, and
+disconnects a user, through the tenant's backend API (`fallback.realtime.api`). It does
+not hold the API key for that: the login gives it an *admin session* -- a token signed
+with a key derived from the tenant's secret for this one purpose (`session_key`), so that
+no user token the application issues with that secret can pass for one -- valid for an
+hour, which the API accepts in place of the key.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import re
@@ -19,13 +28,48 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from tornado.web import HTTPError, RequestHandler
 
 from ..core.logsafe import get_logger
+from ..exceptions import TokenError
 from .runtime import ADMIN_CHANNEL, TenantRuntime
-from .tokens import issue
+from .tenants import Tenant
+from .tokens import issue, verify
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
 _templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 ADMIN_TOKEN_TTL = 3600
+
+#: What an admin session token starts with, in ``Authorization: Bearer`` (an API key is
+#: compared as it is when the token does not verify).
+ADMIN_SESSION_PREFIX = "fbadmin:"
+_SESSION_USER = "fallback-admin-session"
+
+
+def session_key(tenant: Tenant) -> bytes:
+    """The key admin sessions are signed with: derived from the tenant's secret, and
+    different from it, so a user token signed with the secret is never a session."""
+    return hmac.new(
+        tenant.secret.encode("utf-8"), b"fallback admin session", hashlib.sha256
+    ).digest()
+
+
+def issue_session(tenant: Tenant, ttl: float = ADMIN_TOKEN_TTL) -> str:
+    """An admin session for the page a correct API key opened."""
+    token = issue(session_key(tenant), _SESSION_USER, tenant=tenant.name, channels=[], ttl=ttl)
+    return ADMIN_SESSION_PREFIX + token
+
+
+def session_valid(tenant: Tenant, presented: str) -> bool:
+    """Whether `presented` is an admin session of `tenant` that has not expired."""
+    if not tenant.admin or not presented.startswith(ADMIN_SESSION_PREFIX):
+        return False
+    try:
+        claims = verify(
+            session_key(tenant), presented[len(ADMIN_SESSION_PREFIX) :], tenant=tenant.name
+        )
+    except TokenError:
+        return False
+    return claims.user_id == _SESSION_USER
+
 
 log = get_logger("fallback.realtime.admin")
 
@@ -88,7 +132,9 @@ class AdminPageHandler(RequestHandler):
             info={"role": "admin"},
             ttl=ADMIN_TOKEN_TTL,
         )
-        self.render_page("admin.html", token=token, channel=ADMIN_CHANNEL)
+        self.render_page(
+            "admin.html", token=token, channel=ADMIN_CHANNEL, session=issue_session(tenant)
+        )
 
     def render_page(self, name: str, **values: Any) -> None:
         self.set_header("Content-Type", "text/html; charset=UTF-8")

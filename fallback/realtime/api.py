@@ -16,7 +16,8 @@ request                  body / query                                      answe
 
 Errors: ``{"error": {"code": ..., "message": ...}}`` with 400 (bad request), 401 (no or
 wrong key), 404 (API off), 405, 413, and 429 with ``Retry-After`` for an address locked out
-after too many wrong keys (`fallback.ratelimit`).
+after too many wrong keys (`fallback.ratelimit`). The admin page's session token
+(`fallback.realtime.admin`) is accepted in place of the key.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tornado.web import HTTPError, RequestHandler
 
 from ..core.logsafe import get_logger
 from ..transports.base import error_reason
+from .admin import session_valid
 from .envelope import CHANNEL_RULE, RESERVED_RULE, valid_channel
 from .ratelimit import FailureLimiter
 from .runtime import TenantRuntime
@@ -103,7 +105,10 @@ class ApiHandler(RequestHandler):
             self.fail(404, "the backend API is off for this tenant")
             return
         tenant = self.runtime.tenant
-        if not check_key(self, self.runtime.limiter, key, f"API key of tenant {tenant.name}"):
+        scheme, _, presented = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and session_valid(tenant, presented.strip()):
+            pass  # the admin page, opened with the key within the hour
+        elif not check_key(self, self.runtime.limiter, key, f"API key of tenant {tenant.name}"):
             return
         if len(self.request.body) > MAX_BODY:
             self.fail(413, "request body too large")

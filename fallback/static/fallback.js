@@ -797,6 +797,13 @@
   proto.CLOSED = FallbackSocket.CLOSED = CLOSED;
   FallbackSocket.version = "0.1.0";
   FallbackSocket.transports = ORDER.slice();
+  // The transports this browser could use to reach `url` (the server may offer fewer):
+  // what a page's transport picker should offer.
+  FallbackSocket.usable = function (url, options) {
+    var env = environment(parseUrl(String(url)), null), out = [];
+    for (var i = 0; i < ORDER.length; i++) { if (usable(ORDER[i], env, options || {})) { out.push(ORDER[i]); } }
+    return out;
+  };
   FallbackSocket.defaults = {
     transports: null,          // allowed transports (names or a comma list); null: all
     timeout: 0,                // ms to wait for each transport to open; 0: from the info RTT

@@ -1,4 +1,4 @@
-"""How the browser tests (and ``demo.screenshot``) start Chromium: Debian's, headless.
+"""How the browser tests (and ``demo.screenshots``) start Chromium: Debian's, headless.
 
 Playwright's own browser download does not work here, so it drives ``/usr/bin/chromium``
 (``make test`` installs the Debian package when it is missing).

@@ -265,3 +265,66 @@ def test_the_admin_page_shows_live_counts(open_page, pair):
     assert "eventsource" in transports and "xhr_streaming" in transports
     for watcher in watchers:
         watcher.close()
+
+
+def log_in_to_admin(open_page, server):
+    page = open_page(server.url + "/acme/admin")
+    page.fill("#key", API_KEY)
+    page.click("button")
+    page.wait_for_selector("#status >> text=live over", timeout=20_000)
+    return page
+
+
+def test_the_admin_page_charts_and_acts_on_the_whole_deployment(open_page, pair):
+    a, b = pair
+    user = open_page(b.url + "/page.html")  # on the other process: actions cross the broker
+    open_channels(user, b.url + "/acme", {"transports": ["xhr_streaming"]}, who="zoe")
+    page = log_in_to_admin(open_page, a)
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    # Charts: a line per transport seen, and in/out rates, drawn from the live feed.
+    page.wait_for_function(
+        """() => !!document.querySelector("#chart-transports polyline[data-name='xhr_streaming']")""",
+        timeout=20_000,
+    )
+    rates = page.eval_on_selector_all(
+        "#chart-rates polyline", "lines => lines.map(l => l.dataset.name)"
+    )
+    assert rates == ["in", "out"]
+    page.wait_for_function(
+        "document.querySelector('#chart-rates polyline').getAttribute('points').split(' ').length >= 3",
+        timeout=20_000,
+    )
+
+    # Presence of a channel, from every process.
+    page.fill("#presence-channel", "presence-team")
+    page.click("#presence-form button")
+    page.wait_for_selector("#presence-members li[data-user='zoe']", timeout=20_000)
+    assert "1 member in presence-team" in page.text_content("#presence-result")
+    assert '"name":"Zoe"' in page.text_content("#presence-members li[data-user='zoe'] code")
+
+    # Bad input gets a clear answer, and nothing is sent.
+    page.fill("#publish-channel", "news")
+    page.fill("#publish-data", "{not json")
+    page.click("#publish-form button")
+    assert page.text_content("#publish-result").startswith("The data is not JSON")
+    page.fill("#publish-channel", "$fallback-admin")
+    page.fill("#publish-data", '{"forged": true}')
+    page.click("#publish-form button")
+    page.wait_for_selector("#publish-result.error", timeout=20_000)
+
+    # Publish reaches the subscriber on the other process.
+    page.fill("#publish-channel", "news")
+    page.fill("#publish-data", '{"text": "from the admin page"}')
+    page.click("#publish-form button")
+    user.wait_for_function("window.news.length >= 1", timeout=20_000)
+    assert user.evaluate("window.news") == [{"text": "from the admin page"}]
+    page.wait_for_selector("#publish-result >> text=Published to news", timeout=20_000)
+
+    # Disconnect closes every connection of the user, on every process.
+    page.fill("#disconnect-user", "zoe")
+    page.click("#disconnect-form button")
+    user.wait_for_function("window.events.some(e => e.type == 'close')", timeout=20_000)
+    page.wait_for_selector("#disconnect-result >> text=Disconnected zoe", timeout=20_000)
+    os.makedirs(os.path.join(ROOT, "tests", "artifacts", "browser"), exist_ok=True)
+    page.screenshot(path=os.path.join(ROOT, "tests", "artifacts", "browser", "admin-page.png"))

@@ -224,3 +224,52 @@ def test_login_limits_come_from_the_configuration():
         parse_config({"server": {"login_limits": {"free": 1}}, "tenants": tenant})
     with pytest.raises(ConfigurationError, match="free_failures must be a positive integer"):
         parse_config({"server": {"login_limits": {"free_failures": 0}}, "tenants": tenant})
+
+
+# -- the admin page's session: the API key's power for an hour, and nothing else --------
+
+
+def admin_session(server: LiveServer) -> str:
+    status, _, page = admin_page(server, KEY, "127.0.0.1")
+    assert status == 200, page
+    found = re.search(r"var session = (\"[^\"]+\")", page)
+    assert found, "the admin page carries its session"
+    return json.loads(html.unescape(found.group(1)))  # type: ignore[no-any-return]
+
+
+def test_the_admin_session_opens_the_backend_api_in_place_of_the_key(server):
+    assert api_stats(server, admin_session(server), "127.0.0.1")[0] == 200
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        # a session signed with the tenant's secret itself (as a user token is), not with
+        # the key derived from it
+        "fbadmin:" + issue(SECRET, "fallback-admin-session", tenant="fortress", channels=[]),
+        # a user token of the tenant, as it is
+        issue(SECRET, "fallback-admin-session", tenant="fortress", channels=["*"]),
+    ],
+)
+def test_no_token_signed_with_the_tenant_secret_passes_for_an_admin_session(server, forged):
+    assert api_stats(server, forged, "127.0.0.7")[0] == 401
+
+
+def test_an_admin_session_altered_or_expired_is_refused(server):
+    import hashlib
+    import hmac as hmac_
+
+    session = admin_session(server)
+    head, body, signature = session[len("fbadmin:") :].split(".")
+    flipped = "A" if signature[0] != "A" else "B"
+    assert (
+        api_stats(server, f"fbadmin:{head}.{body}.{flipped}{signature[1:]}", "127.0.0.8")[0] == 401
+    )
+    # Signed with the right key, but an hour and a second old.
+    key = hmac_.new(SECRET.encode(), b"fallback admin session", hashlib.sha256).digest()
+    old = issue(
+        key, "fallback-admin-session", tenant="fortress", channels=[], now=time.time() - 3601
+    )
+    assert api_stats(server, "fbadmin:" + old, "127.0.0.8")[0] == 401
+    fresh = issue(key, "fallback-admin-session", tenant="fortress", channels=[])
+    assert api_stats(server, "fbadmin:" + fresh, "127.0.0.8")[0] == 200
