@@ -23,11 +23,13 @@
  *                  connection has them, and they are not counted
  *   --stream TRANSPORT
  *                  broadcast with SOCKJS=1 only: connection 0 (the publisher) stays a
- *                  WebSocket, every other connection receives over an HTTP streaming
- *                  transport, xhr_streaming or eventsource (chunked responses; a response
- *                  that ends at the server's response_limit is requested again, on the
- *                  same connection or, if the server closed it, on a new one, as
- *                  browsers do)
+ *                  WebSocket, every other connection receives over an HTTP transport:
+ *                  streaming (xhr_streaming, eventsource, htmlfile: chunked responses; a
+ *                  response that ends at the server's response_limit is requested
+ *                  again) or polling (xhr, jsonp: one response per poll, with a
+ *                  Content-Length or chunked, and the next poll as soon as it ends), on
+ *                  the same connection or, if the server closed it, on a new one, as
+ *                  browsers do
  *   --http-publish PORT,PATH,KEY,CHANNEL
  *                  broadcast only: the publisher is not connection 0 but one keep-alive
  *                  HTTP connection to PORT that POSTs {"channel": CHANNEL, "data":
@@ -59,7 +61,7 @@
 
 #define RING 4096
 
-enum { ST_HEAD, ST_SIZE, ST_DATA, ST_CRLF, ST_TRAILER };
+enum { ST_HEAD, ST_SIZE, ST_DATA, ST_CRLF, ST_TRAILER, ST_BODY };
 
 typedef struct conn conn_t;
 struct conn {
@@ -92,6 +94,7 @@ static unsigned done_count[RING];
 static long bsent, bcompleted;
 static int skip;           /* --skip */
 static const char *stream_transport; /* --stream */
+static int wrapped;        /* --stream jsonp or htmlfile: frames inside a JavaScript string */
 static int ep = -1;        /* the epoll instance */
 /* --http-publish: the publisher connection, its prebuilt request, what it has read. */
 static int http_fd = -1;
@@ -337,10 +340,30 @@ static int counted(conn_t *c, const char *p, size_t n) {
     return got;
 }
 
-/* --stream: body text of a streaming response, one frame per line ("a[...]\n" for
- * xhr_streaming, "data: a[...]\r\n\r\n" for eventsource; the prelude is a line of
- * 'h's or an empty line). */
+/* A frame written as a JavaScript string literal, as JSONP (`c("a[\\"x\\"]");`) and
+ * htmlfile (`<script>\np("a[...]");\n</script>`) carry it: the frame, unescaped into
+ * `out`. The benchmark's messages are plain ASCII, so \" and \\ are the only escapes. */
+static size_t unwrap(const char *p, size_t n, char *out, size_t cap) {
+    const char *open = memchr(p, '"', n);
+    if (!open) return 0;
+    size_t k = 0;
+    for (const char *q = open + 1; q < p + n && k < cap; q++) {
+        if (*q == '\\' && q + 1 < p + n) {
+            out[k++] = *++q;
+        } else if (*q == '"') {
+            break;
+        } else {
+            out[k++] = *q;
+        }
+    }
+    return k;
+}
+
+/* --stream: body text of a response, one frame per line ("a[...]\n" for xhr and
+ * xhr_streaming, "data: a[...]\r\n\r\n" for eventsource, a call per line for jsonp
+ * and htmlfile; the prelude is a line of 'h's, an empty line or the htmlfile page). */
 static int stream_text(conn_t *c, const char *p, size_t n) {
+    static char frame[1 << 20];
     conn_t *t = c->text;
     append(t, p, n);
     int total = 0;
@@ -352,7 +375,13 @@ static int stream_text(conn_t *c, const char *p, size_t n) {
         size_t len = (size_t)(nl - line);
         pos += len + 1;
         if (len && line[len - 1] == '\r') len--;
-        if (len >= 6 && memcmp(line, "data: ", 6) == 0) {
+        if (wrapped) {
+            /* Only the calls carry frames: c("..."), p("...") or a commented c("..."). */
+            char *call = memmem(line, len, "(\"", 2);
+            if (!call || call == line || (call[-1] != 'c' && call[-1] != 'p')) continue;
+            len = unwrap(line, len, frame, sizeof frame);
+            line = frame;
+        } else if (len >= 6 && memcmp(line, "data: ", 6) == 0) {
             line += 6;
             len -= 6;
         }
@@ -375,13 +404,24 @@ static int parse_stream(conn_t *c) {
         if (c->st == ST_HEAD) {
             char *end = memmem(p, n, "\r\n\r\n", 4);
             if (!end) break;
-            if (strncmp(p, "HTTP/1.1 200", 12) != 0 || !memmem(p, (size_t)(end - p), "hunked", 6)) {
-                fprintf(stderr, "not a chunked 200 stream: %.*s\n", (int)(end - p), p);
+            size_t head = (size_t)(end - p);
+            if (strncmp(p, "HTTP/1.1 200", 12) != 0) {
+                fprintf(stderr, "not a 200 answer: %.*s\n", (int)head, p);
                 exit(2);
             }
-            c->close_after = memmem(p, (size_t)(end - p), "Connection: close", 17) != NULL;
-            pos += (size_t)(end - p) + 4;
+            c->close_after = memmem(p, head, "Connection: close", 17) != NULL;
             c->st = ST_SIZE;
+            if (!memmem(p, head, "hunked", 6)) {
+                /* A poll's answer: a body of Content-Length bytes. */
+                char *length = memmem(p, head, "Content-Length:", 15);
+                if (!length) {
+                    fprintf(stderr, "neither chunked nor Content-Length: %.*s\n", (int)head, p);
+                    exit(2);
+                }
+                c->chunk_left = strtoul(length + 15, NULL, 10);
+                c->st = ST_BODY;
+            }
+            pos += head + 4;
         } else if (c->st == ST_SIZE) {
             char *eol = memmem(p, n, "\r\n", 2);
             if (!eol) break;
@@ -395,6 +435,15 @@ static int parse_stream(conn_t *c) {
             pos += take;
             c->chunk_left -= take;
             if (c->chunk_left == 0) c->st = ST_CRLF;
+        } else if (c->st == ST_BODY) {
+            size_t take = n < c->chunk_left ? n : c->chunk_left;
+            if (take) total += stream_text(c, p, take);
+            pos += take;
+            c->chunk_left -= take;
+            if (c->chunk_left) break;
+            if (c->text->len) total += stream_text(c, "\n", 1); /* a last line without \n */
+            c->st = ST_HEAD;
+            if (!c->close_after) send_all(c->fd, c->request, c->request_len);
         } else if (c->st == ST_CRLF) {
             if (n < 2) break;
             pos += 2;
@@ -403,6 +452,7 @@ static int parse_stream(conn_t *c) {
             if (n < 2) break;
             pos += 2;
             c->st = ST_HEAD;
+            if (c->text->len) total += stream_text(c, "\n", 1); /* a last line without \n */
             /* A server that said "Connection: close" closes now: receive() reconnects. */
             if (!c->close_after) send_all(c->fd, c->request, c->request_len);
         }
@@ -590,12 +640,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "--http-publish needs the broadcast mode\n");
         return 2;
     }
-    if (stream_transport && (!broadcast || !sockjs ||
-                             (strcmp(stream_transport, "xhr_streaming") != 0 &&
-                              strcmp(stream_transport, "eventsource") != 0))) {
-        fprintf(stderr, "--stream takes xhr_streaming or eventsource, in broadcast with SOCKJS=1\n");
+    static const char *receivers[] = {"xhr_streaming", "eventsource", "htmlfile", "xhr", "jsonp"};
+    int known = 0;
+    for (size_t k = 0; stream_transport && k < sizeof receivers / sizeof *receivers; k++) {
+        known |= strcmp(stream_transport, receivers[k]) == 0;
+    }
+    if (stream_transport && (!broadcast || !sockjs || !known)) {
+        fprintf(stderr, "--stream takes xhr_streaming, eventsource, htmlfile, xhr or jsonp, "
+                        "in broadcast with SOCKJS=1\n");
         return 2;
     }
+    wrapped = stream_transport && (strcmp(stream_transport, "jsonp") == 0 ||
+                                   strcmp(stream_transport, "htmlfile") == 0);
     if (inflight >= RING) inflight = RING - 1;
     conns = calloc((size_t)nconns, sizeof *conns);
     build_frames(size, nconns);
@@ -605,11 +661,13 @@ int main(int argc, char **argv) {
         int port = ports[i % nports];
         if (stream_transport && i > 0) {
             conn_t *c = &conns[i];
-            int post = strcmp(stream_transport, "xhr_streaming") == 0;
+            int post = strcmp(stream_transport, "xhr_streaming") == 0 ||
+                       strcmp(stream_transport, "xhr") == 0;
+            const char *query = wrapped ? "?c=c" : "";
             char request[1024];
             int n = snprintf(request, sizeof request,
-                             "%s %s/000/s%d/%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n",
-                             post ? "POST" : "GET", path, i, stream_transport, port,
+                             "%s %s/000/s%d/%s%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n",
+                             post ? "POST" : "GET", path, i, stream_transport, query, port,
                              post ? "Content-Length: 0\r\n" : "");
             c->request = strdup(request);
             c->request_len = (size_t)n;
