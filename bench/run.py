@@ -318,6 +318,9 @@ def summarize(measurements: list[Measurement], memory: dict[str, list[float]]) -
             ]
             rows[kind] = {
                 "rate": median([m.rate for m in ms]),
+                # the spread of the runs (single runs scatter by 2x on a busy machine)
+                "min": min((m.rate for m in ms), default=0.0),
+                "max": max((m.rate for m in ms), default=0.0),
                 "server_cpu": median([m.server_cpu for m in ms]),
                 "loadgen_cpu": median([m.loadgen_cpu for m in ms]),
                 "core0_busy": median([m.core_busy.get("cpu0", 0) for m in ms]),
@@ -384,7 +387,8 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
     lines = [
         f"Median of {runs} runs, {seconds:g} s each; server on core {SERVER_CORE}, C load "
         f"generator on core {LOADGEN_CORE}; 64-byte messages. Ratios are fallback's rate over "
-        "the other server's in the same run (median over runs).",
+        "the other server's in the same run (median over runs); in brackets, the lowest and "
+        "highest run.",
         "",
         "| scenario | fallback | plain Tornado | sockjs-tornado | sockjs-node | target | ratio "
         "| met | vs sockjs-node |",
@@ -396,10 +400,18 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
         assert scenario.target is not None
         kind, goal = scenario.target
         ratio = ratios[kind]
+
+        def cell(kind: str, rows: dict[str, Any] = rows) -> str:
+            row = rows[kind]
+            spread = (
+                f" ({row['min'] / 1000:,.0f}k-{row['max'] / 1000:,.0f}k)" if "min" in row else ""
+            )
+            return f"{row['rate']:,.0f}{spread}"
+
         lines.append(
-            f"| {scenario.title} (msg/s) | {rows['fallback']['rate']:,.0f} | "
-            f"{rows['tornado']['rate']:,.0f} | {rows['sockjs-tornado']['rate']:,.0f} | "
-            f"{rows['sockjs-node']['rate']:,.0f} | >= {goal:g}x {LABELS[kind]} | {ratio:.2f}x | "
+            f"| {scenario.title} (msg/s) | {cell('fallback')} | {cell('tornado')} | "
+            f"{cell('sockjs-tornado')} | {cell('sockjs-node')} | "
+            f">= {goal:g}x {LABELS[kind]} | {ratio:.2f}x | "
             f"{'yes' if ratio >= goal else 'no'} | {ratios['sockjs-node']:.2f}x |"
         )
     mem = summary["memory_kb"]
@@ -468,8 +480,20 @@ def plot(summary: dict[str, Any], path: str) -> None:
     fig, axes = plt.subplots(1, len(SCENARIOS) + 1, figsize=(15, 3.9))
     for ax, scenario in zip(axes, SCENARIOS, strict=False):
         data = summary["scenarios"][scenario.name]
-        rates = [data["rows"][k]["rate"] / 1000 for k in KINDS]
-        ax.bar(labels, rates, color=[colors[k] for k in KINDS])
+        rows = data["rows"]
+        rates = [rows[k]["rate"] / 1000 for k in KINDS]
+        # Bars are medians; the whiskers span every run's result (min to max).
+        spread = [
+            [
+                max(0.0, r - rows[k].get("min", r * 1000) / 1000)
+                for r, k in zip(rates, KINDS, strict=True)
+            ],
+            [
+                max(0.0, rows[k].get("max", r * 1000) / 1000 - r)
+                for r, k in zip(rates, KINDS, strict=True)
+            ],
+        ]
+        ax.bar(labels, rates, color=[colors[k] for k in KINDS], yerr=spread, capsize=3)
         assert scenario.target is not None
         kind, goal = scenario.target
         base = data["rows"][kind]["rate"] / 1000
