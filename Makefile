@@ -140,7 +140,11 @@ $(VENV)/.bench-installed: $(VENV)/.installed setup.cfg
 	$(PIP) install -e '.[bench]'
 	touch $@
 
-bench: $(VENV)/.bench-installed bench/.build/loadgen system-deps node-deps
+bench/node_modules/.installed: bench/package.json
+	cd bench && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench: $(VENV)/.bench-installed bench/.build/loadgen system-deps node-deps bench/node_modules/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/fanout.py $(FANOUT_ARGS)
 

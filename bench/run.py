@@ -21,6 +21,11 @@ Scenarios (64-byte messages):
   stays a WebSocket): the HTTP fallback path. SockJS servers only; no target.
 * idle memory -- the server's resident memory grows by this much per idle WebSocket
   session (2000 of them, opened and held).
+* raw -- without SockJS framing: fallback's ``<prefix>/websocket`` (still a session and a
+  `Connection`) against plain Tornado, the websockets library, Node's ``ws`` and the
+  asyncio floor (a bare protocol writing one prebuilt frame per message:
+  `bench/raw_peers.py`), echo and broadcast with 1 and 8 in flight. Ratios: over node
+  ``ws`` and over the floor, per run.
 
     python bench/run.py [--runs 3] [--seconds 3] [--out bench/results]
 """
@@ -49,6 +54,10 @@ LABELS = {
     "sockjs-node": "sockjs-node",
 }
 SOCKJS_NODE = os.path.join(HERE, "sockjs_node.js")
+WS_NODE = os.path.join(HERE, "ws_node.js")
+#: The raw-WebSocket comparison: fallback's unframed endpoint and its peers.
+RAW_KINDS = ("fallback", "tornado", "websockets", "node-ws", "floor")
+RAW_LABELS = {"websockets": "websockets", "node-ws": "node ws", "floor": "asyncio floor"}
 SERVER_CORE = "0"
 LOADGEN_CORE = "1"
 #: The machine is shared. Linux schedules by autogroup (one per session), so a plain
@@ -115,6 +124,21 @@ STREAM = Scenario(
 )
 STREAM_OPTIONS = ["--stream", "xhr_streaming"]
 STREAM_KINDS = ("fallback", "sockjs-tornado", "sockjs-node")
+RAW_SCENARIOS = (
+    Scenario("raw-echo", "raw echo, 100 conns, 1 in flight", "echo", "/echo", 100, 1, None),
+    Scenario(
+        "raw-broadcast",
+        "raw broadcast to 1000, 1 in flight",
+        "broadcast",
+        "/broadcast",
+        1000,
+        1,
+        None,
+    ),
+    Scenario(
+        "raw-burst", "raw broadcast to 1000, 8 in flight", "broadcast", "/broadcast", 1000, 8, None
+    ),
+)
 IDLE_CONNS = 2000
 MEMORY_TARGET_KB = 10.0
 
@@ -168,11 +192,14 @@ class Server:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.port = free_port()
-        command = (
-            ["node", SOCKJS_NODE]
-            if kind == "sockjs-node"
-            else [sys.executable, os.path.join(HERE, "servers.py"), kind]
-        )
+        if kind == "sockjs-node":
+            command = ["node", SOCKJS_NODE]
+        elif kind == "node-ws":
+            command = ["node", WS_NODE]
+        elif kind in ("websockets", "floor"):
+            command = [sys.executable, os.path.join(HERE, "raw_peers.py"), kind]
+        else:
+            command = [sys.executable, os.path.join(HERE, "servers.py"), kind]
         self.proc = subprocess.Popen(
             ["taskset", "-c", SERVER_CORE, *command, str(self.port)],
             stdout=subprocess.PIPE,
@@ -212,10 +239,12 @@ def loadgen(args: list[str]) -> subprocess.Popen[str]:
 def measure(
     scenario: Scenario, kind: str, run: int, warmup: float, seconds: float, *, raw: bool = False
 ) -> Measurement:
-    """One server, one load: `raw` echoes over fallback's unframed ``<prefix>/websocket``."""
+    """One server, one load: `raw` echoes over fallback's unframed ``<prefix>/websocket``;
+    the raw scenarios speak bare WebSocket to every server."""
+    peer = scenario in RAW_SCENARIOS
     result = Measurement("rawecho" if raw else scenario.name, kind, run)
-    sockjs = kind != "tornado" and not raw
-    path = scenario.path + "/websocket" if raw else scenario.path
+    sockjs = kind != "tornado" and not raw and not peer
+    path = scenario.path + "/websocket" if raw or (peer and kind == "fallback") else scenario.path
     server = Server(kind)
     try:
         gen = loadgen(
@@ -368,6 +397,29 @@ def summarize(measurements: list[Measurement], memory: dict[str, list[float]]) -
                     per_run.append(m.rate / theirs[0])
             ratios[kind] = median(per_run)
         summary["stream"] = {"rates": rates, "ratios": ratios}
+    peers: dict[str, Any] = {}
+    for scenario in RAW_SCENARIOS:
+        done = [m for m in measurements if m.scenario == scenario.name and not m.error]
+        if not done:
+            continue
+        rows = {}
+        for kind in RAW_KINDS:
+            rates = [m.rate for m in done if m.kind == kind]
+            if rates:
+                rows[kind] = {"rate": median(rates), "min": min(rates), "max": max(rates)}
+        ratios = {}
+        for other in ("node-ws", "floor"):
+            per_run = []
+            for m in done:
+                if m.kind != "fallback":
+                    continue
+                theirs = [t.rate for t in done if t.kind == other and t.run == m.run]
+                if theirs and theirs[0]:
+                    per_run.append(m.rate / theirs[0])
+            ratios[other] = median(per_run)
+        peers[scenario.name] = {"rows": rows, "ratios": ratios}
+    if peers:
+        summary["raw"] = peers
     raw = [m for m in measurements if m.scenario == "rawecho" and not m.error]
     if raw:
         ratios = []
@@ -431,6 +483,32 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
             f"a `Connection`), the same echo runs at {raw['rate']:,.0f} msg/s, "
             f"{raw['ratio']:.2f}x plain Tornado in the same runs.",
         ]
+    peers = summary.get("raw")
+    if peers:
+        names = [LABELS.get(k) or RAW_LABELS[k] for k in RAW_KINDS]
+        lines += [
+            "",
+            "| without SockJS framing (msg/s) | " + " | ".join(names) + " | vs node ws | "
+            "of the floor |",
+            "| --- |" + " ---: |" * (len(RAW_KINDS) + 2),
+        ]
+        for scenario in RAW_SCENARIOS:
+            data = peers.get(scenario.name)
+            if not data:
+                continue
+            cells = []
+            for kind in RAW_KINDS:
+                row = data["rows"].get(kind)
+                cells.append(
+                    f"{row['rate']:,.0f} ({row['min'] / 1000:,.0f}k-{row['max'] / 1000:,.0f}k)"
+                    if row
+                    else "-"
+                )
+            ratios = data["ratios"]
+            lines.append(
+                f"| {scenario.title} | " + " | ".join(cells) + f" | {ratios['node-ws']:.2f}x | "
+                f"{ratios['floor']:.2f}x |"
+            )
     stream = summary.get("stream")
     if stream:
         rates, ratios = stream["rates"], stream["ratios"]
@@ -616,6 +694,17 @@ def main() -> None:
                     f"loadgen {m.loadgen_cpu:4.0%}"
                 )
                 print(f"run {run + 1}  {STREAM.name:9} {kind:14} {status}", flush=True)
+        if not only or "raw" in only:
+            shift = run % len(RAW_KINDS)
+            for scenario in RAW_SCENARIOS:
+                for kind in RAW_KINDS[shift:] + RAW_KINDS[:shift]:
+                    m = measure(scenario, kind, run, args.warmup, args.seconds)
+                    measurements.append(m)
+                    status = m.error or (
+                        f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}  "
+                        f"loadgen {m.loadgen_cpu:4.0%}"
+                    )
+                    print(f"run {run + 1}  {scenario.name:13} {kind:10} {status}", flush=True)
         if not only or "memory" in only:
             for kind in order:
                 kb = measure_memory(kind, args.idle)
