@@ -21,6 +21,10 @@ Scenarios (64-byte messages):
   stays a WebSocket): the HTTP fallback path. SockJS servers only; no target.
 * idle memory -- the server's resident memory grows by this much per idle WebSocket
   session (2000 of them, opened and held).
+* http -- fan-out over each HTTP transport (xhr_streaming, eventsource, htmlfile, xhr
+  polling, jsonp polling): 100 receivers on that transport, the publisher on a WebSocket,
+  8 messages in flight; a poll is sent again the moment its answer ends, a stream when it
+  reaches the server's response limit, as browsers do. SockJS servers only.
 * raw -- without SockJS framing: fallback's ``<prefix>/websocket`` (still a session and a
   `Connection`) against plain Tornado, the websockets library, Node's ``ws`` and the
   asyncio floor (a bare protocol writing one prebuilt frame per message:
@@ -123,6 +127,13 @@ STREAM = Scenario(
     None,
 )
 STREAM_OPTIONS = ["--stream", "xhr_streaming"]
+HTTP_TRANSPORTS = ("xhr_streaming", "eventsource", "htmlfile", "xhr", "jsonp")
+HTTP_FANOUT = tuple(
+    Scenario(
+        f"http-{t}", f"{t} fan-out to 100, 8 in flight", "broadcast", "/broadcast", 101, 8, None
+    )
+    for t in HTTP_TRANSPORTS
+)
 STREAM_KINDS = ("fallback", "sockjs-tornado", "sockjs-node")
 RAW_SCENARIOS = (
     Scenario("raw-echo", "raw echo, 100 conns, 1 in flight", "echo", "/echo", 100, 1, None),
@@ -259,6 +270,7 @@ def measure(
                 "64",
                 "1" if sockjs else "0",
                 *(STREAM_OPTIONS if scenario is STREAM else []),
+                *(["--stream", scenario.name[5:]] if scenario in HTTP_FANOUT else []),
             ]
         )
         assert gen.stdout is not None
@@ -397,6 +409,27 @@ def summarize(measurements: list[Measurement], memory: dict[str, list[float]]) -
                     per_run.append(m.rate / theirs[0])
             ratios[kind] = median(per_run)
         summary["stream"] = {"rates": rates, "ratios": ratios}
+    http: dict[str, Any] = {}
+    for scenario in HTTP_FANOUT:
+        done = [m for m in measurements if m.scenario == scenario.name and not m.error]
+        if not done:
+            continue
+        rows = {}
+        for kind in STREAM_KINDS:
+            rates = [m.rate for m in done if m.kind == kind]
+            if rates:
+                rows[kind] = {"rate": median(rates), "min": min(rates), "max": max(rates)}
+        ratios = {}
+        for other in STREAM_KINDS[1:]:
+            per_run = []
+            for m in done:
+                theirs = [t.rate for t in done if t.kind == other and t.run == m.run]
+                if m.kind == "fallback" and theirs and theirs[0]:
+                    per_run.append(m.rate / theirs[0])
+            ratios[other] = median(per_run)
+        http[scenario.name] = {"rows": rows, "ratios": ratios}
+    if http:
+        summary["http"] = http
     peers: dict[str, Any] = {}
     for scenario in RAW_SCENARIOS:
         done = [m for m in measurements if m.scenario == scenario.name and not m.error]
@@ -483,6 +516,31 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
             f"a `Connection`), the same echo runs at {raw['rate']:,.0f} msg/s, "
             f"{raw['ratio']:.2f}x plain Tornado in the same runs.",
         ]
+    http = summary.get("http")
+    if http:
+        lines += [
+            "",
+            "| HTTP fan-out, deliveries/s | fallback | sockjs-tornado | sockjs-node | "
+            "vs sockjs-tornado | vs sockjs-node |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for scenario in HTTP_FANOUT:
+            data = http.get(scenario.name)
+            if not data:
+                continue
+            cells = []
+            for kind in STREAM_KINDS:
+                row = data["rows"].get(kind)
+                cells.append(
+                    f"{row['rate']:,.0f} ({row['min'] / 1000:,.0f}k-{row['max'] / 1000:,.0f}k)"
+                    if row
+                    else "-"
+                )
+            ratios = data["ratios"]
+            lines.append(
+                f"| {scenario.title} | " + " | ".join(cells) + f" | "
+                f"{ratios['sockjs-tornado']:.2f}x | {ratios['sockjs-node']:.2f}x |"
+            )
     peers = summary.get("raw")
     if peers:
         names = [LABELS.get(k) or RAW_LABELS[k] for k in RAW_KINDS]
@@ -694,6 +752,18 @@ def main() -> None:
                     f"loadgen {m.loadgen_cpu:4.0%}"
                 )
                 print(f"run {run + 1}  {STREAM.name:9} {kind:14} {status}", flush=True)
+        if not only or "http" in only:
+            for scenario in HTTP_FANOUT:
+                for kind in order:
+                    if kind not in STREAM_KINDS:
+                        continue
+                    m = measure(scenario, kind, run, args.warmup, args.seconds)
+                    measurements.append(m)
+                    status = m.error or (
+                        f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}  "
+                        f"loadgen {m.loadgen_cpu:4.0%}"
+                    )
+                    print(f"run {run + 1}  {scenario.name:18} {kind:14} {status}", flush=True)
         if not only or "raw" in only:
             shift = run % len(RAW_KINDS)
             for scenario in RAW_SCENARIOS:
