@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
 
 from ..codes import CloseCode
 from ..core.connection_info import EMPTY_INFO, ConnectionInfo
@@ -10,6 +11,7 @@ from ..core.frames import OutgoingMessage
 from ..core.logsafe import get_logger
 from ..core.session import Session
 from ..core.states import SessionState
+from .dispatch import Dispatcher, coroutine_handlers
 
 log = get_logger("fallback.connection")
 
@@ -19,8 +21,14 @@ class Connection:
 
     Lifecycle: ``on_open(info)`` once, then ``on_message(text)`` for each message in the
     order the client sent them, then ``on_close()`` once. Every callback runs on the
-    IOLoop; an exception in one is logged with the session id and closes this connection
-    only (code 1011).
+    IOLoop; an exception in one is logged with the connection id and closes this
+    connection only (code 1011).
+
+    Any of the three may be ``async def``: each is awaited before the next event's
+    handler starts (a connection's next message waits for the previous ``on_message``),
+    at most ``max_pending_messages`` messages wait (then 3008), and ``on_close`` runs
+    after the last handler finished (`fallback.app.dispatch` has the rules). A class
+    with only plain functions runs them directly, without a queue.
 
     Rejecting: return ``False`` from ``on_open`` (the client gets close code 3001,
     "Connection rejected") or call ``self.close(code, reason)`` there. Either way the
@@ -33,21 +41,30 @@ class Connection:
     for dependencies).
     """
 
+    #: Runs coroutine handlers in order; None for classes whose handlers are plain
+    #: functions (a class attribute, so that this stays true without ``__init__``).
+    _dispatcher: Dispatcher | None = None
+    #: The application called `close` (messages still waiting are dropped).
+    _closed_here = False
+
     def __init__(self) -> None:
         self._session: Session | None = None
         self._close_hooks: list[Callable[[Connection], None]] | None = None
 
     # -- to override ------------------------------------------------------------------
 
-    def on_open(self, info: ConnectionInfo) -> bool | None:
-        """The client connected. Return False to reject it."""
+    def on_open(self, info: ConnectionInfo) -> bool | Awaitable[bool | None] | None:
+        """The client connected. Return False to reject it. May be ``async def``."""
         return None
 
-    def on_message(self, text: str) -> None:
-        """The client sent `text`."""
+    def on_message(self, text: str) -> Awaitable[None] | None:
+        """The client sent `text`. May be ``async def``."""
+        return None
 
-    def on_close(self) -> None:
-        """The connection is closed, by either side or by a timeout. Called once."""
+    def on_close(self) -> Awaitable[None] | None:
+        """The connection is closed, by either side or by a timeout. Called once, after
+        every other handler finished. May be ``async def``."""
+        return None
 
     # -- to call ----------------------------------------------------------------------
 
@@ -76,6 +93,7 @@ class Connection:
         Use codes 3000-4999 for application reasons (as in WebSocket close codes).
         """
         if self._session is not None:
+            self._closed_here = True
             self._session.close(code, reason)
 
     @property
@@ -94,6 +112,12 @@ class Connection:
         return self._session.id if self._session is not None else None
 
     @property
+    def connection_id(self) -> str:
+        """This connection's id in fallback's log lines, on every transport ("" before
+        the connection has a session). Log it in yours to match them."""
+        return self._session.connection_id if self._session is not None else ""
+
+    @property
     def info(self) -> ConnectionInfo:
         return self._session.info if self._session is not None else EMPTY_INFO
 
@@ -106,7 +130,7 @@ class Connection:
         return self._session.close_reason if self._session is not None else None
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.transport} {self.session_id or ''}>"
+        return f"<{type(self).__name__} {self.transport} {self.connection_id}>"
 
     # -- the session drives these (SessionListener) ----------------------------------
 
@@ -114,22 +138,68 @@ class Connection:
         self._session = session
 
     def session_opened(self) -> bool:
+        if coroutine_handlers(type(self)):
+            return self._open_dispatcher()
         return self.on_open(self.info) is not False
 
     def session_message(self, text: str) -> None:
-        self.on_message(text)
+        dispatcher = self._dispatcher
+        if dispatcher is None:
+            self.on_message(text)
+        else:
+            dispatcher.push(text)
 
     def session_closed(self, opened: bool) -> None:
+        dispatcher = self._dispatcher
+        if dispatcher is not None:
+            dispatcher.closed(opened, drop=self._closed_here or self._server_failure())
+            return
         try:
             if opened:
                 self.on_close()
         finally:
-            hooks, self._close_hooks = self._close_hooks, None
-            for hook in hooks or ():
-                try:
-                    hook(self)
-                except Exception:
-                    log.exception("a close hook of %r raised", self)
+            self._run_close_hooks()
+
+    # -- coroutine handlers (fallback.app.dispatch) -----------------------------------
+
+    def _open_dispatcher(self) -> bool:
+        """Route this connection's events through a `Dispatcher`. A coroutine
+        ``on_open`` answers later (the session counts as open meanwhile); a plain one
+        answers now, as without a dispatcher."""
+        session = self._session
+        assert session is not None
+        dispatcher = self._dispatcher = Dispatcher(
+            session.connection_id,
+            on_open=lambda: self.on_open(self.info),
+            on_message=self.on_message,
+            on_close=self.on_close,
+            close=self._close_for_dispatcher,
+            finish=self._run_close_hooks,
+            limit=session.settings.max_pending_messages,
+        )
+        if _is_coroutine_method(self, "on_open"):
+            dispatcher.open()
+            return True
+        accepted = self.on_open(self.info) is not False
+        dispatcher.accepted(accepted)
+        return accepted
+
+    def _close_for_dispatcher(self, code: int) -> None:
+        if self._session is not None:
+            self._session.close(code)
+
+    def _server_failure(self) -> bool:
+        """The session closed for a failure or an overflow of this server's side."""
+        code = self.close_code
+        return code in (CloseCode.INTERNAL_ERROR, CloseCode.QUEUE_OVERFLOW)
+
+    def _run_close_hooks(self) -> None:
+        hooks, self._close_hooks = self._close_hooks, None
+        for hook in hooks or ():
+            try:
+                hook(self)
+            except Exception:
+                log.exception("a close hook of %r raised", self)
 
     def add_close_hook(self, hook: Callable[[Connection], None]) -> None:
         """Run ``hook(connection)`` once when the connection closes (after ``on_close``).
@@ -166,5 +236,9 @@ def broadcast(connections: Iterable[Connection], text: str | OutgoingMessage) ->
             if connection.enqueue(message):
                 delivered += 1
         except Exception:
-            log.exception("broadcast: delivery to session %s failed", connection.session_id)
+            log.exception("broadcast: delivery to connection %s failed", connection.connection_id)
     return delivered
+
+
+def _is_coroutine_method(connection: object, name: str) -> bool:
+    return inspect.iscoroutinefunction(getattr(type(connection), name, None))
