@@ -102,7 +102,7 @@ class Dispatcher:
         on_open: Callable[[], Any],
         on_message: Callable[[str], Any],
         on_close: Callable[[], Any],
-        close: Callable[[int], None],
+        close: Callable[[int], object],
         finish: Callable[[], None],
         limit: int,
         close_after_reject: bool = False,
