@@ -42,7 +42,8 @@ class Connection:
     """
 
     #: Runs coroutine handlers in order; None for classes whose handlers are plain
-    #: functions (a class attribute, so that this stays true without ``__init__``).
+    #: functions, which never look at it (a class attribute, so that it exists
+    #: without ``__init__``).
     _dispatcher: Dispatcher | None = None
     #: The application called `close` (messages still waiting are dropped).
     _closed_here = False
@@ -138,22 +139,12 @@ class Connection:
         self._session = session
 
     def session_opened(self) -> bool:
-        if coroutine_handlers(type(self)):
-            return self._open_dispatcher()
         return self.on_open(self.info) is not False
 
     def session_message(self, text: str) -> None:
-        dispatcher = self._dispatcher
-        if dispatcher is None:
-            self.on_message(text)
-        else:
-            dispatcher.push(text)
+        self.on_message(text)
 
     def session_closed(self, opened: bool) -> None:
-        dispatcher = self._dispatcher
-        if dispatcher is not None:
-            dispatcher.closed(opened, drop=self._closed_here or self._server_failure())
-            return
         try:
             if opened:
                 self.on_close()
@@ -161,6 +152,31 @@ class Connection:
             self._run_close_hooks()
 
     # -- coroutine handlers (fallback.app.dispatch) -----------------------------------
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """A class with a coroutine handler gets the dispatching ``session_*`` methods,
+        once, here; the others keep the direct ones (no check per message)."""
+        super().__init_subclass__(**kwargs)
+        if coroutine_handlers(cls) and "session_message" not in vars(cls):
+            setattr(cls, "session_opened", Connection._dispatched_opened)  # noqa: B010
+            setattr(cls, "session_message", Connection._dispatched_message)  # noqa: B010
+            setattr(cls, "session_closed", Connection._dispatched_closed)  # noqa: B010
+
+    def _dispatched_opened(self) -> bool:
+        return self._open_dispatcher()
+
+    def _dispatched_message(self, text: str) -> None:
+        dispatcher = self._dispatcher
+        if dispatcher is None:  # on_open never ran: nothing is delivered
+            return
+        dispatcher.push(text)
+
+    def _dispatched_closed(self, opened: bool) -> None:
+        dispatcher = self._dispatcher
+        if dispatcher is None:
+            self._run_close_hooks()
+            return
+        dispatcher.closed(opened, drop=self._closed_here or self._server_failure())
 
     def _open_dispatcher(self) -> bool:
         """Route this connection's events through a `Dispatcher`. A coroutine

@@ -410,8 +410,8 @@ class Carrier(Connection):
         """``on_close`` follows every ``on_open`` -- also when ``on_open`` closed,
         rejected or failed -- as clean-up code written for sockjs-tornado expects;
         ``is_closed`` turns True after it ran, as there."""
-        if self._dispatcher is not None:
-            super().session_closed(opened)  # the dispatcher runs on_close, then finishes
+        if self._dispatcher is not None:  # it runs on_close, then finishes
+            self._dispatched_closed(opened)
             return
         compat = self.compat_session
         conn = compat.conn
