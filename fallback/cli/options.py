@@ -42,13 +42,13 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def port_number(value: str) -> int:
-    """A TCP port, 1-65535 (0 would silently pick a random one)."""
+    """A TCP port, 1-65535, or 0 for any free one (the start-up line says which)."""
     try:
         port = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
-    if not 1 <= port <= MAX_PORT:
-        raise argparse.ArgumentTypeError(f"a port is 1-{MAX_PORT}, not {port}")
+    if not 0 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"a port is 1-{MAX_PORT} (or 0: any free one), not {port}")
     return port
 
 
@@ -144,7 +144,7 @@ def _serve_arguments(serve: argparse.ArgumentParser) -> None:
         "--port",
         type=port_number,
         default=None,
-        help=f"port to listen on, 1-{MAX_PORT} (default {DEFAULT_PORT})",
+        help=f"port to listen on, 1-{MAX_PORT}, or 0 for any free one (default {DEFAULT_PORT})",
     )
     where.add_argument("--prefix", default="/", help="URL prefix of the service (default /)")
     where.add_argument(
@@ -185,13 +185,13 @@ def _serve_arguments(serve: argparse.ArgumentParser) -> None:
         const="auto",
         default=None,
         metavar="N",
-        help="run N server processes on ports PORT..PORT+N-1; N omitted: one per core "
-        "(default 1)",
+        help="run N server processes on ports PORT..PORT+N-1; N omitted: one per core (default 1)",
     )
     where.add_argument(
         "--log-level",
         type=log_level,
         default="INFO",
+        metavar="LEVEL",
         help=f"{', '.join(LOG_LEVELS)}, any case (default INFO)",
     )
     protocol = serve.add_argument_group("protocol settings (fallback.Settings)")

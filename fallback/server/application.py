@@ -131,7 +131,7 @@ def make_application(
     site_root, site_rest = site_rules(pages) if pages else ([], [])
     rules.extend(site_root)
     if health:
-        rules.extend(health_rules(health, routers, broker_required))
+        rules.extend(health_rules(health, broker_required))
     if stats:
         rules.extend(stats_rules(stats, stats_allow))
     for router in routers:

@@ -23,6 +23,7 @@ from tornado.web import RequestHandler
 
 from .. import channels
 from .router import Router
+from .stats import ROUTERS_SETTING
 
 __all__ = ["HealthHandler", "health_rules", "health_state"]
 
@@ -42,8 +43,9 @@ def health_state(routers: Sequence[Router], broker_required: bool = False) -> di
 
 
 class HealthHandler(RequestHandler):
-    def initialize(self, routers: Sequence[Router], broker_required: bool, live: bool) -> None:
-        self.routers = routers
+    """Readiness (``live=False``: 503 when not ready) or liveness (always 200)."""
+
+    def initialize(self, broker_required: bool, live: bool) -> None:
         self.broker_required = broker_required
         self.live = live
 
@@ -51,7 +53,8 @@ class HealthHandler(RequestHandler):
         return None
 
     def get(self) -> None:
-        state = health_state(self.routers, self.broker_required)
+        routers: Sequence[Router] = self.application.settings.get(ROUTERS_SETTING, ())
+        state = health_state(routers, self.broker_required)
         if not self.live and not state["ready"]:
             self.set_status(503)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
@@ -59,10 +62,11 @@ class HealthHandler(RequestHandler):
         self.finish(json.dumps(state))
 
 
-def health_rules(path: str, routers: Sequence[Router], broker_required: bool = False) -> list[Rule]:
-    """Readiness at `path`, liveness at `path`/live."""
+def health_rules(path: str, broker_required: bool = False) -> list[Rule]:
+    """Readiness at `path`, liveness at `path`/live (the routers are the application's,
+    read at each request)."""
     base = "/" + path.strip("/")
-    options = {"routers": tuple(routers), "broker_required": broker_required}
+    options = {"broker_required": broker_required}
     return [
         tornado.web.url(base + "/live", HealthHandler, {**options, "live": True}),
         tornado.web.url(base, HealthHandler, {**options, "live": False}),
