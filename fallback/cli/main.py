@@ -235,9 +235,7 @@ def _listen(app: Any, args: argparse.Namespace) -> InBandPolicyHTTPServer:
     return listen_or_explain(app, args.port, args.host, **_server_options(args))
 
 
-def listen_or_explain(
-    app: Any, port: int, host: str, **options: Any
-) -> InBandPolicyHTTPServer:
+def listen_or_explain(app: Any, port: int, host: str, **options: Any) -> InBandPolicyHTTPServer:
     """`listen`, with the failures an operator meets as one `StartError` line that
     names the address (the demo uses it too)."""
     where = f"{host}:{port}"
@@ -387,12 +385,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             asyncio.run(_serve(args))
     except ConfigurationError as error:
-        return fail(str(error), USAGE_ERROR)
-    except StartError as error:
-        return fail(str(error), START_ERROR)
-    except OSError as error:
-        return fail(str(error), START_ERROR)
+        return fail(_worker_said(args, str(error)), USAGE_ERROR)
+    except (StartError, OSError) as error:
+        return fail(_worker_said(args, str(error)), START_ERROR)
     return 0
+
+
+def _worker_said(args: argparse.Namespace, message: str) -> str:
+    """A worker's one-line error says which worker it is, as its log lines do."""
+    return f"[port {args.port}] {message}" if getattr(args, "worker", False) else message
 
 
 if __name__ == "__main__":

@@ -134,7 +134,8 @@ def _serve_arguments(serve: argparse.ArgumentParser) -> None:
         "--config",
         default=None,
         metavar="FILE",
-        help="serve the tenants of a TOML file (channels, tokens, backend API) instead",
+        help="serve the tenants of a TOML file (channels, tokens, backend API) instead "
+        "of a Connection class (default: none)",
     )
     where = serve.add_argument_group("where")
     where.add_argument(
