@@ -137,7 +137,7 @@ def _serve_arguments(serve: argparse.ArgumentParser) -> None:
         help="serve the tenants of a TOML file (channels, tokens, backend API) instead "
         "of a Connection class (default: none)",
     )
-    where = serve.add_argument_group("where")
+    where = serve.add_argument_group("serving")
     where.add_argument(
         "--host", default=None, help=f"address to listen on (default {DEFAULT_HOST})"
     )
