@@ -193,12 +193,7 @@ class Connection:
             finish=self._run_close_hooks,
             limit=session.settings.max_pending_messages,
         )
-        if _is_coroutine_method(self, "on_open"):
-            dispatcher.open()
-            return True
-        accepted = self.on_open(self.info) is not False
-        dispatcher.accepted(accepted)
-        return accepted
+        return dispatcher.begin(_is_coroutine_method(self, "on_open"))
 
     def _close_for_dispatcher(self, code: int) -> None:
         if self._session is not None:

@@ -128,6 +128,17 @@ class Dispatcher:
 
     # -- events from the connection ----------------------------------------------------
 
+    def begin(self, coroutine_on_open: bool) -> bool:
+        """The session opened: a coroutine ``on_open`` is queued (and the session counts
+        as accepted meanwhile: True); a plain one runs now, its answer returned, as
+        without a dispatcher (an exception in it reaches the session, as there)."""
+        if coroutine_on_open:
+            self.open()
+            return True
+        accepted = self._on_open() is not False
+        self.accepted(accepted)
+        return accepted
+
     def open(self) -> None:
         """Run ``on_open`` (its answer is awaited; the session counts as open meanwhile)."""
         self._queue.append(_OPEN)

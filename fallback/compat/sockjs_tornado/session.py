@@ -392,12 +392,7 @@ class Carrier(Connection):
             limit=session.settings.max_pending_messages,
             close_after_reject=True,
         )
-        if inspect.iscoroutinefunction(type(conn).on_open):
-            dispatcher.open()
-            return True
-        accepted = self._call_on_open() is not False
-        dispatcher.accepted(accepted)
-        return accepted
+        return dispatcher.begin(inspect.iscoroutinefunction(type(conn).on_open))
 
     def session_message(self, text: str) -> None:
         dispatcher = self._dispatcher
