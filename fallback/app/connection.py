@@ -185,7 +185,7 @@ class Connection:
         session = self._session
         assert session is not None
         dispatcher = self._dispatcher = Dispatcher(
-            session.connection_id,
+            session.log_name,
             on_open=lambda: self.on_open(self.info),
             on_message=self.on_message,
             on_close=self.on_close,

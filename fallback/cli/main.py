@@ -228,6 +228,7 @@ def _app_options(args: argparse.Namespace) -> dict[str, Any]:
         "stats_allow": args.stats_allow,
         "health": None if health in ("", "none") else health,
         "broker_required": args.broker_required,
+        "pages": args.static,
     }
 
 
@@ -291,6 +292,9 @@ def _announce(
     scheme = "https" if args.certfile else "http"
     port = server.ports[0] if server.ports else args.port
     log.info("fallback serving %s on %s://%s:%d%s", what, scheme, args.host, port, path)
+
+
+def _announce_extras(args: argparse.Namespace, server: InBandPolicyHTTPServer) -> None:
     if server.policy_server is not None:
         log.info(
             "Flash socket policy served on port %s",
@@ -301,6 +305,8 @@ def _announce(
     health = _app_options(args)["health"]
     if health:
         log.info("health at %s (readiness) and %s/live", health, health.rstrip("/"))
+    if args.static:
+        log.info("pages from %s at /", args.static)
 
 
 async def _serve_config(args: argparse.Namespace, config: ServerConfig) -> None:
@@ -312,6 +318,7 @@ async def _serve_config(args: argparse.Namespace, config: ServerConfig) -> None:
     stop = _stop_on_signals()
     for runtime in runtimes:
         _announce(args, server, f"tenant {runtime.tenant.name}", runtime.tenant.prefix)
+    _announce_extras(args, server)
     await stop.wait()
     await shutdown(app, [server], deadline=args.shutdown_drain)
     for runtime in runtimes:
@@ -327,15 +334,12 @@ async def _serve(args: argparse.Namespace) -> None:
         name: getattr(args, name) for name in setting_names() if getattr(args, name) is not None
     }
     router = Router(connection_class, args.prefix, **settings)
-    app = make_application(
-        router, static_path=args.static_path or None, pages=args.static, **_app_options(args)
-    )
+    app = make_application(router, static_path=args.static_path or None, **_app_options(args))
     await _start_broker(args)
     server = _listen(app, args)
     stop = _stop_on_signals()
     _announce(args, server, args.connection, router.prefix or "/")
-    if args.static:
-        log.info("pages from %s at /", args.static)
+    _announce_extras(args, server)
     await stop.wait()
     await shutdown(app, [server], deadline=args.shutdown_drain)
     await channels.hub().stop()

@@ -148,6 +148,15 @@ class Session:
         return f"<Session {self.connection_id} {self.transport} {self.state.value}>"
 
     @property
+    def log_name(self) -> str:
+        """How log lines name this connection: its connection id, and its SockJS session
+        id when it has one (the id in the access log's URLs; chosen by the client, so it
+        is escaped with every other logged argument)."""
+        if self.id is None:
+            return self.connection_id
+        return f"{self.connection_id} (session {self.id})"
+
+    @property
     def settings(self) -> Settings:
         """The settings of the router that made this session (read-only)."""
         return self._settings
@@ -250,7 +259,7 @@ class Session:
         ):
             log.warning(
                 "connection %s: %d messages (%d bytes) queued for a slow client; closing",
-                self.connection_id,
+                self.log_name,
                 len(outbox.queue),
                 outbox.queue_bytes,
             )
@@ -293,7 +302,7 @@ class Session:
         try:
             self.listener.session_closed(opened)
         except Exception:
-            log.exception("connection %s: on_close raised", self.connection_id)
+            log.exception("connection %s: on_close raised", self.log_name)
         return True
 
     # -- incoming ---------------------------------------------------------------------
@@ -315,7 +324,7 @@ class Session:
             try:
                 self.listener.session_message(text)
             except Exception:
-                log.exception("connection %s: on_message raised; closing it", self.connection_id)
+                log.exception("connection %s: on_message raised; closing it", self.log_name)
                 self.close(CloseCode.INTERNAL_ERROR)
                 return
 
@@ -444,7 +453,7 @@ class Session:
         try:
             accepted = self.listener.session_opened()
         except Exception:
-            log.exception("connection %s: on_open raised; closing it", self.connection_id)
+            log.exception("connection %s: on_open raised; closing it", self.log_name)
             self.close(CloseCode.INTERNAL_ERROR)
             return
         if self.state is _CLOSED:

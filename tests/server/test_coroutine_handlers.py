@@ -115,7 +115,8 @@ def test_a_raising_coroutine_is_logged_once_with_the_connection_id_and_closes_10
             assert _data_until_close(client) == ([], (1011, "Internal server error"))
             recorder.wait_for(lambda ev: any(e[0] == "close" for e in ev))
         lines = [r.getMessage() for r in caplog.records if "raised" in r.getMessage()]
-        assert lines == [f"connection {cid}: on_message raised; closing it"]
+        assert len(lines) == 1 and lines[0].startswith(f"connection {cid}")
+        assert lines[0].endswith(": on_message raised; closing it")
         assert [e for e in recorder.events() if e[0] != "open"] == [
             ("message", transport, "before"),
             ("close", transport, 1011),

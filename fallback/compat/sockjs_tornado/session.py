@@ -383,7 +383,7 @@ class Carrier(Connection):
         session = self._session
         assert session is not None
         dispatcher = self._dispatcher = Dispatcher(
-            session.connection_id,
+            session.log_name,
             on_open=self._call_on_open,
             on_message=conn.on_message,
             on_close=conn.on_close,

@@ -268,6 +268,7 @@ def test_every_session_has_its_own_connection_id_even_without_a_sockjs_id():
     assert len(first.connection_id) == 12 and int(first.connection_id, 16) >= 0
     assert first.connection_id != second.connection_id
     assert first.connection_id in repr(first)
+    assert first.log_name == first.connection_id  # no SockJS id to add
 
 
 @pytest.mark.expect_errors
@@ -278,7 +279,7 @@ def test_failure_log_lines_name_the_connection_id(caplog):
     session.attach(Receiver())
     session.receive(["x"])
     assert [r.getMessage() for r in caplog.records] == [
-        f"connection {session.connection_id}: on_message raised; closing it"
+        f"connection {session.connection_id} (session s1): on_message raised; closing it"
     ]
 
 
