@@ -181,37 +181,51 @@ class Dispatcher:
 
     def _pump(self) -> None:
         """Run queued handlers until one returns an awaitable (then await it in a task,
-        which pumps again when it is done) or the queue is empty."""
+        which carries on with the queue) or the queue is empty."""
         if self._busy:
             return
         self._busy = True
         try:
-            while self._queue:
-                item = self._queue.popleft()
-                try:
-                    result = self._call(item)
-                except Exception:
-                    self._failed(item)
-                    continue
-                if inspect.isawaitable(result):
-                    self._task = asyncio.ensure_future(self._wait(item, result))
-                    return  # still busy: the task pumps on
-                self._done(item, result)
+            following = self._next_awaitable()
         except BaseException:
             self._busy = False
             raise
-        self._busy = False
+        if following is None:
+            self._busy = False
+            return
+        self._task = asyncio.ensure_future(self._wait(*following))
 
     async def _wait(self, item: _Item, awaitable: Awaitable[Any]) -> None:
-        try:
-            result = await awaitable
-        except Exception:
-            self._failed(item)
-        else:
+        """Await `awaitable`, then go on with the queue in this same task (one task per
+        burst of messages, not one per message) until it is empty."""
+        while True:
+            try:
+                result = await awaitable
+            except Exception:
+                self._failed(item)
+            else:
+                self._done(item, result)
+            following = self._next_awaitable()
+            if following is None:
+                self._busy = False
+                self._task = None
+                return
+            item, awaitable = following
+
+    def _next_awaitable(self) -> tuple[_Item, Awaitable[Any]] | None:
+        """Run queued handlers until one returns an awaitable (returned with its item),
+        or the queue is empty (None)."""
+        while self._queue:
+            item = self._queue.popleft()
+            try:
+                result = self._call(item)
+            except Exception:
+                self._failed(item)
+                continue
+            if inspect.isawaitable(result):
+                return item, result
             self._done(item, result)
-        self._busy = False
-        self._task = None
-        self._pump()
+        return None
 
     def _call(self, item: _Item) -> Any:
         if isinstance(item, str):
