@@ -18,8 +18,11 @@ $(VENV)/.test-installed: $(VENV)/.installed setup.cfg
 
 venv: $(VENV)/.installed
 
+## The demo chat: make demo [PORT=8080] [HOST=127.0.0.1] (python -m demo.app --help).
+PORT ?= 8080
+HOST ?= 127.0.0.1
 demo: $(VENV)/.installed
-	$(PY) -m demo.app --port 8080
+	@$(PY) -m demo.app --host $(HOST) --port $(PORT)
 
 ## System packages the tests drive (Chromium for browser tests).
 system-deps:

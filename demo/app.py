@@ -18,19 +18,22 @@ processes share them.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
 import os
 import re
+import sys
 from typing import Any
 
 import tornado.web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fallback import Connection, ConnectionInfo, Router, channels
-from fallback.server import listen, make_application
+from fallback.cli.main import StartError, check_broker, listen_or_explain
+from fallback.cli.options import START_ERROR, OneLineParser, fail, port_number
+from fallback.exceptions import ConfigurationError
+from fallback.server import make_application
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PREFIX = "/chat"
@@ -166,12 +169,19 @@ def make_app() -> tornado.web.Application:
     return make_application(router, [(r"/", PageHandler), assets])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+def main() -> int:
+    parser = OneLineParser(
+        prog="python -m demo.app",
+        description="The fallback demo: a chat room over every transport.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     parser.add_argument(
-        "--broker", default=None, help="redis://host:port/db to chat across several processes"
+        "--port", type=port_number, default=8080, help="port, 1-65535 (default 8080)"
+    )
+    parser.add_argument(
+        "--broker",
+        default=None,
+        help="redis://host:port/db to chat across several processes (default: one process)",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -180,12 +190,19 @@ def main() -> None:
         await channels.start(args.broker)
         # Flash may open sockets for pages of any domain; the server itself then admits
         # only its own pages (same-origin by default), whatever the policy says.
-        listen(make_app(), args.port, args.host, flash_policy_domains="*")
+        listen_or_explain(make_app(), args.port, args.host, flash_policy_domains="*")
         log.info("demo chat on http://%s:%d/", args.host, args.port)
         await asyncio.Event().wait()
 
-    asyncio.run(run())
+    try:
+        check_broker(args.broker)
+        asyncio.run(run())
+    except (StartError, ConfigurationError) as error:
+        return fail(str(error), START_ERROR)
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
 
 from ..codes import CloseCode
 from ..core.connection_info import EMPTY_INFO, ConnectionInfo
@@ -10,6 +11,7 @@ from ..core.frames import OutgoingMessage
 from ..core.logsafe import get_logger
 from ..core.session import Session
 from ..core.states import SessionState
+from .dispatch import Dispatcher, coroutine_handlers
 
 log = get_logger("fallback.connection")
 
@@ -19,8 +21,14 @@ class Connection:
 
     Lifecycle: ``on_open(info)`` once, then ``on_message(text)`` for each message in the
     order the client sent them, then ``on_close()`` once. Every callback runs on the
-    IOLoop; an exception in one is logged with the session id and closes this connection
-    only (code 1011).
+    IOLoop; an exception in one is logged with the connection id and closes this
+    connection only (code 1011).
+
+    Any of the three may be ``async def``: each is awaited before the next event's
+    handler starts (a connection's next message waits for the previous ``on_message``),
+    at most ``max_pending_messages`` messages wait (then 3008), and ``on_close`` runs
+    after the last handler finished (`fallback.app.dispatch` has the rules). A class
+    with only plain functions runs them directly, without a queue.
 
     Rejecting: return ``False`` from ``on_open`` (the client gets close code 3001,
     "Connection rejected") or call ``self.close(code, reason)`` there. Either way the
@@ -33,21 +41,31 @@ class Connection:
     for dependencies).
     """
 
+    #: Runs coroutine handlers in order; None for classes whose handlers are plain
+    #: functions, which never look at it (a class attribute, so that it exists
+    #: without ``__init__``).
+    _dispatcher: Dispatcher | None = None
+    #: The application called `close` (messages still waiting are dropped).
+    _closed_here = False
+
     def __init__(self) -> None:
         self._session: Session | None = None
         self._close_hooks: list[Callable[[Connection], None]] | None = None
 
     # -- to override ------------------------------------------------------------------
 
-    def on_open(self, info: ConnectionInfo) -> bool | None:
-        """The client connected. Return False to reject it."""
+    def on_open(self, info: ConnectionInfo) -> bool | Awaitable[bool | None] | None:
+        """The client connected. Return False to reject it. May be ``async def``."""
         return None
 
-    def on_message(self, text: str) -> None:
-        """The client sent `text`."""
+    def on_message(self, text: str) -> Awaitable[None] | None:
+        """The client sent `text`. May be ``async def``."""
+        return None
 
-    def on_close(self) -> None:
-        """The connection is closed, by either side or by a timeout. Called once."""
+    def on_close(self) -> Awaitable[None] | None:
+        """The connection is closed, by either side or by a timeout. Called once, after
+        every other handler finished. May be ``async def``."""
+        return None
 
     # -- to call ----------------------------------------------------------------------
 
@@ -76,6 +94,7 @@ class Connection:
         Use codes 3000-4999 for application reasons (as in WebSocket close codes).
         """
         if self._session is not None:
+            self._closed_here = True
             self._session.close(code, reason)
 
     @property
@@ -94,6 +113,12 @@ class Connection:
         return self._session.id if self._session is not None else None
 
     @property
+    def connection_id(self) -> str:
+        """This connection's id in fallback's log lines, on every transport ("" before
+        the connection has a session). Log it in yours to match them."""
+        return self._session.connection_id if self._session is not None else ""
+
+    @property
     def info(self) -> ConnectionInfo:
         return self._session.info if self._session is not None else EMPTY_INFO
 
@@ -106,7 +131,7 @@ class Connection:
         return self._session.close_reason if self._session is not None else None
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.transport} {self.session_id or ''}>"
+        return f"<{type(self).__name__} {self.transport} {self.connection_id}>"
 
     # -- the session drives these (SessionListener) ----------------------------------
 
@@ -124,12 +149,68 @@ class Connection:
             if opened:
                 self.on_close()
         finally:
-            hooks, self._close_hooks = self._close_hooks, None
-            for hook in hooks or ():
-                try:
-                    hook(self)
-                except Exception:
-                    log.exception("a close hook of %r raised", self)
+            self._run_close_hooks()
+
+    # -- coroutine handlers (fallback.app.dispatch) -----------------------------------
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """A class with a coroutine handler gets the dispatching ``session_*`` methods,
+        once, here; the others keep the direct ones (no check per message)."""
+        super().__init_subclass__(**kwargs)
+        if coroutine_handlers(cls) and "session_message" not in vars(cls):
+            setattr(cls, "session_opened", Connection._dispatched_opened)  # noqa: B010
+            setattr(cls, "session_message", Connection._dispatched_message)  # noqa: B010
+            setattr(cls, "session_closed", Connection._dispatched_closed)  # noqa: B010
+
+    def _dispatched_opened(self) -> bool:
+        return self._open_dispatcher()
+
+    def _dispatched_message(self, text: str) -> None:
+        dispatcher = self._dispatcher
+        if dispatcher is None:  # on_open never ran: nothing is delivered
+            return
+        dispatcher.push(text)
+
+    def _dispatched_closed(self, opened: bool) -> None:
+        dispatcher = self._dispatcher
+        if dispatcher is None:
+            self._run_close_hooks()
+            return
+        dispatcher.closed(opened, drop=self._closed_here or self._server_failure())
+
+    def _open_dispatcher(self) -> bool:
+        """Route this connection's events through a `Dispatcher`. A coroutine
+        ``on_open`` answers later (the session counts as open meanwhile); a plain one
+        answers now, as without a dispatcher."""
+        session = self._session
+        assert session is not None
+        dispatcher = self._dispatcher = Dispatcher(
+            session.log_name,
+            on_open=lambda: self.on_open(self.info),
+            on_message=self.on_message,
+            on_close=self.on_close,
+            close=self._close_for_dispatcher,
+            finish=self._run_close_hooks,
+            limit=session.settings.max_pending_messages,
+        )
+        return dispatcher.begin(_is_coroutine_method(self, "on_open"))
+
+    def _close_for_dispatcher(self, code: int) -> None:
+        if self._session is not None:
+            self._session.close(code)
+
+    def _server_failure(self) -> bool:
+        """The session closed for a failure or an overflow of this server's side."""
+        code = self.close_code
+        return code in (CloseCode.INTERNAL_ERROR, CloseCode.QUEUE_OVERFLOW)
+
+    def _run_close_hooks(self) -> None:
+        hooks, self._close_hooks = self._close_hooks, None
+        for hook in hooks or ():
+            try:
+                hook(self)
+            except Exception:
+                log.exception("a close hook of %r raised", self)
 
     def add_close_hook(self, hook: Callable[[Connection], None]) -> None:
         """Run ``hook(connection)`` once when the connection closes (after ``on_close``).
@@ -166,5 +247,9 @@ def broadcast(connections: Iterable[Connection], text: str | OutgoingMessage) ->
             if connection.enqueue(message):
                 delivered += 1
         except Exception:
-            log.exception("broadcast: delivery to session %s failed", connection.session_id)
+            log.exception("broadcast: delivery to connection %s failed", connection.connection_id)
     return delivered
+
+
+def _is_coroutine_method(connection: object, name: str) -> bool:
+    return inspect.iscoroutinefunction(getattr(type(connection), name, None))

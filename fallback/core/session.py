@@ -28,6 +28,7 @@ still OPEN (a resumable one waits ``resume_grace`` for its client there, a plain
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -75,6 +76,12 @@ class SessionListener(Protocol):
         """The session closed; `opened` says whether ``on_open`` had accepted it."""
 
 
+def new_log_id() -> str:
+    """A fresh connection id for log lines: 12 hex digits (48 random bits, so ids do not
+    repeat among the connections one log holds)."""
+    return secrets.token_hex(6)
+
+
 class Session:
     """One logical connection's protocol state. Create through the service, not directly."""
 
@@ -88,6 +95,7 @@ class Session:
         "_settings",
         "close_code",
         "close_reason",
+        "connection_id",
         "framed",
         "id",
         "info",
@@ -112,6 +120,10 @@ class Session:
     ) -> None:
         #: The SockJS session id, or None for WebSocket sessions (whose ids may repeat).
         self.id = session_id
+        #: This connection's id in log lines, on every transport (WebSocket sessions have
+        #: no SockJS id, and a client chooses the SockJS ones): random, never sent to the
+        #: client, so it is not a capability like the resume id.
+        self.connection_id = new_log_id()
         self.info = info
         #: The transport of the latest receiver.
         self.transport = transport
@@ -133,7 +145,21 @@ class Session:
         self._detached_at = now
 
     def __repr__(self) -> str:
-        return f"<Session {self.id or 'ws'} {self.transport} {self.state.value}>"
+        return f"<Session {self.connection_id} {self.transport} {self.state.value}>"
+
+    @property
+    def log_name(self) -> str:
+        """How log lines name this connection: its connection id, and its SockJS session
+        id when it has one (the id in the access log's URLs; chosen by the client, so it
+        is escaped with every other logged argument)."""
+        if self.id is None:
+            return self.connection_id
+        return f"{self.connection_id} (session {self.id})"
+
+    @property
+    def settings(self) -> Settings:
+        """The settings of the router that made this session (read-only)."""
+        return self._settings
 
     # -- receivers --------------------------------------------------------------------
 
@@ -232,8 +258,8 @@ class Session:
             or outbox.queue_bytes + len(message.text) > self._settings.max_queue_bytes
         ):
             log.warning(
-                "session %s: %d messages (%d bytes) queued for a slow client; closing",
-                self.id,
+                "connection %s: %d messages (%d bytes) queued for a slow client; closing",
+                self.log_name,
                 len(outbox.queue),
                 outbox.queue_bytes,
             )
@@ -276,7 +302,7 @@ class Session:
         try:
             self.listener.session_closed(opened)
         except Exception:
-            log.exception("session %s: on_close raised", self.id)
+            log.exception("connection %s: on_close raised", self.log_name)
         return True
 
     # -- incoming ---------------------------------------------------------------------
@@ -298,7 +324,7 @@ class Session:
             try:
                 self.listener.session_message(text)
             except Exception:
-                log.exception("session %s: on_message raised; closing it", self.id)
+                log.exception("connection %s: on_message raised; closing it", self.log_name)
                 self.close(CloseCode.INTERNAL_ERROR)
                 return
 
@@ -427,7 +453,7 @@ class Session:
         try:
             accepted = self.listener.session_opened()
         except Exception:
-            log.exception("session %s: on_open raised; closing it", self.id)
+            log.exception("connection %s: on_open raised; closing it", self.log_name)
             self.close(CloseCode.INTERNAL_ERROR)
             return
         if self.state is _CLOSED:
@@ -470,4 +496,4 @@ class Session:
             self._receiver.wake()
 
 
-__all__ = ["Clock", "Receiver", "Session", "SessionListener"]
+__all__ = ["Clock", "Receiver", "Session", "SessionListener", "new_log_id"]

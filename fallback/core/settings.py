@@ -73,6 +73,12 @@ class Settings:
     max_queue: int = 10_000
     #: Most bytes (JSON-encoded) queued for one session; past it, also 3008.
     max_queue_bytes: int = 8 * 1024 * 1024
+    #: Most messages waiting for a connection's coroutine handler (``async def
+    #: on_message``) while an earlier one still runs; past it the client is sending faster
+    #: than the application handles, and the connection closes with 3008 as for a slow
+    #: client. Each message is at most ``max_message_size``. Synchronous handlers never
+    #: queue.
+    max_pending_messages: int = 1024
     #: Most sessions this router keeps at once; new ones past it are refused with 503
     #: (HTTP) or close code 1013 (WebSocket).
     max_sessions: int = 100_000
@@ -121,6 +127,7 @@ class Settings:
             "max_message_size",
             "max_queue",
             "max_queue_bytes",
+            "max_pending_messages",
             "max_sessions",
             "resume_buffer",
             "resume_buffer_bytes",

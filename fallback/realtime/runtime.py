@@ -1,8 +1,8 @@
 """A tenant at run time, and `ChannelConnection`: the server side of the envelope protocol.
 
 Requests of one connection are handled strictly in order (a subscribe that waits for the
-broker is finished before the publish the client sent after it), by a task that exists
-only while the connection has requests in hand.
+broker is finished before the publish the client sent after it): `ChannelConnection`'s
+``on_message`` is a coroutine, which the connection's dispatcher awaits one at a time.
 """
 
 from __future__ import annotations
@@ -217,8 +217,6 @@ class ChannelConnection(Connection):
         self.user: str | None = None
         #: channel -> the member id it has there.
         self.subscriptions: dict[str, str] = {}
-        self._inbox: collections.deque[str] = collections.deque()
-        self._worker: asyncio.Task[None] | None = None
 
     @classmethod
     def factory(cls, runtime: TenantRuntime) -> Callable[[], ChannelConnection]:
@@ -228,11 +226,22 @@ class ChannelConnection(Connection):
         self.runtime.connections.add(self)
         self.runtime.start_admin_feed()
 
-    def on_message(self, text: str) -> None:
+    async def on_message(self, text: str) -> None:
+        """One envelope request. A coroutine handler: the connection's dispatcher
+        (`fallback.app.dispatch`) awaits each before the next and bounds how many wait
+        (``max_pending_messages``, then 3008), so hooks (``authorize``, ``on_trigger``)
+        may await too and requests stay in order."""
         self.runtime.messages_in.add()
-        self._inbox.append(text)
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._drain())
+        request: Request | None = None
+        try:
+            request = envelope.parse(text)
+            await self._handle(request)
+        except EnvelopeError as error:
+            self.send(envelope.error(error.code, error.message, error.request_id, error.channel))
+        except Exception:  # a hook failed: the request gets an answer, the connection lives
+            log.exception("connection %s: channel request failed", self.connection_id)
+            rid = request.id if request is not None else None
+            self.send(envelope.error(EnvelopeErrorCode.INTERNAL, "internal error", rid))
 
     def on_close(self) -> None:
         self.runtime.connections.discard(self)
@@ -243,20 +252,6 @@ class ChannelConnection(Connection):
         self.subscriptions.clear()
 
     # -- requests ---------------------------------------------------------------------
-
-    async def _drain(self) -> None:
-        while self._inbox and not self.is_closed:
-            text = self._inbox.popleft()
-            try:
-                request = envelope.parse(text)
-                await self._handle(request)
-            except EnvelopeError as error:
-                self.send(
-                    envelope.error(error.code, error.message, error.request_id, error.channel)
-                )
-            except Exception:
-                log.exception("channel request failed on %r", self)
-                self.send(envelope.error(EnvelopeErrorCode.INTERNAL, "internal error"))
 
     async def _handle(self, request: Request) -> None:
         handler = {

@@ -72,6 +72,12 @@ class Tenant:
             raise ConfigurationError(
                 f"tenant name {self.name!r}: 1-64 characters of A-Z a-z 0-9 _ -"
             )
+        for key in ("secret", "api_key"):
+            value = getattr(self, key)
+            if value is not None and not isinstance(value, str):
+                raise ConfigurationError(
+                    f"tenant {self.name}: {key} must be a string (in TOML, in quotes)"
+                )
         if not self.secret or len(self.secret) < 16:
             raise ConfigurationError(f"tenant {self.name}: secret must be at least 16 characters")
         if self.api_key is not None and len(self.api_key) < 16:
@@ -161,7 +167,15 @@ def parse_config(data: Mapping[str, Any]) -> ServerConfig:
             if key in values:
                 values[key] = _strings(values[key], f"tenants.{name}.{key}")
         values.setdefault("prefix", "/" + name)
-        tenant = Tenant(name=name, **values)
+        if "secret" not in values:
+            raise ConfigurationError(
+                f"[tenants.{name}] needs a secret (a random string of 16 or more "
+                "characters: it signs the tenant's tokens)"
+            )
+        try:
+            tenant = Tenant(name=name, **values)
+        except (TypeError, ValueError) as error:  # a value of the wrong type
+            raise ConfigurationError(f"[tenants.{name}]: {error}") from None
         if tenant.prefix in prefixes:
             raise ConfigurationError(f"two tenants share the prefix {tenant.prefix!r}")
         prefixes.add(tenant.prefix)

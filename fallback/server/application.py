@@ -13,8 +13,10 @@ from tornado.web import RequestHandler, StaticFileHandler
 
 from ..core.logsafe import get_logger
 from ..core.resume import redact_uri
+from .health import health_rules
 from .router import Router
 from .shimfile import SHIM_DIR, ShimHandler
+from .site import site_rules
 from .stats import DEFAULT_STATS_ALLOW, ROUTERS_SETTING, stats_rules
 
 #: The directory holding ``fallback.js`` (installed with the package).
@@ -109,17 +111,27 @@ def make_application(
     static_path: str | None = "/static",
     stats: str | None = None,
     stats_allow: Iterable[str] | str = DEFAULT_STATS_ALLOW,
+    pages: str | None = None,
+    health: str | None = None,
+    broker_required: bool = False,
     **app_settings: Any,
 ) -> tornado.web.Application:
     """An Application serving `routers` (and ``fallback.js`` at ``static_path``).
 
     ``stats="/_stats"`` also serves statistics there (JSON) and at ``/_stats/metrics``
     (Prometheus text) to the addresses and networks in ``stats_allow`` (loopback by
-    default); see `fallback.stats`.
+    default); see `fallback.stats`. ``pages="site/"`` serves that folder's files at
+    ``/`` (`fallback.server.site`); ``health="/health"`` answers readiness there and
+    liveness at ``/health/live`` (`fallback.server.health`; ``broker_required``: not
+    ready while the channel broker is unreachable). All are off unless given.
     """
     if isinstance(routers, Router):
         routers = [routers]
     rules: list[Any] = []
+    site_root, site_rest = site_rules(pages) if pages else ([], [])
+    rules.extend(site_root)
+    if health:
+        rules.extend(health_rules(health, broker_required))
     if stats:
         rules.extend(stats_rules(stats, stats_allow))
     for router in routers:
@@ -127,6 +139,7 @@ def make_application(
     if static_path:
         rules.extend(static_rules(static_path))
     rules.extend(extra_rules)
+    rules.extend(site_rest)
     app_settings.setdefault("log_function", _log_request)
     app_settings.setdefault(ROUTERS_SETTING, tuple(routers))
     app_settings.setdefault("default_handler_class", NotFoundHandler)

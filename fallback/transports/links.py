@@ -200,7 +200,7 @@ class WebSocketLink:
             try:
                 self.handle_events(events)
             except Exception:
-                log.exception("WebSocket: handling a message failed; closing the connection")
+                log.exception("%r: handling a message failed; closing it", self)
                 protocol.fail(WebSocketCloseCode.INTERNAL_ERROR, "Internal server error")
             finally:
                 self._in_read = False
@@ -208,7 +208,7 @@ class WebSocketLink:
         try:
             self.flush()
         except Exception:
-            log.exception("WebSocket: writing failed; closing the connection")
+            log.exception("%r: writing failed; closing it", self)
             self.abort()
 
     def resume_writing(self) -> None:
@@ -223,7 +223,7 @@ class WebSocketLink:
         try:
             self.handshake_completed()
         except Exception:
-            log.exception("WebSocket: completing the handshake failed; closing the connection")
+            log.exception("%r: completing the handshake failed; closing it", self)
             self.abort()
 
     def _handshake_timed_out(self) -> None:
@@ -247,7 +247,7 @@ class WebSocketLink:
         try:
             self.closed()
         except Exception:
-            log.exception("WebSocket: cleaning up a closed connection failed")
+            log.exception("%r: cleaning up after the close failed", self)
 
     # -- internals --------------------------------------------------------------------
 

@@ -62,7 +62,15 @@ class SessionLink(WebSocketLink):
     idle connection has no timer of its own.
     """
 
-    __slots__ = ("_hybi", "_open_session", "_ping_at", "_quiet_since", "_service", "_session")
+    __slots__ = (
+        "_hybi",
+        "_label",
+        "_open_session",
+        "_ping_at",
+        "_quiet_since",
+        "_service",
+        "_session",
+    )
 
     #: Whether the session's frames are SockJS frames (``o``, ``a[...]``, ``c[...]``).
     framed = True
@@ -77,6 +85,8 @@ class SessionLink(WebSocketLink):
         super().__init__(protocol, handshake_timeout=service.settings.handshake_timeout)
         self._service = service
         self._session: Session | None = session
+        #: The connection id of its session, for log lines (kept after the session left).
+        self._label = session.connection_id if session is not None else "(no session yet)"
         #: Makes the session once the handshake is complete (when `session` is None).
         self._open_session = open_session
         self._hybi = isinstance(protocol, HybiProtocol)
@@ -84,6 +94,9 @@ class SessionLink(WebSocketLink):
         self._ping_at = 0.0
         #: hixie-76: when the peer was last known to be there (it had sent something).
         self._quiet_since = time.monotonic()
+
+    def __repr__(self) -> str:
+        return f"<WebSocket connection {self._label}>"
 
     def opened(self) -> None:
         session = self._session
@@ -101,6 +114,7 @@ class SessionLink(WebSocketLink):
             self._say_busy(error.code)
             return
         self._session = session
+        self._label = session.connection_id
         self._quiet_since = time.monotonic()
         session.attach(self)
 
@@ -131,7 +145,7 @@ class SessionLink(WebSocketLink):
             dead = now - self._quiet_since >= 2 * heartbeat
         self._heard = False
         if dead:
-            log.info("WebSocket peer showed no sign of life; closing its socket")
+            log.info("%r: the peer showed no sign of life; closing its socket", self)
             self._service.count_refusal("dead_peer")
             self.abort()
             return True

@@ -98,7 +98,7 @@ class Flusher:
                 try:
                     flushable.flush()
                 except Exception:  # one broken connection must not stall the others
-                    log.exception("writing failed; closing that connection")
+                    log.exception("%r: writing failed; closing it", flushable)
                     flushable.abort()
         self._text = None  # do not keep the last frame alive between rounds
         self._frame = b""

@@ -7,7 +7,8 @@ import pytest
 
 from tests.browser import apps
 from tests.browser.test_choice import FLASH_PLAYER, NO_WEBSOCKET
-from tests.docs.test_readme_examples import readme_block
+from tests.docs.test_readme_examples import Process, readme_block, write_quick_start
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,7 +34,34 @@ def snippet_page(after: str) -> str:
     )
 
 
-@pytest.mark.parametrize("after", ["## Quick start", "## The browser shim"])
+def test_the_quick_start_page_chats_between_two_browsers(open_page, tmp_path):
+    # The README's quick start as written: its chat.py, its index.html, its command (on a
+    # free port), and two browsers on the page it serves.
+    args = write_quick_start(tmp_path)
+    port = free_port()
+    args[args.index("--port") + 1] = str(port)
+    server = Process(args, f"http://127.0.0.1:{port}/chat/info", path=[tmp_path], cwd=tmp_path)
+    try:
+        ann = open_page(f"http://127.0.0.1:{port}/")
+        bob = open_page(f"http://127.0.0.1:{port}/")
+        for page in (ann, bob):
+            page.wait_for_function("sock.readyState === 1")
+        ann.fill("#say", "hello from ann")
+        ann.press("#say", "Enter")
+        bob.fill("#say", "hi ann")
+        bob.press("#say", "Enter")
+        for page in (ann, bob):
+            page.wait_for_function("document.querySelectorAll('#log li').length >= 2")
+            said = page.evaluate(
+                "[].map.call(document.querySelectorAll('#log li'), li => li.textContent)"
+            )
+            assert sorted(said) == ["hello from ann", "hi ann"]
+        assert ann.evaluate("sock.transport") == "websocket"
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("after", ["## The browser shim"])
 def test_the_shim_snippet_says_hello_over_the_best_transport(open_page, live, after):
     page = open_page(live.url + apps.pages.add(snippet_page(after)), init_scripts=[KEEP_CONSOLE])
     page.wait_for_function("logged.length >= 1")

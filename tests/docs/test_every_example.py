@@ -47,8 +47,10 @@ def key(file: str, language: str, code: str) -> str:
 EXAMPLES = {
     "README.md sh: make demo   # creates .venv, installs, serves the demo chat on http://127.0.0.1:8080": "test_make_targets_exist",
     "README.md python: from fallback import Connection, broadcast": "tests/docs/test_readme_examples.py::test_the_quick_start_serves_a_chat_room",
-    "README.md sh: python -m fallback serve chat:Chat --prefix /chat --port 8080": "tests/docs/test_readme_examples.py::test_the_quick_start_serves_a_chat_room",
-    'README.md html: <script src="/chat/fallback.js"></script>': "tests/browser/test_readme_snippets.py (Quick start)",
+    "README.md html: <!doctype html>": "tests/docs/test_readme_examples.py::test_the_quick_start_serves_a_chat_room, tests/browser/test_readme_snippets.py::test_the_quick_start_page_chats_between_two_browsers",
+    "README.md sh: python -m fallback serve chat:Chat --prefix /chat --static public --port 8080": "tests/docs/test_readme_examples.py::test_the_quick_start_serves_a_chat_room",
+    "docs/guides/first-app.md python: import asyncio": "tests/docs/test_readme_examples.py::test_the_async_room_keeps_each_connections_order",
+    "docs/guides/operations.md sh: python -m fallback serve chat:Chat --prefix /chat --port 8080 --broker redis://127.0.0.1:6379/0 --broker-required": "test_the_serve_commands_start",
     "docs/guides/first-app.md python: import asyncio, tornado.web": "tests/docs/test_readme_examples.py::test_the_fifteen_line_server_broadcasts_to_everyone",
     "docs/guides/channels.md python: from fallback import Connection, channels": "tests/docs/test_readme_examples.py::test_the_channels_example_serves_a_room",
     "docs/guides/channels.md toml: # fallback.toml — python -m fallback serve --config fallback.toml": "tests/docs/test_readme_examples.py::test_a_curl_backend_publishes_to_browsers_with_the_readme_config",
@@ -106,7 +108,7 @@ class Room(Connection):
 
 
 @pytest.mark.parametrize(
-    "code", blocks(r" sh: python -m fallback serve (?!chat:Chat --prefix /chat --port 8080$)")
+    "code", blocks(r" sh: python -m fallback serve (?!chat:Chat --prefix /chat --static public)")
 )
 def test_the_serve_commands_start(tmp_path: Path, code: str, redis_server: RedisServer) -> None:
     # The commands as shown, with a free port (and the test's Redis): they start, serve

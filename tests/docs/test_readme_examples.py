@@ -31,12 +31,18 @@ readme_block = block  # (the name the browser snippets test uses)
 class Process:
     """A command run as a reader would, with its output kept for failure messages."""
 
-    def __init__(self, args: list[str], ready_url: str, path: Sequence[Path] = ()) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        ready_url: str,
+        path: Sequence[Path] = (),
+        cwd: Path = ROOT,
+    ) -> None:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
         python_path = os.pathsep.join(str(p) for p in [ROOT, *path])
         self.process = subprocess.Popen(
             args,
-            cwd=ROOT,
+            cwd=cwd,
             env=dict(os.environ, PYTHONPATH=python_path),
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -60,15 +66,30 @@ class Process:
         self.log.close()
 
 
-def test_the_quick_start_serves_a_chat_room(tmp_path: Path) -> None:
-    (tmp_path / "chat.py").write_text(block("## Quick start", "python"))
+def write_quick_start(folder: Path) -> list[str]:
+    """The quick start's two files, as the README shows them, in `folder`; returns its
+    command (the port made a free one)."""
+    (folder / "chat.py").write_text(block("## Quick start", "python"))
+    (folder / "public").mkdir()
+    page = block("## Quick start", "html")
+    assert len(page.strip().splitlines()) <= 14, "the quick start's page is a dozen lines"
+    (folder / "public" / "index.html").write_text(page)
     command = block("## Quick start", "sh").strip()
+    assert (
+        command == "python -m fallback serve chat:Chat --prefix /chat --static public --port 8080"
+    )
+    return command.replace("python", sys.executable, 1).split()
+
+
+def test_the_quick_start_serves_a_chat_room(tmp_path: Path) -> None:
+    args = write_quick_start(tmp_path)
     port = free_port()
-    assert command.startswith("python -m fallback serve chat:Chat") and "--port 8080" in command
-    args = command.replace("python", sys.executable, 1).replace("--port 8080", f"--port {port}")
-    server = Process(args.split(), f"http://127.0.0.1:{port}/chat/info", path=[tmp_path])
+    args[args.index("--port") + 1] = str(port)
+    server = Process(args, f"http://127.0.0.1:{port}/chat/info", path=[tmp_path], cwd=tmp_path)
     clients = [client_for(t, f"http://127.0.0.1:{port}/chat") for t in ("websocket", "jsonp")]
     try:
+        page = http.get(f"http://127.0.0.1:{port}/")
+        assert page.status == 200 and page.text == (tmp_path / "public" / "index.html").read_text()
         for client in clients:
             assert client.next_frame() == "o"
         clients[1].send("hello")
@@ -76,9 +97,34 @@ def test_the_quick_start_serves_a_chat_room(tmp_path: Path) -> None:
             assert client.receive_messages(1) == ["hello"]
         shim = http.get(f"http://127.0.0.1:{port}/chat/fallback.js")
         assert shim.status == 200 and b"FallbackSocket" in shim.body
+        assert http.get(f"http://127.0.0.1:{port}/chat/health").status == 200
     finally:
         for client in clients:
             client.close()
+        server.stop()
+
+
+def test_the_async_room_keeps_each_connections_order(tmp_path: Path) -> None:
+    (tmp_path / "async_room.py").write_text(block("## `async def` handlers", "python"))
+    port = free_port()
+    server = Process(
+        [sys.executable, "-m", "fallback", "serve", "async_room:Room", "--prefix", "/room",
+         "--port", str(port)],
+        f"http://127.0.0.1:{port}/room/info",
+        path=[tmp_path],
+    )  # fmt: skip
+    ann = client_for("websocket", f"http://127.0.0.1:{port}/room")
+    bob = client_for("xhr_streaming", f"http://127.0.0.1:{port}/room")
+    try:
+        for client in (ann, bob):
+            assert client.next_frame() == "o"
+        said = [f"line {i}" for i in range(20)]
+        bob.send(*said)
+        assert bob.receive_messages(20) == [f"guest: {line}" for line in said]
+        assert ann.receive_messages(20) == [f"guest: {line}" for line in said]
+    finally:
+        ann.close()
+        bob.close()
         server.stop()
 
 

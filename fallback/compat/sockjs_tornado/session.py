@@ -22,7 +22,8 @@ a `Session`, naming the replacement.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
 from http.cookies import CookieError, Morsel, SimpleCookie
 from typing import Any, Protocol
 
@@ -30,6 +31,7 @@ from tornado.httputil import HTTPHeaders
 from tornado.web import HTTPError
 
 from ...app.connection import Connection
+from ...app.dispatch import Dispatcher, coroutine_handlers
 from ...codes import CloseCode
 from ...core import connection_info as native_info
 from ...core.logsafe import get_logger
@@ -344,38 +346,84 @@ class Carrier(Connection):
         compat.session_id = session.id if session.id is not None else _id_in_path(session.info.path)
 
     def session_opened(self) -> bool:
-        """sockjs-tornado's ``on_open``: False or `HTTPError` rejects the connection."""
+        """sockjs-tornado's ``on_open``: False or `HTTPError` rejects the connection.
+
+        A connection class with ``async def`` handlers gets them awaited in order
+        (`fallback.app.dispatch`), ``on_close`` following every ``on_open`` as here."""
         compat = self.compat_session
         if self._session is not None:
             compat.transport_name = self._session.transport
         compat.state = OPEN
+        conn = compat.conn
+        if self._session is not None and coroutine_handlers(type(conn)):
+            return self._open_compat_dispatcher(conn)
+        return self._call_on_open() is not False
+
+    def _call_on_open(self) -> Any:
+        compat = self.compat_session
         try:
-            return compat.conn.on_open(compat.conn_info) is not False
+            result = compat.conn.on_open(compat.conn_info)
         except HTTPError as error:  # sockjs-tornado's documented way to refuse
-            log.info(
-                "session %s: on_open refused it (HTTP %d)", compat.session_id, error.status_code
-            )
-            return False
+            return self._refused(error)
+        return self._await_on_open(result) if inspect.isawaitable(result) else result
+
+    async def _await_on_open(self, result: Awaitable[Any]) -> Any:
+        try:
+            return await result
+        except HTTPError as error:
+            return self._refused(error)
+
+    def _refused(self, error: HTTPError) -> bool:
+        log.info(
+            "connection %s: on_open refused it (HTTP %d)", self.connection_id, error.status_code
+        )
+        return False
+
+    def _open_compat_dispatcher(self, conn: Any) -> bool:
+        session = self._session
+        assert session is not None
+        dispatcher = self._dispatcher = Dispatcher(
+            session.log_name,
+            on_open=self._call_on_open,
+            on_message=conn.on_message,
+            on_close=conn.on_close,
+            close=lambda code: session.close(code),
+            finish=self._finish_close,
+            limit=session.settings.max_pending_messages,
+            close_after_reject=True,
+        )
+        return dispatcher.begin(inspect.iscoroutinefunction(type(conn).on_open))
 
     def session_message(self, text: str) -> None:
-        self.compat_session.on_messages((text,))
+        dispatcher = self._dispatcher
+        if dispatcher is None:
+            self.compat_session.on_messages((text,))
+        else:
+            dispatcher.push(text)
 
     def session_closed(self, opened: bool) -> None:
         """``on_close`` follows every ``on_open`` -- also when ``on_open`` closed,
         rejected or failed -- as clean-up code written for sockjs-tornado expects;
         ``is_closed`` turns True after it ran, as there."""
+        if self._dispatcher is not None:  # it runs on_close, then finishes
+            self._dispatched_closed(opened)
+            return
         compat = self.compat_session
         conn = compat.conn
         try:
             if conn is not None and compat.state != CONNECTING:
                 conn.on_close()
         finally:
-            native = self._session
-            compat.state = CLOSED
-            if native is not None and native.close_code is not None:
-                compat.close_reason = (native.close_code, native.close_reason or "")
-            compat.conn = None
-            super().session_closed(opened)
+            self._finish_close()
+
+    def _finish_close(self) -> None:
+        compat = self.compat_session
+        native = self._session
+        compat.state = CLOSED
+        if native is not None and native.close_code is not None:
+            compat.close_reason = (native.close_code, native.close_reason or "")
+        compat.conn = None
+        self._run_close_hooks()
 
     def __repr__(self) -> str:
         return f"<carrier of {self.compat_session!r}>"

@@ -259,3 +259,38 @@ def test_registry_sweep_forgets_expired_sessions_and_counts_them():
     assert registry.get(SessionId("s1")) is None
     assert len(registry) == 0
     assert registry.closed_by_code[CloseCode.INTERRUPTED] == 1
+
+
+def test_every_session_has_its_own_connection_id_even_without_a_sockjs_id():
+    first = Session(None, Listener(), EMPTY_INFO, Settings(), "websocket")
+    second = Session(None, Listener(), EMPTY_INFO, Settings(), "websocket")
+    assert first.id is None and second.id is None
+    assert len(first.connection_id) == 12 and int(first.connection_id, 16) >= 0
+    assert first.connection_id != second.connection_id
+    assert first.connection_id in repr(first)
+    assert first.log_name == first.connection_id  # no SockJS id to add
+
+
+@pytest.mark.expect_errors
+def test_failure_log_lines_name_the_connection_id(caplog):
+    listener = Listener()
+    listener.raise_on = "message"
+    session, _ = make_session(listener)
+    session.attach(Receiver())
+    session.receive(["x"])
+    assert [r.getMessage() for r in caplog.records] == [
+        f"connection {session.connection_id} (session s1): on_message raised; closing it"
+    ]
+
+
+def test_session_exposes_its_settings_for_the_application_layer():
+    session, _ = make_session(max_pending_messages=7)
+    assert session.settings.max_pending_messages == 7
+
+
+@pytest.mark.parametrize("value", [0, -1, True, 1.5])
+def test_max_pending_messages_must_be_a_positive_integer(value):
+    from fallback.exceptions import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="max_pending_messages"):
+        Settings(max_pending_messages=value)
