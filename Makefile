@@ -36,7 +36,7 @@ test-deps: $(VENV)/.test-installed system-deps node-deps
 
 test: test-deps
 	$(PY) -m pytest -W error::DeprecationWarning $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory types lint
+	$(MAKE) --no-print-directory coverage types lint
 
 ## Unit and loopback tests only (no browser, no npm).
 test-fast: $(VENV)/.test-installed

@@ -7,6 +7,7 @@ import pytest
 
 from fallback.core.origins import (
     check_pattern,
+    frame_ancestors,
     opens_everything,
     origin_allowed,
     parse_origin,
@@ -288,3 +289,40 @@ def test_origin_allowed_is_the_same_origin_plus_the_list(origin, allowed, fetch_
 )
 def test_request_origin_prefers_origin_then_referer(origin, referer, expected):
     assert request_origin(origin, referer) == expected
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["ftp://*.trusted.example", "[::1", "[::1]x", "[::1]:x", "*.[::1]", "a:b:c"],
+)
+def test_more_malformed_patterns_are_refused(pattern):
+    assert check_pattern(pattern) is not None
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "same"),
+    [
+        ("http://[::1]", "[::1]", True),
+        ("http://[::1]", "[::1", False),
+        ("http://[::1]", "[::1]80", False),
+        ("http://[::1]", "a:b:c", False),
+    ],
+)
+def test_same_origin_with_bracketed_hosts(origin, host, same):
+    assert same_origin(origin, host, "http") is same
+
+
+@pytest.mark.parametrize(
+    ("allowed", "directive"),
+    [
+        (None, "frame-ancestors 'self'"),
+        ((), "frame-ancestors 'self'"),
+        (
+            (" https://App.Example ", "*.trusted.example:*", "NULL", "null"),
+            "frame-ancestors 'self' https://app.example *.trusted.example:*",
+        ),
+        (("https://app.example", " * "), "frame-ancestors *"),
+    ],
+)
+def test_frame_ancestors_translates_the_allow_list(allowed, directive):
+    assert frame_ancestors(allowed) == directive

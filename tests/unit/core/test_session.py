@@ -259,3 +259,42 @@ def test_registry_sweep_forgets_expired_sessions_and_counts_them():
     assert registry.get(SessionId("s1")) is None
     assert len(registry) == 0
     assert registry.closed_by_code[CloseCode.INTERRUPTED] == 1
+
+
+def test_repr_names_the_session_its_transport_and_state():
+    session, _ = make_session()
+    assert repr(session) == "<Session s1 xhr new>"
+    ws = Session(None, Listener(), EMPTY_INFO, Settings(), "websocket", clock=FakeClock())
+    assert repr(ws) == "<Session ws websocket new>"
+
+
+def test_a_receiver_of_another_transport_becomes_the_sessions_transport():
+    session, _ = make_session()
+    first = Receiver()
+    session.attach(first)
+    assert session.transport == "xhr"
+    session.detach(first)
+    session.attach(Receiver(), "xhr_streaming")
+    assert session.transport == "xhr_streaming"
+
+
+def test_a_closed_session_expires_without_closing_again():
+    clock = FakeClock()
+    session, listener = make_session(clock=clock)
+    receiver = Receiver()
+    session.attach(receiver)
+    session.close(4005, "app")
+    session.detach(receiver)
+    clock.now += 5
+    assert session.tick(clock.now)
+    assert (session.close_code, session.close_reason) == (4005, "app")
+    assert listener.events.count(("close", None)) == 1
+
+
+def test_a_refused_unframed_session_sends_no_open_frame():
+    session = Session(
+        None, Listener(), EMPTY_INFO, Settings(), "raw", framed=False, clock=FakeClock()
+    )
+    session.refuse(1013, "Try again later")
+    assert session.state is SessionState.CLOSED
+    assert session.take_frame() == 'c[1013,"Try again later"]'
