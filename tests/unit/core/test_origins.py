@@ -326,3 +326,48 @@ def test_same_origin_with_bracketed_hosts(origin, host, same):
 )
 def test_frame_ancestors_translates_the_allow_list(allowed, directive):
     assert frame_ancestors(allowed) == directive
+
+
+@pytest.mark.parametrize(
+    ("pattern", "origin", "matches"),
+    [
+        # an explicit port keeps the scheme written with it
+        ("https://good.example:8443", "http://good.example:8443", False),
+        ("http://good.example:8080", "https://good.example:8080", False),
+        # a one-letter first label under a wildcard
+        ("*.a.example", "https://b.a.example", True),
+        ("*.a.example", "https://b.ba.example", False),
+    ],
+)
+def test_pattern_matches_more_boundaries(pattern, origin, matches):
+    assert check_pattern(pattern) is None
+    assert pattern_matches(pattern, origin) is matches
+
+
+@pytest.mark.parametrize(
+    ("origin", "port"),
+    [
+        ("https://good.example:1", 1),
+        ("https://good.example:65535", 65535),
+        ("https://good.example:65536", None),
+        ("https://good.example:00080", 80),
+    ],
+)
+def test_ports_run_from_1_to_65535(origin, port):
+    parsed = parse_origin(origin)
+    assert (parsed.port if parsed else None) == port
+    assert (check_pattern(origin) is None) is (port is not None)
+
+
+def test_a_refused_pattern_is_told_what_an_entry_looks_like():
+    assert check_pattern(" ") == "entries must be non-empty strings"
+    assert check_pattern("https://good.example/") == (
+        "use *, null, scheme://host[:port|:*], host[:port|:*] or *.domain "
+        "(no path, no user info)"
+    )
+
+
+def test_origin_allowed_takes_the_request_as_plain_http_unless_told():
+    assert origin_allowed("http://app.example", (), "app.example")
+    assert not origin_allowed("http://app.example", (), "app.example", "https")
+    assert origin_allowed("https://app.example", (), "app.example", "https")
