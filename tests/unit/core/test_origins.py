@@ -362,8 +362,7 @@ def test_ports_run_from_1_to_65535(origin, port):
 def test_a_refused_pattern_is_told_what_an_entry_looks_like():
     assert check_pattern(" ") == "entries must be non-empty strings"
     assert check_pattern("https://good.example/") == (
-        "use *, null, scheme://host[:port|:*], host[:port|:*] or *.domain "
-        "(no path, no user info)"
+        "use *, null, scheme://host[:port|:*], host[:port|:*] or *.domain (no path, no user info)"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -711,3 +712,96 @@ def test_a_closed_connection_cannot_be_taken_over():
     with pytest.raises(ResumeError) as refused:
         session.take_over(0, "xhr")
     assert (refused.value.code, refused.value.reason) == (4002, "done")
+
+
+# -- what mutation testing found untested ---------------------------------------------------
+
+
+def test_connection_ids_are_144_random_bits_in_24_url_safe_characters():
+    from fallback.core.resume import new_connection_id
+
+    ids = {new_connection_id() for _ in range(50)}
+    assert len(ids) == 50
+    for cid in ids:
+        assert len(cid) == 24 and re.fullmatch(r"[A-Za-z0-9_-]+", cid)
+        assert parse_resume_request(cid + ".0") == (cid, 0, None)
+
+
+def test_an_empty_id_is_no_connections_before_or_after_a_resume():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    assert not state.accepts("")
+    state.rotate("c" * 20)
+    state.announced = True
+    state.confirm()
+    assert not state.accepts("") and not state.accepts("c" * 20)
+    assert state.accepts(state.cid)
+
+
+def test_a_takeover_that_names_no_id_keeps_the_current_one_good_until_confirmed():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    state.take_over(0, None, None)
+    assert state.cid != "c" * 20
+    assert state.accepts("c" * 20) and state.previous == "c" * 20
+
+
+def test_a_payload_without_seq_repeats_nothing():
+    from fallback.core.payloads import ResumablePayload
+
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    assert state.receive(ResumablePayload(["a", "b"])) == (["a", "b"], 0, None)
+    assert state.receive(ResumablePayload([], seq=0)) == ([], 0, None)
+    # the client had sent 1 before these three: the first of them (its 2nd) arrived
+    assert state.receive(ResumablePayload(["b", "c", "d"], seq=1)) == (["c", "d"], 1, None)
+    assert state.received == 4
+
+
+def test_messages_that_claim_to_follow_missing_ones_are_refused_by_name():
+    from fallback.core.payloads import ResumablePayload
+    from fallback.exceptions import PayloadError
+
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    with pytest.raises(PayloadError) as raised:
+        state.receive(ResumablePayload(["a"], seq=1))
+    assert raised.value.message == "Messages out of sequence."
+
+
+def test_a_resume_past_a_full_buffer_says_why_it_failed():
+    state = ResumeState("c" * 20, 1, 1 << 20)
+    state.sent_out([OutgoingMessage("a"), OutgoingMessage("b")])
+    with pytest.raises(ResumeError) as raised:
+        state.rewind(0)
+    assert (raised.value.code, raised.value.reason) == (
+        CloseCode.RESUME_LOST,
+        "Cannot resume: messages were dropped from a full buffer",
+    )
+
+
+def test_every_counted_rewind_is_one_more_resume():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    for expected in (1, 2, 3):
+        state.rewind(0)
+        assert state.resumes == expected
+
+
+def test_a_rewind_to_everything_sent_empties_the_buffer():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    state.sent_out([OutgoingMessage("a"), OutgoingMessage("b")])
+    assert state.rewind(2) == ([], 0)
+    assert (list(state.replay), state.replay_bytes, state.acked, state.requeued) == ([], 0, 2, 0)
+
+
+def test_a_client_holding_one_requeued_message_skips_just_that_one():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    state.sent_out([OutgoingMessage("a"), OutgoingMessage("b")])
+    state.rewind(0)
+    assert state.rewind(1) == ([], 1)
+    assert (state.sent, state.requeued) == (1, 1)
+
+
+def test_a_second_rewind_before_anything_went_out_keeps_the_requeued_count():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    state.sent_out([OutgoingMessage(t) for t in ("a", "b", "c")])
+    state.rewind(1)
+    assert state.rewind(1) == ([], 0)
+    assert state.requeued == 2  # b and c are still at the head of the queue
+    assert state.rewind(3) == ([], 2)
