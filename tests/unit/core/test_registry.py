@@ -105,6 +105,7 @@ def test_moving_a_session_onto_a_taken_id_is_refused():
     with pytest.raises(KeyError, match="session b already exists"):
         registry.move(moving, SessionId("b"))
     assert registry.get(SessionId("b")) is other and other.id == "b"
+    assert moving.id == "a"  # a refused move leaves the session its id
 
 
 def test_resumable_connections_are_found_by_their_current_or_previous_id():
@@ -142,7 +143,7 @@ def test_a_plain_session_is_no_resumable_connection():
 
 def test_an_ended_resumable_connection_leaves_a_tombstone_under_both_its_ids():
     clock = FakeClock()
-    registry = SessionRegistry(clock=clock, tombstone_ttl=30.0)
+    registry = SessionRegistry(clock=clock)  # tombstones last 30 s by default
     connection = session("a", cid="first-id-0123456789")
     registry.add(connection)
     resume = connection.resume
@@ -212,3 +213,38 @@ def test_close_all_closes_every_session_with_the_code_given():
     assert [(s.close_code, s.close_reason) for s in sessions] == [
         (CloseCode.SERVICE_RESTART, "restart")
     ] * 2
+
+
+def test_sessions_are_counted_by_transport_one_by_one():
+    registry = SessionRegistry()
+    for n in range(3):
+        registry.add(session(f"s{n}", "xhr_streaming"))
+    registry.add(session(None, "websocket"))
+    assert registry.opened == {"xhr_streaming": 3, "websocket": 1}
+    assert registry.count_by_transport() == {"xhr_streaming": 3, "websocket": 1}
+
+
+def test_an_id_that_never_named_the_connection_gets_no_tombstone():
+    registry = SessionRegistry()
+    connection = session("a", cid="first-id-0123456789")
+    registry.add(connection)
+    resume = connection.resume
+    assert resume is not None
+    resume.rotate("never-indexed-01234")  # a resume with an id the registry never held
+    registry.rekey(connection, ("first-id-0123456789", None))
+    registry.remove(connection)
+    assert registry.tombstone(resume.cid) is not None
+    assert registry.tombstone("never-indexed-01234") is None
+
+
+def test_the_sweep_counts_what_expired_while_tombstones_remain():
+    clock = FakeClock()
+    registry = SessionRegistry(clock=clock)
+    ended = session("a", clock=clock, cid="first-id-0123456789")
+    registry.add(ended)
+    ended.close()
+    registry.remove(ended)
+    registry.add(session("b", clock=clock))
+    clock.now += 5
+    assert registry.sweep() == 1
+    assert registry.has_tombstones
