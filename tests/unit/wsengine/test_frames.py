@@ -328,3 +328,34 @@ def test_hixie_invalid_utf8_and_size_limit():
         hixie(b"\x00" + b"x" * 11, limit=10)  # refused before its end arrives
     with pytest.raises(PayloadTooBig):
         hixie(b"\x80\x81\x00", limit=10)
+
+
+@pytest.mark.parametrize("opcode", [Opcode.TEXT, Opcode.BINARY])
+@pytest.mark.parametrize("reader_feed", [parse, parse_bytewise])
+def test_the_size_limit_counts_three_or_more_fragments_together(opcode, reader_feed):
+    def fragments(*sizes: int) -> bytes:
+        data = b""
+        for i, size in enumerate(sizes):
+            data += frame(
+                opcode if i == 0 else Opcode.CONTINUATION,
+                b"x" * size,
+                fin=i == len(sizes) - 1,
+            )
+        return data
+
+    whole = b"x" * 10 if opcode == Opcode.BINARY else "x" * 10
+    # 4 + 3 + 3 is the limit exactly; 4 + 4 + 3 and 3 + 3 + 3 + 2 are one over.
+    assert reader_feed(fragments(4, 3, 3), FrameReader(max_message_size=10)) == [(opcode, whole)]
+    assert reader_feed(fragments(1, 2, 3, 4), FrameReader(max_message_size=10)) == [(opcode, whole)]
+    for sizes in [(4, 4, 3), (3, 3, 3, 2), (1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)]:
+        with pytest.raises(PayloadTooBig):
+            reader_feed(fragments(*sizes), FrameReader(max_message_size=10))
+
+
+def test_the_size_limit_starts_again_with_each_message():
+    reader = FrameReader(max_message_size=10)
+    data = b""
+    for _ in range(3):
+        data += frame(Opcode.TEXT, b"x" * 5, fin=False) + frame(Opcode.CONTINUATION, b"y" * 5)
+    assert parse(data, reader) == [(1, "x" * 5 + "y" * 5)] * 3
+    assert parse_bytewise(data, FrameReader(max_message_size=10)) == [(1, "xxxxxyyyyy")] * 3
