@@ -128,3 +128,22 @@ def test_malformed_resumable_payloads_are_refused_with_the_protocol_message(
     with pytest.raises(PayloadError) as raised:
         protocol.decode_resumable_payload(payload, websocket=websocket)
     assert raised.value.message == error
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ['"a"]', 'xy"a"]', '["a"x', '["a"', '["a', "[1]", '{"a": "b"}', b"\xff", "[" * 100_000],
+)
+def test_websocket_payload_refuses_what_only_looks_like_one_message(payload):
+    # Text shaped almost like the one-message short path is still parsed as JSON is.
+    with pytest.raises(PayloadError) as raised:
+        protocol.decode_websocket_payload(payload)
+    assert raised.value.message == "Broken JSON encoding."
+
+
+@pytest.mark.parametrize(
+    ("payload", "messages"),
+    [('[""]', [""]), ('["a b"]', ["a b"]), ('["\\u00e9"]', ["é"]), ('["a\\"b"]', ['a"b'])],
+)
+def test_the_one_message_short_path_answers_as_json_does(payload, messages):
+    assert protocol.decode_websocket_payload(payload) == messages == json.loads(payload)
