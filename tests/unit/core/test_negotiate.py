@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from hypothesis import given
@@ -121,3 +122,21 @@ def test_every_quirk_drops_a_known_transport_and_says_why():
     for quirk in negotiate.QUIRKS:
         assert quirk.drops and quirk.drops <= set(ALL)
         assert quirk.why and quirk.family
+
+
+def test_a_table_row_is_built_from_its_parts():
+    # QUIRKS is built when the module is imported; this builds a row the same way, so
+    # that what the builder keeps is checked too.
+    row = negotiate._quirk(
+        "Family", r"\bX/1\b", ["xhr", "jsonp"], "because", cross_origin_only=True
+    )
+    assert row == negotiate.Quirk(
+        "Family",
+        re.compile(r"\bX/1\b"),
+        frozenset({"xhr", "jsonp"}),
+        "because",
+        cross_origin_only=True,
+        cookies_only=False,
+    )
+    cookies = negotiate._quirk("F", "", [], "w", cookies_only=True)
+    assert cookies.cookies_only and not cookies.cross_origin_only
