@@ -359,3 +359,27 @@ def test_the_size_limit_starts_again_with_each_message():
         data += frame(Opcode.TEXT, b"x" * 5, fin=False) + frame(Opcode.CONTINUATION, b"y" * 5)
     assert parse(data, reader) == [(1, "x" * 5 + "y" * 5)] * 3
     assert parse_bytewise(data, FrameReader(max_message_size=10)) == [(1, "xxxxxyyyyy")] * 3
+
+
+def test_the_limit_holds_for_one_small_frame_read_in_one_piece():
+    # The short path for one small masked text frame checks the limit too.
+    with pytest.raises(PayloadTooBig):
+        parse(frame(Opcode.TEXT, b"x" * 6), FrameReader(max_message_size=5))
+    assert parse(frame(Opcode.TEXT, b"x" * 5), FrameReader(max_message_size=5)) == [(1, "xxxxx")]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        frame(Opcode.TEXT, b"\xff") + frame(Opcode.PING, b""),  # not alone in the read
+        frame(Opcode.TEXT, b"\xff" * 130),  # a 16-bit length
+    ],
+)
+def test_invalid_utf8_in_a_whole_frame_off_the_short_path_raises_1007(data):
+    with pytest.raises(InvalidPayload):
+        parse(data)
+
+
+def test_unmasked_frames_read_byte_by_byte_by_a_client_side_reader():
+    data = encode_frame(Opcode.TEXT, "héllo".encode()) + encode_frame(Opcode.BINARY, b"\x00\x01")
+    assert parse_bytewise(data, FrameReader(require_mask=False)) == [(1, "héllo"), (2, b"\x00\x01")]
