@@ -383,3 +383,90 @@ def test_invalid_utf8_in_a_whole_frame_off_the_short_path_raises_1007(data):
 def test_unmasked_frames_read_byte_by_byte_by_a_client_side_reader():
     data = encode_frame(Opcode.TEXT, "héllo".encode()) + encode_frame(Opcode.BINARY, b"\x00\x01")
     assert parse_bytewise(data, FrameReader(require_mask=False)) == [(1, "héllo"), (2, b"\x00\x01")]
+
+
+# -- what mutation testing found untested ---------------------------------------------------
+
+
+def test_a_close_reason_of_123_bytes_is_kept_and_a_longer_one_cut_to_123():
+    assert close_payload(1000, "x" * 123) == b"\x03\xe8" + b"x" * 123
+    assert close_payload(1000, "x" * 124) == b"\x03\xe8" + b"x" * 123
+    assert close_payload(4000, "") == b"\x0f\xa0"
+
+
+def test_close_refusals_say_why():
+    with pytest.raises(ValueError, match=r"^close code 1004 may not be sent$"):
+        close_payload(1004)
+    with pytest.raises(ProtocolError, match=r"^close frame with a one-byte payload$"):
+        parse_close(b"\x03")
+    with pytest.raises(InvalidPayload, match=r"^close reason is not valid UTF-8$"):
+        parse_close(b"\x03\xe8\xff")
+    with pytest.raises(InvalidPayload, match=r"^text message ends inside a UTF-8 sequence$"):
+        parse(frame(Opcode.TEXT, b"a\xe2", fin=False) + frame(Opcode.CONTINUATION, b"\x82"))
+
+
+@pytest.mark.parametrize("fragmented", [False, True])
+def test_a_message_at_the_limit_after_a_fragmented_one_is_taken(fragmented):
+    reader = FrameReader(max_message_size=10)
+    data = frame(Opcode.TEXT, b"ab", fin=False) + frame(Opcode.CONTINUATION, b"cd")
+    if fragmented:
+        data += frame(Opcode.BINARY, b"x" * 10, fin=False) + frame(Opcode.CONTINUATION, b"")
+    else:
+        data += frame(Opcode.BINARY, b"x" * 10)
+    assert parse(data, reader) == [(1, "abcd"), (2, b"x" * 10)]
+
+
+def test_hixie_refusals_say_why():
+    cases = [
+        (b"\x00" + b"x" * 11 + b"\xff", PayloadTooBig, "hixie-76 message over the size limit"),
+        (b"\x00" + b"x" * 11, PayloadTooBig, "hixie-76 message over the size limit"),
+        (b"\x80\x0b", PayloadTooBig, "hixie-76 frame over the size limit"),
+        (b"\x80\x81\x00", PayloadTooBig, "hixie-76 frame over the size limit"),
+        (b"\x00\xc0\xaf\xff", InvalidPayload, "text message is not valid UTF-8"),
+    ]
+    for data, error, message in cases:
+        with pytest.raises(error) as raised:
+            hixie(data, limit=10)
+        assert raised.value.message == message, data
+
+
+@pytest.mark.parametrize("bytewise", [False, True])
+def test_hixie_messages_and_frames_of_exactly_the_limit_are_taken(bytewise):
+    data = b"\x00" + b"x" * 10 + b"\xff" + b"\x80\x0a" + b"b" * 10 + b"\x00y\xff"
+    assert hixie(data, bytewise=bytewise, limit=10) == [(1, "x" * 10), (1, "y")]
+
+
+def test_hixie_an_unfinished_message_at_the_limit_is_waited_for():
+    reader = HixieReader(10)
+    out: list[Item] = []
+    reader.feed(b"\x00ab\xff\x00" + b"x" * 10, out)  # after a message, 10 bytes so far
+    assert out == [(1, "ab")]
+    reader.feed(b"\xff", out)
+    assert out == [(1, "ab"), (1, "x" * 10)]
+    reader = HixieReader(10)
+    reader.feed(b"\x80\x8a", out)  # 10 so far, and more digits to come: not yet too big
+    with pytest.raises(PayloadTooBig):
+        reader.feed(b"\x00", out)
+
+
+def test_hixie_a_message_split_across_reads_is_found_whole():
+    reader = HixieReader()
+    out: list[Item] = []
+    reader.feed(b"\x00abcde", out)
+    reader.feed(b"\xff\x00123456\xff", out)
+    assert out == [(1, "abcde"), (1, "123456")]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 4])
+def test_hixie_a_short_length_prefixed_frame_split_across_reads_is_skipped_whole(chunk):
+    data = b"\x80\x05bbbbb\x80\x00\x00kept\xff"  # a 5-byte frame, an empty one, a message
+    reader = HixieReader()
+    out: list[Item] = []
+    for i in range(0, len(data), chunk):
+        reader.feed(data[i : i + chunk], out)
+    assert out == [(1, "kept")]
+
+
+def test_hixie_an_empty_length_prefixed_frame_is_no_close():
+    assert hixie(b"\x80\x00\x00after\xff") == [(1, "after")]
+    assert hixie(b"\x00\xff\xff\x00") == [(1, ""), (8, b"")]
