@@ -470,3 +470,127 @@ def test_hixie_a_short_length_prefixed_frame_split_across_reads_is_skipped_whole
 def test_hixie_an_empty_length_prefixed_frame_is_no_close():
     assert hixie(b"\x80\x00\x00after\xff") == [(1, "after")]
     assert hixie(b"\x00\xff\xff\x00") == [(1, ""), (8, b"")]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (bytes([0x91, 0x80]) + MASK, "reserved bits set without a negotiated extension"),
+        (frame(Opcode.PING, b"x", fin=False), "fragmented control frame"),
+        (encode_frame(Opcode.TEXT, b"x"), "client frames must be masked"),
+        (
+            bytes([0x82, 0xFF]) + (1 << 63).to_bytes(8, "big"),
+            "payload length with its most significant bit set",
+        ),
+        (frame(Opcode.TEXT, b"\xff"), "text message is not valid UTF-8"),  # one whole frame
+        (frame(Opcode.TEXT, b"\xff", fin=False), "text message is not valid UTF-8"),  # a part
+        (frame(Opcode.TEXT, b"a\xed\xa0", fin=False), "text message is not valid UTF-8"),
+    ],
+)
+def test_rule_violations_say_exactly_which(data, message):
+    for feed in (parse, parse_bytewise):
+        with pytest.raises(ProtocolError) as raised:
+            feed(data)
+        assert raised.value.message == message
+
+
+def test_the_short_path_refusal_names_the_limit():
+    with pytest.raises(PayloadTooBig) as raised:
+        parse(frame(Opcode.TEXT, b"x" * 6), FrameReader(max_message_size=5))
+    assert raised.value.message == "message over 5 bytes"
+
+
+def test_a_control_frame_of_125_bytes_is_taken():
+    assert parse(frame(Opcode.PING, b"p" * 125)) == [(9, b"p" * 125)]
+
+
+def test_a_client_side_reader_reads_two_byte_frames():
+    reader = FrameReader(require_mask=False)
+    assert parse(b"\x81\x00\x89\x00", reader) == [(1, ""), (9, b"")]
+    assert parse(b"\x8a\x00", FrameReader(require_mask=False)) == [(10, b"")]
+
+
+def test_a_whole_header_is_not_held_back():
+    reader = FrameReader(require_mask=False)
+    out: list[Item] = []
+    data = encode_frame(Opcode.BINARY, b"x" * 200)  # a 4-byte header, then the payload
+    reader.feed(data[:4], out)
+    assert reader.buffered == 0 and out == []
+    reader.feed(data[4:], out)
+    assert out == [(2, b"x" * 200)] and reader.buffered == 0
+    split = frame(Opcode.TEXT, b"abc")
+    reader = FrameReader()
+    reader.feed(split[:1], out)
+    assert reader.buffered == 1
+    reader.feed(split[1:], out)
+    assert reader.buffered == 0 and out[-1] == (1, "abc")
+
+
+ZERO = b"\x00\x00\x00\x00"
+
+
+def look_alike_stream() -> bytes:
+    """Frames whose pieces look like the one small text frame the short path reads:
+    a binary payload holding ``81 81``, a mask that starts like a length byte, a small
+    frame followed by one that makes the read exactly ``length + 0x7A`` bytes long."""
+    return (
+        frame(Opcode.BINARY, b"abcd\x81\x81\x00\x00\x00\x00z", mask=ZERO)
+        + frame(Opcode.BINARY, b"p", mask=b"\x81\x00\x00\x00")
+        + frame(Opcode.TEXT, b"a", mask=bytes([0x7A + 14, 0, 0, 0]))
+        + frame(Opcode.TEXT, b"b", mask=ZERO)
+        + frame(Opcode.TEXT, b"c", fin=False)
+        + frame(Opcode.PING, b"")
+        + frame(Opcode.CONTINUATION, b"de")
+    )
+
+
+def test_every_way_of_cutting_the_stream_in_three_reads_gives_the_same_messages():
+    data = look_alike_stream()
+    whole = parse(data)
+    assert whole == [
+        (2, b"abcd\x81\x81\x00\x00\x00\x00z"),
+        (2, b"p"),
+        (1, "a"),
+        (1, "b"),
+        (9, b""),
+        (1, "cde"),
+    ]
+    for i in range(len(data) + 1):
+        for j in range(i, len(data) + 1):
+            reader = FrameReader()
+            out: list[Item] = []
+            for piece in (data[:i], data[i:j], data[j:]):
+                reader.feed(piece, out)
+            assert out == whole, (i, j)
+
+
+@pytest.mark.parametrize("size", [200, 33_100])
+def test_the_first_132_bytes_of_a_long_text_frame_are_not_a_message(size):
+    # 132 bytes whose second byte is 0xFE (a 16-bit length follows) look, by their
+    # count alone, like a small frame to the short path.
+    data = frame(Opcode.TEXT, b"x" * size)
+    reader = FrameReader(max_message_size=1 << 20)
+    out: list[Item] = []
+    reader.feed(data[:132], out)
+    assert out == []
+    reader.feed(data[132:], out)
+    assert out == [(1, "x" * size)]
+
+
+def test_a_small_frame_then_a_read_of_exactly_length_plus_0x7a_bytes():
+    first = frame(Opcode.TEXT, b"a")  # second byte 0x81: 0x81 + 0x7A = 251
+    second = frame(Opcode.BINARY, b"y" * (251 - len(first) - 8))
+    assert len(first + second) == 251
+    assert parse(first + second) == [(1, "a"), (2, b"y" * 236)]
+
+
+@pytest.mark.parametrize("size", [200, 70_000])  # a 16-bit and a 64-bit length
+@pytest.mark.parametrize("cut", range(1, 14))
+def test_a_long_header_after_a_small_frame_may_be_cut_anywhere(cut, size):
+    small = frame(Opcode.TEXT, b"s")
+    long = frame(Opcode.BINARY, b"L" * size)
+    reader = FrameReader()
+    out: list[Item] = []
+    reader.feed(small + long[:cut], out)
+    reader.feed(long[cut:], out)
+    assert out == [(1, "s"), (2, b"L" * size)]
