@@ -140,3 +140,18 @@ def test_a_table_row_is_built_from_its_parts():
     )
     cookies = negotiate._quirk("F", "", [], "w", cookies_only=True)
     assert cookies.cookies_only and not cookies.cross_origin_only
+
+
+def test_quirks_match_same_origin_pages_without_cookies_unless_told():
+    assert negotiate.matching_quirks("") == []
+    assert negotiate.matching_quirks(None) == []
+
+    def families(**kwargs: bool) -> list[str]:
+        return [quirk.family for quirk in negotiate.matching_quirks(IE9, **kwargs)]
+
+    # Without cookies, IE 8-9's XDomainRequest reaches another origin well enough.
+    assert families(cross_origin=True) == ["Any browser, page on another origin"]
+    assert families(cross_origin=True, cookie_needed=True) == [
+        "Any browser, page on another origin",
+        "Internet Explorer 8-9, page on another origin, cookies needed",
+    ]

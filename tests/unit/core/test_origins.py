@@ -370,3 +370,26 @@ def test_origin_allowed_takes_the_request_as_plain_http_unless_told():
     assert origin_allowed("http://app.example", (), "app.example")
     assert not origin_allowed("http://app.example", (), "app.example", "https")
     assert origin_allowed("https://app.example", (), "app.example", "https")
+
+
+def test_a_bracketed_name_under_a_wildcard_is_refused():
+    for pattern in ("*.[1]", "*.[ab]", "*.[1]:8080"):
+        assert check_pattern(pattern) is not None, pattern
+
+
+def test_the_null_pattern_is_no_host_named_null():
+    assert not pattern_matches("null", "http://null")
+    assert not pattern_matches("NULL", "https://null:443")
+    assert pattern_matches("null", " NULL ")
+
+
+@pytest.mark.parametrize("referer", ["//good.example/page", "mailto:someone", "about:blank"])
+def test_a_referer_without_scheme_and_host_names_no_page(referer):
+    assert request_origin(None, referer) is None
+
+
+def test_same_origin_takes_the_request_as_plain_http_unless_told():
+    assert same_origin("http://app.example", "app.example")
+    assert not same_origin("http://app.example", "app.example", "https")
+    # Only https pages count for a plain-HTTP request; no other scheme is a request's.
+    assert not same_origin("https://app.example", "app.example", "gopher")

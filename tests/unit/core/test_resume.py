@@ -805,3 +805,33 @@ def test_a_second_rewind_before_anything_went_out_keeps_the_requeued_count():
     assert state.rewind(1) == ([], 0)
     assert state.requeued == 2  # b and c are still at the head of the queue
     assert state.rewind(3) == ([], 2)
+
+
+def test_a_fresh_connection_has_nothing_requeued_and_sent_nothing():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    assert (state.sent, state.acked, state.requeued, state.replay_bytes) == (0, 0, 0, 0)
+    with pytest.raises(ResumeError):
+        state.rewind(1)  # one message seen of none sent
+
+
+def test_each_message_sent_again_counts_one_requeued_message_off():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    state.sent_out([OutgoingMessage(t) for t in ("a", "b", "c", "d")])
+    again, _ = state.rewind(1)
+    assert state.requeued == 3
+    state.sent_out(again[:1])
+    assert state.requeued == 2
+    state.sent_out(again[1:])
+    assert state.requeued == 0
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "/x?a=1?fb_resume=" + "c" * 20 + ".3",  # Tornado reads this as the argument a
+        "/x?a=1&b=2",
+        "/x?",
+    ],
+)
+def test_a_uri_without_an_fb_resume_argument_is_logged_as_it_is(uri):
+    assert redact_uri(uri) == uri

@@ -548,3 +548,30 @@ def test_an_unframed_heartbeat_is_due_again_only_a_delay_later():
     clock.now += 1
     session.tick(clock.now)
     assert session.take_heartbeat()
+
+
+def test_attaching_makes_no_heartbeat_due_at_once():
+    clock = FakeClock()
+    session, _ = make_session(clock=clock, heartbeat_delay=10)
+    receiver = Receiver()
+    session.attach(receiver)
+    session.tick(clock.now)
+    assert receiver.wakes == 0
+
+
+def test_a_takeover_switches_transport_and_starts_the_grace_period_again():
+    session, _ = resumable_session(resume_grace=10)
+    clock = FakeClock()
+    session._clock = clock  # type: ignore[misc]
+    receiver = Receiver()
+    session.attach(receiver)
+    drain(session)
+    session.detach(receiver)
+    clock.now += 8
+    session.take_over(0, "eventsource")
+    assert session.transport == "eventsource"
+    clock.now += 9  # 17 s since the loss, 9 since the takeover
+    assert not session.tick(clock.now)
+    clock.now += 1
+    assert session.tick(clock.now)
+    assert session.close_code == CloseCode.RESUME_EXPIRED

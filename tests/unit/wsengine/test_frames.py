@@ -422,6 +422,7 @@ def test_hixie_refusals_say_why():
         (b"\x00" + b"x" * 11, PayloadTooBig, "hixie-76 message over the size limit"),
         (b"\x80\x0b", PayloadTooBig, "hixie-76 frame over the size limit"),
         (b"\x80\x81\x00", PayloadTooBig, "hixie-76 frame over the size limit"),
+        (b"\x80\x8b\x80", PayloadTooBig, "hixie-76 frame over the size limit"),  # mid-length
         (b"\x00\xc0\xaf\xff", InvalidPayload, "text message is not valid UTF-8"),
     ]
     for data, error, message in cases:
@@ -594,3 +595,55 @@ def test_a_long_header_after_a_small_frame_may_be_cut_anywhere(cut, size):
     reader.feed(small + long[:cut], out)
     reader.feed(long[cut:], out)
     assert out == [(1, "s"), (2, b"L" * size)]
+
+
+def test_a_fresh_reader_takes_a_first_message_of_exactly_the_limit():
+    assert parse(frame(Opcode.BINARY, b"x" * 10), FrameReader(max_message_size=10)) == [
+        (2, b"x" * 10)
+    ]
+
+
+def test_a_new_message_in_its_own_read_inside_a_fragmented_one_is_refused():
+    reader = FrameReader()
+    out: list[Item] = []
+    reader.feed(frame(Opcode.TEXT, b"a", fin=False), out)
+    with pytest.raises(ProtocolError) as raised:
+        reader.feed(frame(Opcode.TEXT, b"b"), out)  # one small text frame, alone
+    assert raised.value.message == "new message before the fragmented one ended"
+    assert out == []
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (frame(Opcode.PING, b"x" * 126), "control frame payload over 125 bytes"),
+        (
+            frame(Opcode.TEXT, b"a", fin=False) + frame(Opcode.TEXT, b"b"),
+            "new message before the fragmented one ended",
+        ),
+        (
+            frame(Opcode.TEXT, b"\xff") + frame(Opcode.PING, b""),
+            "text message is not valid UTF-8",
+        ),
+    ],
+)
+def test_more_rule_violations_say_exactly_which(data, message):
+    with pytest.raises(ProtocolError) as raised:
+        parse(data)
+    assert raised.value.message == message
+
+
+def test_a_client_side_reader_reads_unmasked_control_frames_with_payloads():
+    reader = FrameReader(require_mask=False)
+    assert parse(encode_frame(Opcode.PING, b"hi"), reader) == [(9, b"hi")]
+
+
+@pytest.mark.parametrize("cut", range(1, 10))
+def test_a_client_side_reader_takes_a_long_header_cut_after_a_small_frame(cut):
+    small = encode_frame(Opcode.TEXT, b"s")
+    long = encode_frame(Opcode.BINARY, b"L" * 70_000)
+    reader = FrameReader(require_mask=False)
+    out: list[Item] = []
+    reader.feed(small + long[:cut], out)
+    reader.feed(long[cut:], out)
+    assert out == [(1, "s"), (2, b"L" * 70_000)]
