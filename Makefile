@@ -39,7 +39,7 @@ test-deps: $(VENV)/.test-installed system-deps node-deps
 
 test: test-deps
 	$(PY) -m pytest -W error::DeprecationWarning $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory types lint
+	$(MAKE) --no-print-directory coverage types lint
 
 ## Unit and loopback tests only (no browser, no npm).
 test-fast: $(VENV)/.test-installed
@@ -94,8 +94,8 @@ coverage: $(VENV)/.test-installed
 ## minutes in all; one module: make mutation MUTANTS='fallback.core.resume*'.
 MUTANTS ?=
 mutation: $(VENV)/.test-installed
-	rm -rf mutants
-	$(PY) -m mutmut run $(MUTANTS) >/dev/null 2>&1 || true
+	rm -rf mutants && mkdir mutants
+	$(PY) -m mutmut run $(MUTANTS) >mutants/run.log 2>&1 || { tail -30 mutants/run.log; exit 1; }
 	$(PY) -m tests.unit.mutation_score $(if $(MUTANTS),--only '$(MUTANTS)',)
 
 ## The official SockJS protocol suite against the conformance server (Python 2.7 tool).

@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
-from typing import Protocol
 
 from ..codes import DEFAULT_REASONS, CloseCode
 from ..exceptions import MessageTooBig, ResumeError, StaleResume
 from .connection_info import ConnectionInfo
 from .counters import Counters
 from .frames import OPEN_FRAME, Frame, FrameKind, OutgoingMessage, SessionId, close_frame
+from .interfaces import Clock, Receiver, SessionListener
 from .logsafe import get_logger
 from .outbox import Outbox
 from .payloads import decode_resumable_payload, decode_send_payload, decode_websocket_payload
@@ -47,33 +46,12 @@ from .states import SessionEvent, SessionState, next_state
 
 log = get_logger("fallback.session")
 
-Clock = Callable[[], float]
-
 _NEW, _OPENING, _OPEN, _CLOSED = (
     SessionState.NEW,
     SessionState.OPENING,
     SessionState.OPEN,
     SessionState.CLOSED,
 )
-
-
-class Receiver(Protocol):
-    """A transport endpoint that can carry frames to the client right now."""
-
-    def wake(self) -> None:
-        """The session has something to send; pull it when no write is in flight."""
-
-
-class SessionListener(Protocol):
-    """The application side of a session (`fallback.Connection` implements it)."""
-
-    def session_opened(self) -> bool:
-        """Run ``on_open``; False rejects the connection."""
-
-    def session_message(self, text: str) -> None: ...
-
-    def session_closed(self, opened: bool) -> None:
-        """The session closed; `opened` says whether ``on_open`` had accepted it."""
 
 
 def new_log_id() -> str:

@@ -37,6 +37,7 @@ from tornado.web import HTTPError, RequestHandler, stream_request_body
 from ..app.service import Service
 from ..codes import DEFAULT_REASONS
 from ..core.connection_info import ConnectionInfo
+from ..core.envelopes import check_callback
 from ..core.frames import (
     ANOTHER_CONNECTION_FRAME,
     DIFFERENT_IP_FRAME,
@@ -322,6 +323,18 @@ class ReceivingHandler(BaseHandler):
 
     #: When `open_receiver` refuses: the close frame to answer with instead.
     refusal_frame: Frame = ANOTHER_CONNECTION_FRAME
+
+    def callback_argument(self) -> str | None:
+        """The checked ``c`` (or ``callback``) argument of a JSONP or htmlfile request;
+        None when it is missing or unsafe, and the request is answered already."""
+        try:
+            return check_callback(
+                self.get_query_argument("c", None, strip=False)
+                or self.get_query_argument("callback", None, strip=False)
+            )
+        except PeerError as error:
+            self.answer_peer_error(error)
+            return None
 
     def open_receiver(self, session_id: str) -> Session | None:
         """Find or create the session and attach; None (see `refusal_frame`) when

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tornado.httputil import HTTPInputError, parse_body_arguments
 
-from ..core.envelopes import check_callback, jsonp_body, xhr_chunk
+from ..core.envelopes import jsonp_body, xhr_chunk
 from ..core.frames import SessionId
 from ..core.session import Session
 from ..core.states import SessionState
@@ -43,13 +43,8 @@ class JsonpPollingHandler(ReceivingHandler):
     transport_name = "jsonp"
 
     async def get(self, server_id: str, session_id: str) -> None:
-        try:
-            callback = check_callback(
-                self.get_query_argument("c", None, strip=False)
-                or self.get_query_argument("callback", None, strip=False)
-            )
-        except PeerError as error:
-            self.answer_peer_error(error)
+        callback = self.callback_argument()
+        if callback is None:
             return
         self.set_header("Content-Type", APPLICATION_JAVASCRIPT)
         self.set_no_cache()

@@ -19,14 +19,12 @@ from ..codes import CloseCode
 from ..core.envelopes import (
     EVENTSOURCE_PRELUDE,
     XHR_STREAMING_PRELUDE,
-    check_callback,
     eventsource_chunk,
     htmlfile_chunk,
     htmlfile_prelude,
     xhr_chunk,
 )
 from ..core.frames import FrameKind
-from ..exceptions import PeerError
 from .base import APPLICATION_JAVASCRIPT, ReceivingHandler
 from .direct import DirectStream
 from .sockio import reader_loop, take_socket
@@ -212,13 +210,8 @@ class HtmlFileHandler(StreamingHandler):
         return htmlfile_chunk(frame)
 
     async def get(self, server_id: str, session_id: str) -> None:
-        try:
-            callback = check_callback(
-                self.get_query_argument("c", None, strip=False)
-                or self.get_query_argument("callback", None, strip=False)
-            )
-        except PeerError as error:
-            self.answer_peer_error(error)
+        callback = self.callback_argument()
+        if callback is None:
             return
         direct = self.get_query_argument("fb_direct", None) == "1"
         await self.stream(session_id, htmlfile_prelude(callback, direct=direct))

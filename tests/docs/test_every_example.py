@@ -64,7 +64,7 @@ EXAMPLES = {
     'docs/guides/shim.md html: <script src="/chat/fallback.js"></script>': "tests/browser/test_readme_snippets.py (The browser shim)",
     'docs/guides/shim.md html: <script src="/chat/fallback.js" data-fallback-websocket></script>': "tests/browser/test_readme_snippets.py (Drop-in mode)",
     'docs/guides/shim.md html: <script src="/chat/fallback.js" data-flash-swf="/js/WebSocketMain.swf"': "tests/browser/test_readme_snippets.py (Flash)",
-    "docs/guides/migrating.md python: from sockjs.tornado import SockJSConnection, SockJSRouter                # before": "test_the_migration_import_works",
+    "docs/guides/migrating.md python: from sockjs.tornado import SockJSConnection, SockJSRouter  # before": "test_the_migration_import_works",
 }
 
 
@@ -179,7 +179,7 @@ def test_the_nginx_example_is_the_shipped_configuration() -> None:
 
 
 def test_the_jsonwebtoken_call_makes_a_token_we_accept() -> None:
-    from fallback import tokens
+    from fallback.realtime import tokens
 
     (code,) = blocks(r"channels.md js: jwt.sign")
     secret = "a secret of thirty-two bytes or more!"

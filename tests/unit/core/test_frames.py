@@ -79,3 +79,18 @@ def test_close_frame_matches_the_protocol_bytes():
 )
 def test_session_url_parts(part, valid):
     assert protocol.is_valid_session_part(part) is valid
+
+
+def test_a_close_frame_is_known_by_its_kind_or_by_its_first_character():
+    assert protocol.is_close_frame(protocol.close_frame(3000, "Go away!"))
+    assert not protocol.is_close_frame(protocol.OPEN_FRAME)
+    assert protocol.is_close_frame('c[3000,"Go away!"]')
+    assert not protocol.is_close_frame('a["c"]')
+    # A Frame's kind decides, not its text.
+    assert not protocol.is_close_frame(protocol.Frame(protocol.FrameKind.MESSAGES, "c"))
+
+
+def test_acks_and_batches_are_typed_frames():
+    assert protocol.ack_frame(3).kind is protocol.FrameKind.ACK
+    batch = protocol.messages_frame([protocol.OutgoingMessage("a"), protocol.OutgoingMessage("b")])
+    assert batch.kind is protocol.FrameKind.MESSAGES and batch == 'a["a","b"]'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from hypothesis import given
@@ -121,3 +122,36 @@ def test_every_quirk_drops_a_known_transport_and_says_why():
     for quirk in negotiate.QUIRKS:
         assert quirk.drops and quirk.drops <= set(ALL)
         assert quirk.why and quirk.family
+
+
+def test_a_table_row_is_built_from_its_parts():
+    # QUIRKS is built when the module is imported; this builds a row the same way, so
+    # that what the builder keeps is checked too.
+    row = negotiate._quirk(
+        "Family", r"\bX/1\b", ["xhr", "jsonp"], "because", cross_origin_only=True
+    )
+    assert row == negotiate.Quirk(
+        "Family",
+        re.compile(r"\bX/1\b"),
+        frozenset({"xhr", "jsonp"}),
+        "because",
+        cross_origin_only=True,
+        cookies_only=False,
+    )
+    cookies = negotiate._quirk("F", "", [], "w", cookies_only=True)
+    assert cookies.cookies_only and not cookies.cross_origin_only
+
+
+def test_quirks_match_same_origin_pages_without_cookies_unless_told():
+    assert negotiate.matching_quirks("") == []
+    assert negotiate.matching_quirks(None) == []
+
+    def families(**kwargs: bool) -> list[str]:
+        return [quirk.family for quirk in negotiate.matching_quirks(IE9, **kwargs)]
+
+    # Without cookies, IE 8-9's XDomainRequest reaches another origin well enough.
+    assert families(cross_origin=True) == ["Any browser, page on another origin"]
+    assert families(cross_origin=True, cookie_needed=True) == [
+        "Any browser, page on another origin",
+        "Internet Explorer 8-9, page on another origin, cookies needed",
+    ]

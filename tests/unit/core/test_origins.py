@@ -7,6 +7,7 @@ import pytest
 
 from fallback.core.origins import (
     check_pattern,
+    frame_ancestors,
     opens_everything,
     origin_allowed,
     parse_origin,
@@ -288,3 +289,107 @@ def test_origin_allowed_is_the_same_origin_plus_the_list(origin, allowed, fetch_
 )
 def test_request_origin_prefers_origin_then_referer(origin, referer, expected):
     assert request_origin(origin, referer) == expected
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["ftp://*.trusted.example", "[::1", "[::1]x", "[::1]:x", "*.[::1]", "a:b:c"],
+)
+def test_more_malformed_patterns_are_refused(pattern):
+    assert check_pattern(pattern) is not None
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "same"),
+    [
+        ("http://[::1]", "[::1]", True),
+        ("http://[::1]", "[::1", False),
+        ("http://[::1]", "[::1]80", False),
+        ("http://[::1]", "a:b:c", False),
+    ],
+)
+def test_same_origin_with_bracketed_hosts(origin, host, same):
+    assert same_origin(origin, host, "http") is same
+
+
+@pytest.mark.parametrize(
+    ("allowed", "directive"),
+    [
+        (None, "frame-ancestors 'self'"),
+        ((), "frame-ancestors 'self'"),
+        (
+            (" https://App.Example ", "*.trusted.example:*", "NULL", "null"),
+            "frame-ancestors 'self' https://app.example *.trusted.example:*",
+        ),
+        (("https://app.example", " * "), "frame-ancestors *"),
+    ],
+)
+def test_frame_ancestors_translates_the_allow_list(allowed, directive):
+    assert frame_ancestors(allowed) == directive
+
+
+@pytest.mark.parametrize(
+    ("pattern", "origin", "matches"),
+    [
+        # an explicit port keeps the scheme written with it
+        ("https://good.example:8443", "http://good.example:8443", False),
+        ("http://good.example:8080", "https://good.example:8080", False),
+        # a one-letter first label under a wildcard
+        ("*.a.example", "https://b.a.example", True),
+        ("*.a.example", "https://b.ba.example", False),
+    ],
+)
+def test_pattern_matches_more_boundaries(pattern, origin, matches):
+    assert check_pattern(pattern) is None
+    assert pattern_matches(pattern, origin) is matches
+
+
+@pytest.mark.parametrize(
+    ("origin", "port"),
+    [
+        ("https://good.example:1", 1),
+        ("https://good.example:65535", 65535),
+        ("https://good.example:65536", None),
+        ("https://good.example:00080", 80),
+    ],
+)
+def test_ports_run_from_1_to_65535(origin, port):
+    parsed = parse_origin(origin)
+    assert (parsed.port if parsed else None) == port
+    assert (check_pattern(origin) is None) is (port is not None)
+
+
+def test_a_refused_pattern_is_told_what_an_entry_looks_like():
+    assert check_pattern(" ") == "entries must be non-empty strings"
+    assert check_pattern("https://good.example/") == (
+        "use *, null, scheme://host[:port|:*], host[:port|:*] or *.domain (no path, no user info)"
+    )
+
+
+def test_origin_allowed_takes_the_request_as_plain_http_unless_told():
+    assert origin_allowed("http://app.example", (), "app.example")
+    assert not origin_allowed("http://app.example", (), "app.example", "https")
+    assert origin_allowed("https://app.example", (), "app.example", "https")
+
+
+def test_a_bracketed_name_under_a_wildcard_is_refused():
+    for pattern in ("*.[1]", "*.[ab]", "*.[1]:8080"):
+        assert check_pattern(pattern) is not None, pattern
+
+
+def test_the_null_pattern_is_no_host_named_null():
+    assert not pattern_matches("null", "http://null")
+    assert not pattern_matches("NULL", "https://null:443")
+    assert pattern_matches("null", " NULL ")
+
+
+@pytest.mark.parametrize("referer", ["//good.example/page", "mailto:someone", "about:blank"])
+def test_a_referer_without_scheme_and_host_names_no_page(referer):
+    assert request_origin(None, referer) is None
+
+
+def test_same_origin_takes_the_request_as_plain_http_unless_told():
+    assert same_origin("http://app.example", "app.example")
+    assert not same_origin("http://app.example", "app.example", "https")
+    # Only https pages count for a plain-HTTP request; no other scheme is a request's.
+    assert not same_origin("https://app.example", "app.example", "gopher")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -10,7 +11,7 @@ from fallback.codes import CloseCode
 from fallback.core.connection_info import EMPTY_INFO
 from fallback.core.frames import OutgoingMessage, SessionId
 from fallback.core.registry import SessionRegistry
-from fallback.core.resume import ResumeState, parse_resume_request
+from fallback.core.resume import ResumeState, parse_resume_request, redact_uri
 from fallback.core.session import Session
 from fallback.core.settings import Settings
 from fallback.core.states import SessionState
@@ -453,3 +454,384 @@ def test_a_client_that_numbers_nothing_still_resumes():
     session.take_over(2, "xhr")
     session.take_over(2, "xhr")
     assert session.state is SessionState.OPEN
+
+
+# -- redaction ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "logged"),
+    [
+        ("/e/1/s/xhr", "/e/1/s/xhr"),
+        ("/e/1/s/xhr?t=1", "/e/1/s/xhr?t=1"),
+        ("/e/1/s/xhr?fb_resume=1", "/e/1/s/xhr?fb_resume=1"),
+        ("/e/1/s/xhr?fb_resume=" + "c" * 20 + ".3", "/e/1/s/xhr?fb_resume=[redacted]"),
+        ("/x?t=1&fb_resume=" + "c" * 20 + ".3.1&c=f", "/x?t=1&fb_resume=[redacted]&c=f"),
+        ("/x?fb%5Fresume=" + "c" * 20 + ".3", "/x?fb%5Fresume=[redacted]"),
+        ("/x?fb_resume", "/x?fb_resume"),
+        ("/x?fb_resumex=" + "c" * 20 + ".3", "/x?fb_resumex=" + "c" * 20 + ".3"),
+        ("/x?fb_resume=a=b", "/x?fb_resume=[redacted]"),
+    ],
+)
+def test_a_logged_uri_never_shows_a_connection_id(uri, logged):
+    assert redact_uri(uri) == logged
+
+
+# -- accounting: sent, acked, replay_bytes, the byte cap ------------------------------------
+
+
+def test_the_replay_buffer_counts_what_it_holds_in_encoded_bytes():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    messages = [OutgoingMessage("é"), OutgoingMessage("ab"), OutgoingMessage("\n")]
+    assert state.sent_out(messages) == 0
+    assert (state.sent, state.acked, len(state.replay)) == (3, 0, 3)
+    assert state.replay_bytes == sum(len(m.encoded) for m in messages) == 3 + 4 + 4
+    state.acknowledge(1)
+    assert (state.acked, state.confirmed, state.replay_bytes) == (1, 1, 8)
+    state.acknowledge(1)  # the same count again changes nothing
+    assert (state.acked, state.replay_bytes, len(state.replay)) == (1, 8, 2)
+    state.acknowledge(0)  # an older count neither
+    assert (state.acked, state.confirmed) == (1, 1)
+    state.acknowledge(3)
+    assert (state.acked, state.replay_bytes, list(state.replay)) == (3, 0, [])
+
+
+def test_the_byte_cap_drops_the_oldest_messages_exactly_past_it():
+    state = ResumeState("c" * 20, 100, 8)  # each '"abc"' is 5 bytes encoded
+    assert state.sent_out([OutgoingMessage("ab")]) == 0  # 4 bytes
+    assert state.sent_out([OutgoingMessage("cd")]) == 0  # 8 bytes: at the cap, kept
+    assert (state.replay_bytes, state.acked) == (8, 0)
+    assert state.sent_out([OutgoingMessage("e")]) == 1  # 11 bytes: the oldest goes
+    assert [m.text for m in state.replay] == ["cd", "e"]
+    assert (state.replay_bytes, state.acked, state.sent) == (7, 1, 3)
+
+
+def test_the_count_cap_drops_the_oldest_messages_exactly_past_it():
+    state = ResumeState("c" * 20, 2, 1 << 20)
+    assert state.sent_out([OutgoingMessage("a"), OutgoingMessage("b")]) == 0
+    assert state.sent_out([OutgoingMessage("c"), OutgoingMessage("d")]) == 2
+    assert [m.text for m in state.replay] == ["c", "d"]
+    assert (state.acked, state.sent, state.replay_bytes) == (2, 4, 6)
+
+
+def test_a_rewind_hands_back_the_unacknowledged_messages_and_empties_the_buffer():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    state.sent_out([OutgoingMessage(t) for t in ("a", "b", "c")])
+    again, held = state.rewind(1)
+    assert ([m.text for m in again], held) == (["b", "c"], 0)
+    assert (state.sent, state.acked, state.replay_bytes, state.requeued) == (1, 1, 0, 2)
+    assert state.resumes == 1 and not state.replay
+    state.sent_out(again)  # they go out again
+    assert (state.sent, state.requeued, state.replay_bytes) == (3, 0, 6)
+    again, _ = state.rewind(3, counts_as_resume=False)
+    assert again == [] and state.resumes == 1
+
+
+def test_a_rewind_to_exactly_what_was_acked_or_sent_is_possible():
+    state = ResumeState("c" * 20, 1, 1 << 20)
+    state.sent_out([OutgoingMessage("a"), OutgoingMessage("b")])  # "a" dropped: acked 1
+    assert [m.text for m in state.rewind(1)[0]] == ["b"]
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    state.sent_out([OutgoingMessage("a")])
+    assert state.rewind(1) == ([], 0)
+
+
+def test_the_client_seeing_one_more_than_was_requeued_is_refused():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    state.sent_out([OutgoingMessage("a"), OutgoingMessage("b")])
+    state.rewind(0)
+    assert state.requeued == 2
+    with pytest.raises(ResumeError):
+        state.rewind(3)
+    again, held = state.rewind(2)
+    assert (again, held) == ([], 2)
+    assert (state.sent, state.acked, state.confirmed, state.requeued) == (2, 2, 2, 0)
+
+
+def test_acks_are_due_after_exactly_32_client_messages():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    from fallback.core.payloads import ResumablePayload
+
+    _, _, ack = state.receive(ResumablePayload(["m"] * 31))
+    assert ack is None and state.ack_pending and not state.ack_due
+    _, _, ack = state.receive(ResumablePayload(["m"]))
+    assert ack == 'r{"ack":32}' and state.reported == 32 and not state.ack_pending
+    assert state.heartbeat() == "h"
+    state.receive(ResumablePayload(["m"]))
+    assert state.heartbeat() == 'r{"ack":33}' and state.heartbeat() == "h"
+
+
+# -- the shutdown (1012) acknowledgement ----------------------------------------------------
+
+
+def test_a_restart_tells_a_resumable_client_exactly_what_arrived_before_closing():
+    session, _ = resumable()
+    session.attach(Receiver())
+    frames(session)
+    session.receive_send_payload('["c1", "c2", "c3"]')
+    session.close(CloseCode.SERVICE_RESTART, "Server restarting, reconnect")
+    assert frames(session) == ['r{"ack":3}', 'c[1012,"Server restarting, reconnect"]']
+    assert session.resume.reported == 3
+
+
+def test_other_closes_send_no_final_ack():
+    session, _ = resumable()
+    session.attach(Receiver())
+    frames(session)
+    session.receive_send_payload('["c1"]')
+    session.close(CloseCode.GO_AWAY)
+    assert frames(session) == ['c[3000,"Go away!"]']
+
+
+def test_a_plain_session_closed_for_a_restart_sends_just_the_close_frame():
+    listener = Listener()
+    plain = Session(SessionId("p"), listener, EMPTY_INFO, Settings(), "xhr", clock=FakeClock())
+    listener.session = plain
+    plain.attach(Receiver())
+    plain.take_frame()
+    plain.close(CloseCode.SERVICE_RESTART)
+    assert frames(plain) == ['c[1012,"Server restarting, reconnect"]']
+
+
+# -- the client's goodbye -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "closed_with"),
+    [(1000, 1000), (1001, 1001), (3000, 3000), (4999, 4999), (1002, 1000), (2999, 1000)],
+)
+def test_the_clients_goodbye_closes_with_a_code_a_browser_may_send(code, closed_with):
+    session, listener = resumable()
+    session.attach(Receiver())
+    frames(session)
+    session.receive_send_payload(json.dumps(["last", {"close": [code, "bye"]}]))
+    assert listener.events[-2:] == [("message", "last"), ("close", None)]
+    assert (session.close_code, session.close_reason) == (closed_with, "bye")
+
+
+def test_the_clients_goodbye_reason_is_cut_to_123_characters():
+    session, _ = resumable()
+    session.attach(Receiver())
+    frames(session)
+    session.receive_websocket_payload(json.dumps([{"close": [4000, "x" * 124 + "y"]}]))
+    assert session.close_reason == "x" * 123
+
+
+# -- resync: a later receiving request of the same session ----------------------------------
+
+
+def test_resync_sends_again_what_a_dead_poll_carried():
+    session, _ = resumable()
+    receiver = Receiver()
+    session.attach(receiver)
+    frames(session)
+    for text in ("m1", "m2", "m3"):
+        session.enqueue(OutgoingMessage(text))
+    assert messages_in(frames(session)) == ["m1", "m2", "m3"]
+    session.detach(receiver)  # the poll ended; its response never arrived
+    assert session.resync_request(f"{session.resume.cid}.1") is True
+    assert session.queued == 2
+    session.attach(Receiver())
+    assert messages_in(frames(session)) == ["m2", "m3"]
+
+
+def test_resync_is_ignored_while_a_receiver_is_attached_or_for_another_id():
+    session, _ = resumable()
+    receiver = Receiver()
+    session.attach(receiver)
+    frames(session)
+    session.enqueue(OutgoingMessage("m1"))
+    frames(session)
+    assert session.resync(0) is True and session.resync_request(f"{session.resume.cid}.0")
+    assert session.queued == 0
+    session.detach(receiver)
+    assert session.resync_request("d" * 20 + ".0") is True  # not this connection's
+    assert session.resync_request("garbage") is True
+    assert session.resync_request(None) is True
+    assert session.queued == 0
+
+
+def test_a_stale_resync_request_is_refused():
+    session, _ = resumable()
+    receiver = Receiver()
+    session.attach(receiver)
+    frames(session)
+    session.enqueue(OutgoingMessage("m1"))
+    session.enqueue(OutgoingMessage("m2"))
+    frames(session)
+    session.receive_send_payload('[{"ack": 2}]')
+    session.detach(receiver)
+    assert session.resync_request(f"{session.resume.cid}.1") is False
+    assert session.state is SessionState.OPEN and session.queued == 0
+
+
+def test_resync_to_messages_a_full_buffer_dropped_closes_with_3010():
+    session, listener = resumable(buffer=1)
+    receiver = Receiver()
+    session.attach(receiver)
+    frames(session)
+    session.enqueue(OutgoingMessage("m1"))
+    session.enqueue(OutgoingMessage("m2"))
+    frames(session)
+    session.detach(receiver)
+    assert session.resync(0) is True
+    assert session.close_code == CloseCode.RESUME_LOST
+    assert listener.events[-1] == ("close", None)
+    assert session.resync(0) is True  # closed: nothing left to resync
+
+
+def test_a_resync_request_with_the_new_id_voids_the_old_one():
+    session, _ = resumable()
+    receiver = Receiver()
+    session.attach(receiver)
+    frames(session)
+    session.detach(receiver)
+    session.take_over(0, "xhr", presented="c" * 20)
+    session.attach(receiver)
+    frames(session)  # the new id went out
+    session.detach(receiver)
+    assert session.resume.accepts("c" * 20)
+    assert session.resync_request("c" * 20 + ".0") is True
+    assert session.resume.accepts("c" * 20)  # the old id does not confirm the new one
+    assert session.resync_request(f"{session.resume.cid}.0") is True
+    assert not session.resume.accepts("c" * 20)
+
+
+def test_a_plain_session_has_nothing_to_resync():
+    listener = Listener()
+    plain = Session(SessionId("p"), listener, EMPTY_INFO, Settings(), "xhr", clock=FakeClock())
+    assert plain.resync(5) is True and plain.resync_request("c" * 20 + ".5") is True
+    plain.client_heard()  # nothing to confirm
+
+
+def test_a_closed_connection_cannot_be_taken_over():
+    session, _ = resumable()
+    session.attach(Receiver())
+    frames(session)
+    session.close(4002, "done")
+    with pytest.raises(ResumeError) as refused:
+        session.take_over(0, "xhr")
+    assert (refused.value.code, refused.value.reason) == (4002, "done")
+
+
+# -- what mutation testing found untested ---------------------------------------------------
+
+
+def test_connection_ids_are_144_random_bits_in_24_url_safe_characters():
+    from fallback.core.resume import new_connection_id
+
+    ids = {new_connection_id() for _ in range(50)}
+    assert len(ids) == 50
+    for cid in ids:
+        assert len(cid) == 24 and re.fullmatch(r"[A-Za-z0-9_-]+", cid)
+        assert parse_resume_request(cid + ".0") == (cid, 0, None)
+
+
+def test_an_empty_id_is_no_connections_before_or_after_a_resume():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    assert not state.accepts("")
+    state.rotate("c" * 20)
+    state.announced = True
+    state.confirm()
+    assert not state.accepts("") and not state.accepts("c" * 20)
+    assert state.accepts(state.cid)
+
+
+def test_a_takeover_that_names_no_id_keeps_the_current_one_good_until_confirmed():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    state.take_over(0, None, None)
+    assert state.cid != "c" * 20
+    assert state.accepts("c" * 20) and state.previous == "c" * 20
+
+
+def test_a_payload_without_seq_repeats_nothing():
+    from fallback.core.payloads import ResumablePayload
+
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    assert state.receive(ResumablePayload(["a", "b"])) == (["a", "b"], 0, None)
+    assert state.receive(ResumablePayload([], seq=0)) == ([], 0, None)
+    # the client had sent 1 before these three: the first of them (its 2nd) arrived
+    assert state.receive(ResumablePayload(["b", "c", "d"], seq=1)) == (["c", "d"], 1, None)
+    assert state.received == 4
+
+
+def test_messages_that_claim_to_follow_missing_ones_are_refused_by_name():
+    from fallback.core.payloads import ResumablePayload
+    from fallback.exceptions import PayloadError
+
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    with pytest.raises(PayloadError) as raised:
+        state.receive(ResumablePayload(["a"], seq=1))
+    assert raised.value.message == "Messages out of sequence."
+
+
+def test_a_resume_past_a_full_buffer_says_why_it_failed():
+    state = ResumeState("c" * 20, 1, 1 << 20)
+    state.sent_out([OutgoingMessage("a"), OutgoingMessage("b")])
+    with pytest.raises(ResumeError) as raised:
+        state.rewind(0)
+    assert (raised.value.code, raised.value.reason) == (
+        CloseCode.RESUME_LOST,
+        "Cannot resume: messages were dropped from a full buffer",
+    )
+
+
+def test_every_counted_rewind_is_one_more_resume():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    for expected in (1, 2, 3):
+        state.rewind(0)
+        assert state.resumes == expected
+
+
+def test_a_rewind_to_everything_sent_empties_the_buffer():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    state.sent_out([OutgoingMessage("a"), OutgoingMessage("b")])
+    assert state.rewind(2) == ([], 0)
+    assert (list(state.replay), state.replay_bytes, state.acked, state.requeued) == ([], 0, 2, 0)
+
+
+def test_a_client_holding_one_requeued_message_skips_just_that_one():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    state.sent_out([OutgoingMessage("a"), OutgoingMessage("b")])
+    state.rewind(0)
+    assert state.rewind(1) == ([], 1)
+    assert (state.sent, state.requeued) == (1, 1)
+
+
+def test_a_second_rewind_before_anything_went_out_keeps_the_requeued_count():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    state.sent_out([OutgoingMessage(t) for t in ("a", "b", "c")])
+    state.rewind(1)
+    assert state.rewind(1) == ([], 0)
+    assert state.requeued == 2  # b and c are still at the head of the queue
+    assert state.rewind(3) == ([], 2)
+
+
+def test_a_fresh_connection_has_nothing_requeued_and_sent_nothing():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    assert (state.sent, state.acked, state.requeued, state.replay_bytes) == (0, 0, 0, 0)
+    with pytest.raises(ResumeError):
+        state.rewind(1)  # one message seen of none sent
+
+
+def test_each_message_sent_again_counts_one_requeued_message_off():
+    state = ResumeState("c" * 20, 10, 1 << 20)
+    state.sent_out([OutgoingMessage(t) for t in ("a", "b", "c", "d")])
+    again, _ = state.rewind(1)
+    assert state.requeued == 3
+    state.sent_out(again[:1])
+    assert state.requeued == 2
+    state.sent_out(again[1:])
+    assert state.requeued == 0
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "/x?a=1?fb_resume=" + "c" * 20 + ".3",  # Tornado reads this as the argument a
+        "/x?a=1&b=2",
+        "/x?",
+    ],
+)
+def test_a_uri_without_an_fb_resume_argument_is_logged_as_it_is(uri):
+    assert redact_uri(uri) == uri

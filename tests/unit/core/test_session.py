@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from fallback.codes import CloseCode
-from fallback.core.connection_info import EMPTY_INFO
+from fallback.core.connection_info import EMPTY_INFO, ConnectionInfo
+from fallback.core.counters import Counters
 from fallback.core.frames import OutgoingMessage, SessionId
 from fallback.core.registry import SessionRegistry
 from fallback.core.session import Session
 from fallback.core.settings import Settings
 from fallback.core.states import TRANSITIONS, SessionState
-from fallback.exceptions import MessageTooBig
+from fallback.exceptions import MessageTooBig, ResumeError
 from tests.unit.helpers import FakeClock, Listener, Receiver, drain, make_session
 
 
@@ -294,3 +295,320 @@ def test_max_pending_messages_must_be_a_positive_integer(value):
 
     with pytest.raises(ConfigurationError, match="max_pending_messages"):
         Settings(max_pending_messages=value)
+
+
+def test_repr_names_the_session_its_transport_and_state():
+    session, _ = make_session()
+    assert repr(session) == f"<Session {session.connection_id} xhr new>"
+    ws = Session(None, Listener(), EMPTY_INFO, Settings(), "websocket", clock=FakeClock())
+    assert repr(ws) == f"<Session {ws.connection_id} websocket new>"
+
+
+def test_a_receiver_of_another_transport_becomes_the_sessions_transport():
+    session, _ = make_session()
+    first = Receiver()
+    session.attach(first)
+    assert session.transport == "xhr"
+    session.detach(first)
+    session.attach(Receiver(), "xhr_streaming")
+    assert session.transport == "xhr_streaming"
+
+
+def test_a_closed_session_expires_without_closing_again():
+    clock = FakeClock()
+    session, listener = make_session(clock=clock)
+    receiver = Receiver()
+    session.attach(receiver)
+    session.close(4005, "app")
+    session.detach(receiver)
+    clock.now += 5
+    assert session.tick(clock.now)
+    assert (session.close_code, session.close_reason) == (4005, "app")
+    assert listener.events.count(("close", None)) == 1
+
+
+def test_a_refused_unframed_session_sends_no_open_frame():
+    session = Session(
+        None, Listener(), EMPTY_INFO, Settings(), "raw", framed=False, clock=FakeClock()
+    )
+    session.refuse(1013, "Try again later")
+    assert session.state is SessionState.CLOSED
+    assert session.take_frame() == 'c[1013,"Try again later"]'
+
+
+# -- what mutation testing found untested ---------------------------------------------------
+
+
+def resumable_session(buffer: int = 1024, **settings):
+    from fallback.core.resume import ResumeState
+
+    listener = Listener()
+    session = Session(
+        SessionId("s1"),
+        listener,
+        EMPTY_INFO,
+        Settings(**settings),
+        "xhr",
+        clock=FakeClock(),
+        resume=ResumeState("c" * 20, buffer, 1 << 20),
+    )
+    listener.session = session
+    return session, listener
+
+
+def test_a_new_session_keeps_its_info_and_has_no_close_reason():
+    info = ConnectionInfo(ip="192.0.2.1", headers={}, cookies={}, arguments={}, path="/x")
+    session = Session(SessionId("s"), Listener(), info, Settings(), "xhr", clock=FakeClock())
+    assert session.info is info
+    assert (session.close_code, session.close_reason) == (None, None)
+
+
+@pytest.mark.expect_errors
+@pytest.mark.parametrize(
+    ("fail_in", "logged"),
+    [
+        ("open", "connection {name}: on_open raised; closing it"),
+        ("message", "connection {name}: on_message raised; closing it"),
+        ("close", "connection {name}: on_close raised"),
+    ],
+)
+def test_an_application_error_is_logged_once_with_the_session_id(fail_in, logged, caplog):
+    session, listener = make_session()
+    listener.raise_on = fail_in
+    session.attach(Receiver())
+    if fail_in == "message":
+        session.receive(["boom"])
+    elif fail_in == "close":
+        session.close()
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [r.getMessage() for r in errors] == [logged.format(name=session.log_name)]
+    assert errors[0].exc_info is not None
+
+
+def test_a_slow_client_is_logged_with_what_it_left_queued(caplog):
+    session, _ = make_session(max_queue=2)
+    session.enqueue(OutgoingMessage("ab"))
+    session.enqueue(OutgoingMessage("cde"))
+    session.enqueue(OutgoingMessage("f"))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        f"connection {session.log_name}: 2 messages (5 bytes) queued for a slow client; closing"
+    ]
+
+
+def test_overflows_and_bytes_are_counted_across_sessions():
+    counters = Counters()
+    sessions = [
+        Session(
+            SessionId(f"s{n}"),
+            Listener(),
+            EMPTY_INFO,
+            Settings(max_queue=1),
+            "xhr",
+            clock=FakeClock(),
+            counters=counters,
+        )
+        for n in range(2)
+    ]
+    for session in sessions:
+        session.attach(Receiver())
+        session.receive_send_payload('["abc"]')
+        session.enqueue(OutgoingMessage("a"))
+        session.enqueue(OutgoingMessage("b"))
+    assert counters.overflowed == 2
+    assert counters.bytes_received == 2 * len('["abc"]')
+
+
+def test_a_payload_of_exactly_max_message_size_is_taken_and_one_byte_more_refused():
+    session, listener = make_session(max_message_size=7)
+    session.attach(Receiver())
+    session.receive_send_payload('["abc"]')
+    assert listener.events[-1] == ("message", "abc")
+    with pytest.raises(MessageTooBig) as raised:
+        session.receive_send_payload('["abcd"]')
+    assert raised.value.message == "Message too big."
+
+
+def test_send_requests_and_websocket_frames_are_decoded_by_their_own_rules():
+    from fallback.exceptions import PayloadError
+
+    session, listener = make_session()
+    session.attach(Receiver())
+    session.receive_websocket_payload('"lone"')  # a WebSocket frame may be one string
+    assert listener.events[-1] == ("message", "lone")
+    with pytest.raises(PayloadError):
+        session.receive_send_payload('"lone"')  # a send body must be an array
+    resumable, heard = resumable_session()
+    resumable.attach(Receiver())
+    resumable.receive_websocket_payload('"lone"')
+    assert heard.events[-1] == ("message", "lone")
+    with pytest.raises(PayloadError):
+        resumable.receive_send_payload('"lone"')
+
+
+def test_repeated_messages_are_counted_over_every_request():
+    counters = Counters()
+    from fallback.core.resume import ResumeState
+
+    session = Session(
+        SessionId("s"),
+        Listener(),
+        EMPTY_INFO,
+        Settings(),
+        "xhr",
+        clock=FakeClock(),
+        counters=counters,
+        resume=ResumeState("c" * 20, 8, 1 << 20),
+    )
+    session.listener.session = session  # type: ignore[attr-defined]
+    session.attach(Receiver())
+    session.receive_send_payload('[{"seq": 0}, "a", "b"]')
+    session.receive_send_payload('[{"seq": 0}, "a", "b"]')  # retried by the browser
+    session.receive_send_payload('[{"seq": 1}, "b", "c"]')
+    assert counters.repeated == 3
+
+
+def test_the_heartbeat_is_not_due_at_once_after_a_receiver_attaches():
+    clock = FakeClock()
+    session, _ = make_session(clock=clock, heartbeat_delay=10)
+    receiver = Receiver()
+    session.attach(receiver)
+    drain(session)
+    clock.now += 9.9
+    session.tick(clock.now)
+    assert session.take_frame() is None and receiver.wakes == 0
+
+
+def test_a_close_with_an_unknown_code_and_no_reason_has_an_empty_reason():
+    session, _ = make_session()
+    session.attach(Receiver())
+    drain(session)
+    session.close(4321)
+    assert session.close_reason == ""
+    assert drain(session) == ['c[4321,""]']
+
+
+def test_a_heartbeat_due_for_a_receiver_that_left_is_not_sent_to_the_next():
+    clock = FakeClock()
+    session, _ = make_session(clock=clock, heartbeat_delay=1)
+    first = Receiver()
+    session.attach(first)
+    drain(session)
+    clock.now += 1
+    session.tick(clock.now)  # a heartbeat is due for `first`...
+    session.detach(first)  # ... which leaves before taking it
+    session.attach(Receiver())
+    assert session.take_frame() is None
+
+
+def test_one_wake_per_batch_of_messages():
+    session, _ = make_session()
+    receiver = Receiver()
+    session.attach(receiver)
+    drain(session)
+    for text in ("a", "b", "c"):
+        session.enqueue(OutgoingMessage(text))
+    assert receiver.wakes == 1
+    drain(session)
+    session.enqueue(OutgoingMessage("d"))
+    assert receiver.wakes == 2
+
+
+def test_a_resync_is_no_resume():
+    session, _ = resumable_session()
+    receiver = Receiver()
+    session.attach(receiver)
+    drain(session)
+    session.enqueue(OutgoingMessage("m1"))
+    drain(session)
+    session.detach(receiver)
+    assert session.resync(0)
+    assert session.resume is not None and session.resume.resumes == 0
+
+
+def test_a_resync_or_takeover_that_cannot_be_served_closes_with_its_reason():
+    for attempt in ("resync", "take_over"):
+        session, _ = resumable_session(buffer=1)
+        receiver = Receiver()
+        session.attach(receiver)
+        drain(session)
+        session.enqueue(OutgoingMessage("m1"))
+        session.enqueue(OutgoingMessage("m2"))
+        drain(session)
+        session.detach(receiver)
+        if attempt == "resync":
+            session.resync(0)
+        else:
+            with pytest.raises(ResumeError):
+                session.take_over(0, "xhr")
+        assert (session.close_code, session.close_reason) == (
+            CloseCode.RESUME_LOST,
+            "Cannot resume: messages were dropped from a full buffer",
+        ), attempt
+
+
+def test_taking_over_a_connection_closed_with_an_empty_reason_says_so():
+    session, _ = resumable_session()
+    session.attach(Receiver())
+    session.close(4002, "")
+    with pytest.raises(ResumeError) as raised:
+        session.take_over(0, "xhr")
+    assert (raised.value.code, raised.value.reason) == (4002, "")
+
+
+def test_a_takeover_drops_the_heartbeat_that_was_due_on_the_old_transport():
+    clock = FakeClock()
+    session, _ = resumable_session(heartbeat_delay=1)
+    session._clock = clock  # type: ignore[misc]
+    old = Receiver()
+    session.attach(old)
+    drain(session)
+    clock.now += 5
+    session.tick(clock.now)
+    session.take_over(0, "xhr_streaming")
+    session.attach(Receiver())
+    frames = drain(session)
+    assert [f.kind.name for f in frames] == ["OPEN", "CONNECTION_ID"]
+
+
+def test_an_unframed_heartbeat_is_due_again_only_a_delay_later():
+    clock = FakeClock()
+    session = Session(
+        None, Listener(), EMPTY_INFO, Settings(heartbeat_delay=1), "raw", framed=False, clock=clock
+    )
+    session.attach(Receiver())
+    clock.now += 1
+    session.tick(clock.now)
+    assert session.take_heartbeat()
+    session.tick(clock.now)
+    assert not session.take_heartbeat()
+    clock.now += 1
+    session.tick(clock.now)
+    assert session.take_heartbeat()
+
+
+def test_attaching_makes_no_heartbeat_due_at_once():
+    clock = FakeClock()
+    session, _ = make_session(clock=clock, heartbeat_delay=10)
+    receiver = Receiver()
+    session.attach(receiver)
+    session.tick(clock.now)
+    assert receiver.wakes == 0
+
+
+def test_a_takeover_switches_transport_and_starts_the_grace_period_again():
+    session, _ = resumable_session(resume_grace=10)
+    clock = FakeClock()
+    session._clock = clock  # type: ignore[misc]
+    receiver = Receiver()
+    session.attach(receiver)
+    drain(session)
+    session.detach(receiver)
+    clock.now += 8
+    session.take_over(0, "eventsource")
+    assert session.transport == "eventsource"
+    clock.now += 9  # 17 s since the loss, 9 since the takeover
+    assert not session.tick(clock.now)
+    clock.now += 1
+    assert session.tick(clock.now)
+    assert session.close_code == CloseCode.RESUME_EXPIRED
