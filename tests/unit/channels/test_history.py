@@ -10,6 +10,7 @@ import pytest
 
 from fallback.channels import Channels
 from fallback.channels.brokers import MemoryBroker
+from fallback.channels.brokers.base import EventKind, RemoteEvent
 from fallback.channels.history import (
     HistoryPolicy,
     MemoryHistory,
@@ -193,3 +194,47 @@ def test_a_member_that_leaves_while_recovering_gets_nothing_and_is_forgotten():
     assert hub.release(b, "news-1", recovery) == 0
     assert received(sb) == []
     assert json.dumps(hub.channels()) == "{}"
+
+
+class LateBroker(MemoryBroker):
+    """Like Redis: a publication comes back through the event handler, when the test says."""
+
+    def __init__(self) -> None:
+        super().__init__(Clock())
+        self.handler = None
+        self.sent: list[tuple[str, str, Position]] = []
+
+    async def start(self, on_event) -> None:
+        self.handler = on_event
+
+    def append(self, channel: str, text: str, policy: HistoryPolicy) -> bool:  # type: ignore[override]
+        self.sent.append((channel, text, super().append(channel, text, policy)))
+        return True
+
+    def come_back(self) -> None:
+        for channel, text, position in self.sent:
+            self.handler(RemoteEvent(channel, EventKind.MESSAGE, text, position=position))
+        self.sent.clear()
+
+
+def test_a_publication_both_in_the_history_read_and_still_on_its_way_arrives_once():
+    broker = LateBroker()
+    hub = Channels(broker)
+    hub.keep_history("news-*", 10, 60, stamp=stamp)
+    b, sb = open_connection("b")
+
+    async def scenario() -> None:
+        await hub.start()
+        first = await hub.join_recovering(b, "news-1")
+        hub.publish("news-1", "m1")  # in Redis now, on its way back by pub/sub
+        hub.publish("news-1", "m2")
+        late, sl = open_connection("late")
+        recovery = await hub.join_recovering(late, "news-1", first.position)
+        assert [p.offset for p in recovery.publications] == [1, 2]
+        broker.come_back()  # ... arriving after the read: not again
+        hub.publish("news-1", "m3")
+        broker.come_back()
+        assert received(sl) == ["m1@1", "m2@2", "m3@3"]
+
+    asyncio.run(scenario())
+    assert received(sb) == ["m1@1", "m2@2", "m3@3"]
