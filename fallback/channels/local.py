@@ -30,6 +30,7 @@ from ..exceptions import BrokerUnavailable, ConfigurationError
 from .brokers import Broker, MemoryBroker
 from .brokers.base import EventKind, RemoteEvent
 from .history import (
+    DEFAULT_META_TTL,
     HistoryPolicy,
     HistoryRule,
     HistoryRules,
@@ -105,7 +106,7 @@ class Channels:
         position to its envelopes); history keeps the text as published. The first
         matching rule wins; add rules before anyone publishes on the channels.
         """
-        rule = HistoryRule(pattern, HistoryPolicy(size, ttl), stamp)
+        rule = HistoryRule(pattern, HistoryPolicy(size, ttl, max(DEFAULT_META_TTL, ttl)), stamp)
         self.history_rules.add(rule)
         return rule
 
