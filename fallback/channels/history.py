@@ -29,6 +29,9 @@ from ..exceptions import ConfigurationError
 
 #: The most publications one channel's history may keep, whoever configures it.
 MAX_SIZE = 100_000
+#: The most publications one recovery answers unless its caller says otherwise (more
+#: missed than that: ``recovered`` is False).
+DEFAULT_RECOVERY_LIMIT = 1_000
 #: How long a history's position (its epoch and last offset) outlives its publications: a
 #: subscriber back after an idle hour with nothing missed still recovers (seconds).
 DEFAULT_META_TTL = 86_400.0

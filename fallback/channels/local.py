@@ -31,6 +31,7 @@ from .brokers import Broker, MemoryBroker
 from .brokers.base import EventKind, RemoteEvent
 from .history import (
     DEFAULT_META_TTL,
+    DEFAULT_RECOVERY_LIMIT,
     HistoryPolicy,
     HistoryRule,
     HistoryRules,
@@ -252,7 +253,11 @@ class Channels:
     # -- history and recovery ---------------------------------------------------------
 
     async def recover(
-        self, connection: Connection, channel: str, since: Position | None, limit: int = 1000
+        self,
+        connection: Connection,
+        channel: str,
+        since: Position | None,
+        limit: int = DEFAULT_RECOVERY_LIMIT,
     ) -> Recovery:
         """What `connection` missed on `channel` since `since` (at most `limit`
         publications), and the channel's latest position; nothing is sent yet.
@@ -306,7 +311,7 @@ class Channels:
         channel: str,
         since: Position | None = None,
         info: Mapping[str, Any] | None = None,
-        limit: int = 1000,
+        limit: int = DEFAULT_RECOVERY_LIMIT,
     ) -> Recovery | None:
         """Join `channel` and get every publication after `since` (if history still has
         them), then the live ones: none missing, none twice. None if it is closed."""

@@ -43,10 +43,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..channels.history import DEFAULT_META_TTL, HistoryPolicy
+from ..channels.history import DEFAULT_META_TTL, DEFAULT_RECOVERY_LIMIT, HistoryPolicy
 from ..exceptions import ConfigurationError
 from .ratelimit import Backoff
 from .tokens import is_reserved
+
+#: The largest history a tenant's rule may ask for unless the tenant says otherwise.
+DEFAULT_MAX_HISTORY_SIZE = 1_000
 
 _NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
@@ -73,11 +76,11 @@ class Tenant:
     admin: bool = False
     #: Channel pattern -> ``{"size": n, "ttl": seconds}``: the channels that keep history.
     history: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
-    max_history_size: int = 1000
+    max_history_size: int = DEFAULT_MAX_HISTORY_SIZE
     max_history_ttl: float = 86_400.0
     #: The most publications one recovery answers (more missed: ``recovered: false``)
     #: and one history read returns.
-    max_recovery: int = 1000
+    max_recovery: int = DEFAULT_RECOVERY_LIMIT
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -9,6 +9,9 @@ from collections.abc import Callable, Mapping
 from ..history import HistoryPolicy, MemoryHistory, Position, Publication
 from .base import Broker, BrokerStats, EventHandler, EventKind, member_counts
 
+#: Channels with history past which a new one first drops those that expired.
+SWEEP_AT = 1_000
+
 
 class MemoryBroker(Broker):
     """Single-process: publishes have nobody else to reach; presence lives in a dict, and
@@ -53,7 +56,7 @@ class MemoryBroker(Broker):
     def _history(self, channel: str, policy: HistoryPolicy, now: float) -> MemoryHistory:
         history = self._histories.get(channel)
         if history is None or history.expired(now):
-            if len(self._histories) > 1000:  # drop what expired, now and then
+            if len(self._histories) > SWEEP_AT:  # drop what expired, now and then
                 for name in [n for n, h in self._histories.items() if h.expired(now)]:
                     del self._histories[name]
             history = self._histories[channel] = MemoryHistory(policy, self._clock)
