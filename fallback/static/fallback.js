@@ -749,6 +749,12 @@
         for (var channel in subs) { if (subs[channel].position) { return true; } }
         return false;
       },
+      // What of the unacknowledged `sent` a new connection gets again: not our (un)subscribes.
+      replayable: function (sent) {
+        var keep = [];
+        for (var i = 0; i < sent.length; i++) { if (!/^\{"v":1,"op":"(un)?subscribe"/.test(sent[i])) { keep.push(sent[i]); } }
+        return keep;
+      },
       // A new server-side connection: what this socket had subscribed, again, each
       // recovering from the last position it got.
       reset: function () {
@@ -834,6 +840,7 @@
     resume: true,              // survive dropped transports where the server offers resume
     reconnectDelay: 100,       // first reconnect after this many ms, doubling, with jitter ...
     maxReconnectDelay: 5000,   // ... up to this
+    recoverTimeout: 60000,     // ms to keep reaching for a server while channels can recover
     retryAfter: 3600000,       // a transport that failed is skipped for this long
     remember: true,            // keep what worked and failed in localStorage
     flash: null                // {swf, script, swfobject}: web-socket-js files the site hosts
@@ -1060,9 +1067,10 @@
     // Reconnecting after a restart, we may still reach a server on its way out (1012) or
     // one that is full (1013): try again, as long as a resume would have been allowed.
     if (this._reconnecting && (code == 1012 || code == 1013)) { return this._retryRestart(code, reason); }
-    // A resume refused (3009-3011: the server died, or we were away too long): channels
-    // with history recover on a new connection instead.
-    if (this._resuming && code >= 3009 && code <= 3011 && this._channels.recoverable()) { return this._restart(); }
+    // A resume refused (3009-3011: the server died, or we were away too long; an
+    // EventSource may even have retried by itself): channels with history recover on a
+    // new connection instead.
+    if (code >= 3009 && code <= 3011 && (this._resuming || this._ledger.cid) && this._channels.recoverable()) { return this._restart(); }
     if (this._ledger.cid && this.readyState == OPEN) {
       // 1012: the server is restarting. It acknowledged what it got just before; open a
       // new connection (a load balancer picks another server) and send the rest there.
@@ -1115,7 +1123,8 @@
   proto._retryRestart = function (code, reason) {
     var self = this, n = ++this._ledger.attempts;
     self._stop();
-    if (now() - self._restartAt > self._plan.grace) { return self._finish(code, reason, code != 1006, code == 1006); }
+    var limit = self._channels.recoverable() ? self._options.recoverTimeout : self._plan.grace;
+    if (now() - self._restartAt > limit) { return self._finish(code, reason, code != 1006, code == 1006); }
     self._timer = later(function () {
       self._plan.again();
       self._next();
@@ -1125,6 +1134,8 @@
   proto._restart = function () {
     this._restartAt = now();
     this._stop();
+    // (Subscriptions are made again, recovering, by the channels' reset: not replayed.)
+    this._ledger.unacked = this._channels.replayable(this._ledger.unacked);
     this._queue = this._ledger.restart();
     this._resuming = false;
     this._reconnecting = true; // the page's socket stays OPEN meanwhile
