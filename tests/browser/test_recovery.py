@@ -21,6 +21,7 @@ import pytest
 
 from fallback.realtime import tokens
 from tests.browser.test_channels import SECRET, TRANSPORTS, ChannelServer
+from tests.docs.corpus import block
 from tests.scale.test_load_balancers import start_nginx
 from tests.support import http
 from tests.support.chaos import ChaosProxy
@@ -35,6 +36,7 @@ secret = "{SECRET}"
 api_key = "browser-channels-api-key-0123"
 [tenants.acme.history]
 "feed-*" = {{ size = 1000, ttl = 600 }}
+"news-*" = {{ size = 100, ttl = 600 }}
 [tenants.acme.settings]
 heartbeat_delay = 0.5
 resume_grace = 3.0
@@ -220,3 +222,44 @@ def _connected(server: ChannelServer) -> bool:
         headers={"Authorization": "Bearer browser-channels-api-key-0123"},
     )
     return response.status == 200
+
+
+def test_the_documented_saved_position_snippet_recovers_across_a_reload(open_page, cluster):
+    """docs/guides/channels.md: a page that keeps its position in localStorage gets what
+    was published while it was gone, and hears of it when history cannot say."""
+    _, servers = cluster
+    a = servers[0]
+    snippet = block("A page that saves positions itself", "js")
+    run = (
+        """url => {
+      window.shown = []; window.reloaded = 0; window.gaps = [];
+      window.show = data => shown.push(data);
+      window.reloadNewsFromTheBackend = () => reloaded++;
+      const console = {log: (text, channel) => gaps.push(channel)};
+      window.sock = new FallbackSocket(url);
+      """
+        + snippet
+        + "}"
+    )
+    page = open_page(a.url + "/page.html")
+    page.evaluate(run, a.url + "/acme")
+    page.wait_for_function("sock.readyState == 1 && localStorage.newsPosition === undefined")
+    wait_until(lambda: a.api("channels")["channels"].get("news-eu") == 1, 10, "subscribed")
+    a.api("publish", {"channel": "news-eu", "data": "seen"})
+    page.wait_for_function("shown.length == 1")
+    page.evaluate("sock.close()")
+    for text in ("missed 1", "missed 2"):
+        a.api("publish", {"channel": "news-eu", "data": text})
+    page.reload()
+    page.evaluate(run, a.url + "/acme")
+    page.wait_for_function("shown.length == 2", timeout=20_000)
+    assert page.evaluate("shown") == ["missed 1", "missed 2"]
+    assert page.evaluate("reloaded") == 0
+    # a position history cannot answer for: the page is told
+    page.evaluate(
+        "sock.close(); localStorage.newsPosition = JSON.stringify({offset: 1, epoch: 'gone'})"
+    )
+    page.reload()
+    page.evaluate(run, a.url + "/acme")
+    page.wait_for_function("reloaded == 1", timeout=20_000)
+    assert page.evaluate("gaps") == ["news-eu"]

@@ -7,8 +7,10 @@ import json
 
 import pytest
 
+from fallback.channels.history import HistoryPolicy
 from fallback.exceptions import ConfigurationError
-from fallback.realtime import Tenant, tokens
+from fallback.realtime import Tenant, parse_config, tokens
+from tests.docs.corpus import block
 from tests.realtime.conftest import KEEPER_KEY, KEEPER_SECRET
 from tests.realtime.test_backend_api import api as call_api
 
@@ -173,3 +175,19 @@ def test_tenant_history_rules_are_bounded(history, message):
     with pytest.raises(ConfigurationError, match=message):
         Tenant(name="t", prefix="/t", secret="s" * 16, history=history)
     json.dumps(history)  # (TOML gives the same shapes)
+
+
+def test_the_documented_history_config_parses_into_these_rules():
+    import tomllib
+
+    text = block("In the channel server, history is per tenant", "toml")
+    (tenant,) = parse_config(tomllib.loads(text)).tenants
+    assert tenant.history_policies() == [
+        ("news-*", HistoryPolicy(100, 600, 86_400)),
+        ("presence-room-*", HistoryPolicy(500, 3600, 86_400)),
+    ]
+    assert (tenant.max_history_size, tenant.max_history_ttl, tenant.max_recovery) == (
+        1000,
+        86400,
+        1000,
+    )
