@@ -9,8 +9,8 @@ request                  body / query                                      answe
 ``POST api/publish``     ``{"channel": "news", "data": <any JSON>}``       ``{"ok": true, "local": n}``
 ``POST api/broadcast``   ``{"channels": ["a", "b"], "data": <any JSON>}``  ``{"ok": true, "local": n}``
 ``GET api/presence``     ``?channel=presence-room``                        ``{"channel", "members": [...]}``
-``GET api/history``      ``?channel=news&limit=100`` (+ ``&offset=n&``       ``{"channel", "offset", "epoch",
-                         ``epoch=e``: the first after that position)        "publications": [...]}``
+``GET api/history``      ``?channel=news&limit=100`` (+ ``&offset=n``        ``{"channel", "offset",``
+                         ``&epoch=e``: the first after that position)       ``"epoch", "publications"}``
 ``GET api/channels``                                                       ``{"channels": {"name": count}}``
 ``POST api/disconnect``  ``{"user": "42"}``                                ``{"ok": true, "local": n}``
 ``GET api/stats``                                                          this process's counters
