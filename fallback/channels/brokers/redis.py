@@ -46,6 +46,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -64,24 +65,10 @@ MISSED_LOG_INTERVAL = 5.0
 
 
 class RedisBroker(RedisLink, Broker):
-    def __init__(
-        self,
-        url: str,
-        *,
-        namespace: str = "fallback",
-        node_ttl: float = 15.0,
-        max_backoff: float = 5.0,
-        max_pending: int = 100_000,
-        command_timeout: float = 3.0,
-    ) -> None:
-        super().__init__(
-            url,
-            namespace=namespace,
-            node_ttl=node_ttl,
-            max_backoff=max_backoff,
-            max_pending=max_pending,
-            command_timeout=command_timeout,
-        )
+    def __init__(self, url: str, **options: Any) -> None:
+        """`options`: those of `RedisLink` (namespace, node_ttl, max_backoff, max_pending,
+        command_timeout)."""
+        super().__init__(url, **options)
         self.node_id = uuid.uuid4().hex[:12]
         self._channels: set[str] = set()
         #: Subscriptions Redis has not confirmed yet: channel -> waiters.
