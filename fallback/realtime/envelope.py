@@ -6,8 +6,8 @@ Client to server (``id`` is any number the client chooses; the answer carries it
 ``op``            fields                                                       answer
 ================  ===========================================================  =========
 ``subscribe``     ``channel``, ``token`` (private/presence channels),          ``ok`` (+ ``presence``,
-                  ``since`` (channels with history: recover from there)       ``offset``, ``epoch``,
-                                                                              ``recovered``) or ``error``
+                  ``since`` (channels with history: recover from there)        ``offset``, ``epoch``,
+                                                                               ``recovered``) or ``error``
 ``unsubscribe``   ``channel``                                                  ``ok``
 ``publish``       ``channel``, ``data`` (any JSON)                             ``ok`` or ``error``
 ``presence``      ``channel``                                                  ``ok`` + ``presence``

@@ -681,10 +681,7 @@
         // nothing before the channel's current position is coming.
         if (typeof answer.offset == "number" && answer.recovered !== true) { sub.position = position(answer); }
         (sub.options.onsubscribe || noop)(answer);
-        if (since && answer.recovered === false) {
-          (sub.options.onunrecovered || noop)(answer);
-          sock._emit("unrecovered", { channel: channel, since: since, position: sub.position });
-        }
+        if (since && answer.recovered === false) { unrecovered(sub, channel, since, answer); }
       });
       return {
         unsubscribe: function () { unsubscribe(channel); },
@@ -705,13 +702,19 @@
         if (done) { done(answer.op == "ok" ? answer.presence : null, answer); }
       });
     }
-    // A publication of `sub` at e's position: false if it had it already.
-    function advance(sub, e) {
+    // A publication of `sub` at e's position: false if it had it already. Another epoch
+    // live means history was lost meanwhile (a Redis restarted): the page may have a gap.
+    function advance(sub, e, channel) {
       var at = sub.position;
       if (typeof e.offset != "number") { return true; }
       if (at && at.epoch === e.epoch && e.offset <= at.offset) { return false; }
       sub.position = position(e);
+      if (at && at.epoch !== e.epoch) { unrecovered(sub, channel, at, e); }
       return true;
+    }
+    function unrecovered(sub, channel, since, answer) {
+      (sub.options.onunrecovered || noop)(answer);
+      sock._emit("unrecovered", { channel: channel, since: since, position: sub.position });
     }
     return {
       subscribe: subscribe,
@@ -730,9 +733,9 @@
           delete waiting[e.id];
           done(e);
         } else if (e.op == "message" && (sub = subs[e.channel])) {
-          if (advance(sub, e)) { sub.handler(e.data, e); }
+          if (advance(sub, e, e.channel)) { sub.handler(e.data, e); }
         } else if ((e.op == "join" || e.op == "leave") && (sub = subs[e.channel])) {
-          if (advance(sub, e)) { (sub.options["on" + e.op] || noop)(e.member, e); }
+          if (advance(sub, e, e.channel)) { (sub.options["on" + e.op] || noop)(e.member, e); }
         } else {
           return false;
         }

@@ -125,7 +125,7 @@ function positioned() {
 }
 
 test("a subscription keeps the last position it got and drops what it had already", () => {
-  const [, c] = positioned();
+  const [sock, c] = positioned();
   const seen = [];
   const sub = c.subscribe("news", (data) => seen.push(data));
   assert.strictEqual(c.recoverable(), false);
@@ -138,6 +138,7 @@ test("a subscription keeps the last position it got and drops what it had alread
   c.envelope('{"v":1,"op":"message","channel":"news","data":"new epoch","offset":1,"epoch":"e2"}');
   assert.deepStrictEqual(seen, ["a", "b", "new epoch"]);
   assert.deepStrictEqual(plain(sub.position()), { offset: 1, epoch: "e2" });
+  assert.deepStrictEqual(sock.events, [["unrecovered", "news"]]); // history was lost meanwhile
 });
 
 test("subscribing again asks to recover since the last position, and the recovered ones move it on", () => {
