@@ -351,7 +351,8 @@ class ChannelConnection(Connection):
             recovery = await runtime.hub.recover(
                 self, hub_channel, request.since, tenant.max_recovery
             )
-            fields.update(recovery.position.as_dict())
+            if recovery.position.epoch:  # (none when the broker could not say)
+                fields.update(recovery.position.as_dict())
         if request.since is not None:
             fields["recovered"] = recovery is not None and recovery.recovered
         if kind is ChannelKind.PRESENCE:

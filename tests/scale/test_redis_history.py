@@ -177,3 +177,21 @@ def test_redis_restarted_without_persistence_is_a_new_epoch_and_recovered_false(
             await hub.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_recovery_while_redis_is_away_is_refused_and_keeps_the_position(redis_server):
+    async def scenario() -> None:
+        hub = await started_hub(redis_server.url)
+        try:
+            member, _session = open_connection("m")
+            first = await hub.join_recovering(member, "news-1")
+            redis_server.kill()
+            await eventually(lambda: not hub.broker.stats.connected)
+            back, _ = open_connection("back")
+            recovery = await hub.join_recovering(back, "news-1", first.position)
+            assert recovery is not None and not recovery.recovered
+            assert recovery.position == first.position  # the next try starts there again
+        finally:
+            await hub.stop()
+
+    asyncio.run(scenario())
