@@ -245,20 +245,20 @@ def test_the_documented_saved_position_snippet_recovers_across_a_reload(open_pag
       window.sock = new FallbackSocket(url);
       """
         + snippet
-        + "}"
+        + "window.sub = sub; }"
     )
     page = open_page(a.url + "/page.html")
     page.evaluate(run, a.url + "/acme")
-    page.wait_for_function("sock.readyState == 1 && localStorage.newsPosition === undefined")
-    wait_until(lambda: a.api("channels")["channels"].get("news-eu") == 1, 10, "subscribed")
+    # (a subscription starts right after the position its answer gives: wait for it)
+    page.wait_for_function("sub.position() !== null", timeout=30_000)
     a.api("publish", {"channel": "news-eu", "data": "seen"})
-    page.wait_for_function("shown.length == 1")
+    page.wait_for_function("shown.length == 1", timeout=30_000)
     page.evaluate("sock.close()")
     for text in ("missed 1", "missed 2"):
         a.api("publish", {"channel": "news-eu", "data": text})
     page.reload()
     page.evaluate(run, a.url + "/acme")
-    page.wait_for_function("shown.length == 2", timeout=20_000)
+    page.wait_for_function("shown.length == 2", timeout=30_000)
     assert page.evaluate("shown") == ["missed 1", "missed 2"]
     assert page.evaluate("reloaded") == 0
     # a position history cannot answer for: the page is told
@@ -267,5 +267,5 @@ def test_the_documented_saved_position_snippet_recovers_across_a_reload(open_pag
     )
     page.reload()
     page.evaluate(run, a.url + "/acme")
-    page.wait_for_function("reloaded == 1", timeout=20_000)
+    page.wait_for_function("reloaded == 1", timeout=30_000)
     assert page.evaluate("gaps") == ["news-eu"]
