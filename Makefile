@@ -174,4 +174,4 @@ fuzz: $(VENV)/.test-installed
 ## connections in every way it knows, for 60 s with a 10 s resume_grace
 ## (tests/browser/test_chaos.py).
 chaos: test-deps
-	CHAOS_CLIENTS=200 CHAOS_SECONDS=60 CHAOS_BROWSER_SECONDS=60 CHAOS_BROWSER_OTHER_PAGES=2 $(PY) -m pytest -s -W error::DeprecationWarning tests/chaos tests/browser/test_chaos.py $(PYTEST_ARGS)
+	CHAOS_CLIENTS=200 CHAOS_SECONDS=60 CHAOS_BROWSER_SECONDS=60 CHAOS_BROWSER_OTHER_PAGES=2 CHAOS_KILL_SECONDS=60 CHAOS_KILL_SUBSCRIBERS=24 $(PY) -m pytest -s -W error::DeprecationWarning tests/chaos tests/browser/test_chaos.py $(PYTEST_ARGS)

@@ -8,6 +8,9 @@ next goes out when one has reached every subscriber.
 * channel -- `python -m fallback serve bench.fanout_app:Subscriber`: every connection
   joins the channel when it opens, and whatever one sends the application publishes with
   ``channels.publish``; connection 0 is the publisher (and a subscriber too).
+* history -- the channel app with history on for its channel (``FANOUT_HISTORY=1``: the
+  last 1000 publications for 10 minutes; every publication gets a position, and on Redis
+  goes through one Lua script that appends it to the channel's stream and publishes it);
 * api -- `python -m fallback serve --config` with one tenant: subscribers send the
   envelope ``{"v":1,"op":"subscribe","channel":"news"}`` and wait for its ``ok``; the
   publisher is the backend HTTP API, ``POST /bench/api/publish`` on one keep-alive
@@ -89,13 +92,15 @@ def scenario_name(group: str, processes: int) -> str:
 
 SCENARIOS = tuple(
     Scenario(f"{app}-{processes}p-{inflight}", app, processes, inflight)
-    for app in ("channel", "api")
+    for app in ("channel", "history", "api")
     for inflight in (1, 8)
     for processes in (1, 2)
 )
 GROUP_TITLES = {
     "channel-1": "channels.publish to 1000, 1 in flight",
     "channel-8": "channels.publish to 1000, 8 in flight",
+    "history-1": "channels.publish with history, 1 in flight",
+    "history-8": "channels.publish with history, 8 in flight",
     "api-1": "HTTP API publish to 1000, 1 in flight",
     "api-8": "HTTP API publish to 1000, 8 in flight",
 }
@@ -181,7 +186,9 @@ class Server:
 
     def __init__(self, app: str, core: str, broker: str | None, config: str) -> None:
         self.port = free_port()
-        if app == "channel":
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        if app in ("channel", "history"):
+            env["FANOUT_HISTORY"] = "1" if app == "history" else ""
             self.prefix = CHANNEL_PREFIX
             args = ["bench.fanout_app:Subscriber", "--prefix", CHANNEL_PREFIX]
         else:
@@ -196,7 +203,7 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
-            env=dict(os.environ, PYTHONPATH=ROOT),
+            env=env,
             start_new_session=True,
         )
         prioritize(self.proc.pid)
@@ -337,6 +344,32 @@ def summarize(measurements: list[Measurement]) -> dict[str, Any]:
             "core1_busy": median([m.core_busy.get("cpu1", 0) for m in ms]),
             "runs": len(ms),
         }
+    # History on over off, per run, then the median.
+    summary["history"] = {}
+    for inflight in (1, 8):
+        for processes in (1, 2):
+            per_run = []
+            for run in sorted({m.run for m in measurements}):
+                off, on = (
+                    next(
+                        (
+                            m.rate
+                            for m in measurements
+                            if m.scenario == scenario_name(f"{app}-{inflight}", processes)
+                            and m.run == run
+                            and not m.error
+                        ),
+                        0.0,
+                    )
+                    for app in ("channel", "history")
+                )
+                if off and on:
+                    per_run.append(on / off)
+            summary["history"][f"{inflight}-{processes}"] = {
+                "median": median(per_run),
+                "min": min(per_run, default=0.0),
+                "max": max(per_run, default=0.0),
+            }
     # Two processes over one, per run (same run, same machine state), then the median.
     for group in GROUP_TITLES:
         per_run = []
@@ -387,6 +420,7 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
             f"{ratio['min']:.2f}-{ratio['max']:.2f}x | {one['cpu_us']:.1f} / "
             f"{two['cpu_us']:.1f} µs |"
         )
+    lines += ["", *history_table(summary)]
     lines += [
         "",
         "Busy time (median share of the measurement interval): each server process, the "
@@ -411,6 +445,30 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def history_table(summary: dict[str, Any]) -> list[str]:
+    """History off and on, side by side: what keeping it costs in publishes and deliveries."""
+    lines = [
+        "History off and on for the channel (`channels.publish`), publishes/s and "
+        "deliveries/s side by side; on / off is taken within each run (median, and the "
+        "range over runs).",
+        "",
+        "| scenario | history off: publishes/s | deliveries/s | history on: publishes/s | "
+        "deliveries/s | on / off | range |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | :---: |",
+    ]
+    for inflight in (1, 8):
+        for processes, where in ((1, "in memory"), (2, "on Redis, 2 processes")):
+            off = summary["scenarios"][scenario_name(f"channel-{inflight}", processes)]
+            on = summary["scenarios"][scenario_name(f"history-{inflight}", processes)]
+            ratio = summary["history"][f"{inflight}-{processes}"]
+            lines.append(
+                f"| {where}, {inflight} in flight | {off['published']:,.0f} | "
+                f"{off['rate']:,.0f} | {on['published']:,.0f} | {on['rate']:,.0f} | "
+                f"{ratio['median']:.2f}x | {ratio['min']:.2f}-{ratio['max']:.2f}x |"
+            )
+    return lines
+
+
 def plot(summary: dict[str, Any], path: str) -> None:
     """One panel per group: one process against two, with the ratio over the pair."""
     import matplotlib
@@ -418,7 +476,7 @@ def plot(summary: dict[str, Any], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(GROUP_TITLES), figsize=(13, 3.8))
+    fig, axes = plt.subplots(1, len(GROUP_TITLES), figsize=(19, 3.8))
     for ax, (group, title) in zip(axes, GROUP_TITLES.items(), strict=True):
         one = summary["scenarios"][scenario_name(group, 1)]
         two = summary["scenarios"][scenario_name(group, 2)]

@@ -12,6 +12,8 @@ what the remote side did)::
     │   │                        (fallback.compat; also an AttributeError)
     │   └── InvalidState         a call the object's state does not allow (sending on a
     │                            WebSocket after its close)
+    ├── BrokerUnavailable        the channel broker (Redis) cannot answer now: neither
+    │                            side's fault, and it passes when the broker is back
     └── PeerError                remote: the peer sent or asked for what is refused;
         │                        carries the answer -- `status` (HTTP), `code` (close or
         │                        error code) and `message` -- and concerns that peer only
@@ -72,6 +74,10 @@ class InvalidState(UsageError):
 
 
 # -- remote: the peer is refused ----------------------------------------------------------
+
+
+class BrokerUnavailable(FallbackError):
+    """The channel broker cannot answer now (a history read while Redis is away)."""
 
 
 class PeerError(FallbackError):
@@ -215,6 +221,7 @@ class EnvelopeError(PeerError):
 
 
 __all__ = [
+    "BrokerUnavailable",
     "CallbackError",
     "ConfigurationError",
     "EnvelopeError",

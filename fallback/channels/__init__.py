@@ -19,6 +19,12 @@ With the default in-memory broker everything stays in one process. Point the hub
 ``await channels.start("redis://...")``) and publishes reach every process, presence is
 shared, and a process with no member in a channel never hears of it.
 
+History (``channels.keep_history("news-*", size=100, ttl=600)``): every publication of a
+matching channel gets a position (offset and epoch, shared by every process through Redis
+Streams), the last ones are kept, and ``join_recovering(connection, channel, since)``
+delivers what a member missed since a position before the live stream, with nothing lost
+or doubled at the seam; ``history(channel, limit, since)`` reads them.
+
 Guarantee: in one process, members get every publish exactly once and in publish order.
 Across processes, the same holds while the broker is up (Redis pub/sub keeps one
 connection's order); publishes made while it is down cannot reach other processes -- they
@@ -34,6 +40,7 @@ from typing import Any
 from ..app.connection import Connection
 from ..exceptions import ConfigurationError
 from .brokers import Broker, broker_from_url
+from .history import Position, Recovery
 from .local import (
     MAX_CHANNEL_NAME,
     Channels,
@@ -49,8 +56,11 @@ __all__ = [
     "PresenceListener",
     "check_channel_name",
     "configure",
+    "history",
     "hub",
     "join",
+    "join_recovering",
+    "keep_history",
     "leave",
     "members",
     "presence",
@@ -74,11 +84,15 @@ def hub() -> Channels:
 
 
 def configure(broker: Broker | str | None) -> Channels:
-    """Replace the process-wide hub with one on `broker` (an instance or a URL)."""
+    """Replace the process-wide hub with one on `broker` (an instance or a URL); the
+    history rules given so far (`Channels.keep_history`) carry over."""
     global _hub
     if _hub is not None and _hub.has_members:
         raise ConfigurationError("configure the channel broker before anyone joins")
+    old = _hub
     _hub = Channels(broker if isinstance(broker, Broker) else broker_from_url(broker))
+    if old is not None:
+        _hub.history_rules = old.history_rules
     return _hub
 
 
@@ -111,3 +125,23 @@ async def presence(channel: str) -> dict[str, Any]:
 
 async def subscribed(channel: str) -> None:
     await hub().subscribed(channel)
+
+
+def keep_history(pattern: str, size: int, ttl: float) -> None:
+    """Channels matching `pattern` keep their last `size` publications for `ttl` s."""
+    hub().keep_history(pattern, size, ttl)
+
+
+async def join_recovering(
+    connection: Connection,
+    channel: str,
+    since: Position | None = None,
+    info: Mapping[str, Any] | None = None,
+) -> Recovery | None:
+    """Join `channel` and get what was published after `since` first (`Channels`)."""
+    return await hub().join_recovering(connection, channel, since, info)
+
+
+async def history(channel: str, limit: int = 100, since: Position | None = None) -> Recovery:
+    """The publications `channel` keeps: the last `limit`, or the first after `since`."""
+    return await hub().history(channel, limit, since)

@@ -4,21 +4,43 @@
 to this process's members at once -- encoded once for all of them -- and hands it to its
 `Broker` for the other processes. The process-wide hub and the module-level shortcuts
 (``channels.join``...) are in `fallback.channels`.
+
+Channels that match a history rule (`Channels.keep_history`) give every publication a
+`Position` and keep the last ones; a member joining with ``recovering=True`` gets what it
+missed since a position it had (`recover`, then `release`). The seam between reading
+history and live delivery is closed by construction: from the join on, live publications
+for that member are held back (not dropped) until the history read is answered; then it
+gets the missed ones, the held ones that are newer than what the read returned, and from
+then on live delivery skips what the read already covered (a publication may be both in
+the read and still on its way through the broker). Each member's publications arrive
+once each, in position order.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..app.connection import Connection, broadcast
 from ..core.frames import OutgoingMessage
 from ..core.logsafe import get_logger
-from ..exceptions import ConfigurationError
+from ..exceptions import BrokerUnavailable, ConfigurationError
 from .brokers import Broker, MemoryBroker
 from .brokers.base import EventKind, RemoteEvent
+from .history import (
+    DEFAULT_META_TTL,
+    DEFAULT_RECOVERY_LIMIT,
+    HistoryPolicy,
+    HistoryRule,
+    HistoryRules,
+    Position,
+    Recovery,
+    Stamp,
+    decide,
+    unstamped,
+)
 
 log = get_logger("fallback.channels")
 
@@ -53,6 +75,13 @@ class Channels:
         self._started = False
         self.published = 0
         self.delivered = 0
+        #: Which channels keep history (`keep_history`).
+        self.history_rules = HistoryRules()
+        #: channel -> members reading history: what live delivery held back for each.
+        self._pending: dict[str, dict[Connection, list[tuple[Position, str]]]] = {}
+        #: channel -> members whose live delivery skips up to a position (what their
+        #: history read covered).
+        self._floors: dict[str, dict[Connection, Position]] = {}
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -68,13 +97,34 @@ class Channels:
 
     # -- membership -------------------------------------------------------------------
 
+    def keep_history(
+        self, pattern: str, size: int, ttl: float, *, stamp: Stamp = unstamped
+    ) -> HistoryRule:
+        """Channels matching `pattern` (fnmatch) keep their last `size` publications for
+        `ttl` seconds, and every publication gets a `Position`.
+
+        `stamp(text, position)` makes the text members get (the channel server adds the
+        position to its envelopes); history keeps the text as published. The first
+        matching rule wins; add rules before anyone publishes on the channels.
+        """
+        rule = HistoryRule(pattern, HistoryPolicy(size, ttl, max(DEFAULT_META_TTL, ttl)), stamp)
+        self.history_rules.add(rule)
+        return rule
+
     def join(
-        self, connection: Connection, channel: str, info: Mapping[str, Any] | None = None
+        self,
+        connection: Connection,
+        channel: str,
+        info: Mapping[str, Any] | None = None,
+        *,
+        recovering: bool = False,
     ) -> str | None:
         """Add `connection` to `channel`; returns its member id (None if it is closed).
 
         `info` is what `presence` shows for this member (JSON-serializable). Joining
-        twice keeps the first membership.
+        twice keeps the first membership. With `recovering` (a channel with history),
+        live publications wait for this member until `release`: call `recover` and then
+        `release` (`join_recovering` does all three).
         """
         check_channel_name(channel)
         if connection.is_closed:
@@ -88,6 +138,8 @@ class Channels:
             return existing
         member_id = f"{self.broker.node_id}-{next(self._ids)}"
         members[connection] = member_id
+        if recovering:
+            self._pending.setdefault(channel, {})[connection] = []
         joined = self._joined.get(connection)
         if joined is None:
             joined = self._joined[connection] = {}
@@ -114,6 +166,8 @@ class Channels:
         if members is None or connection not in members:
             return False
         member_id = members.pop(connection)
+        _forget(self._pending, channel, connection)
+        _forget(self._floors, channel, connection)
         if not members:
             del self._members[channel]
             self.broker.unsubscribe(channel)
@@ -183,20 +237,152 @@ class Channels:
         if not isinstance(text, str):
             raise TypeError(f"publish() takes str, not {type(text).__name__}")
         self.published += 1
+        rule = self.history_rules.rule(channel) if self.history_rules else None
+        if rule is not None:
+            answer = self.broker.append(channel, text, rule.policy)
+            if isinstance(answer, Position):
+                return self._deliver(channel, text, answer)
+            if answer:
+                return 0  # every process, this one too, delivers it when it comes back
+            return self._deliver(channel, text)
         # The broker first: its write goes out before the flush of the local fan-out below,
         # so other processes deliver while this one does, instead of after it.
         self.broker.publish(channel, EventKind.MESSAGE, text)
         return self._deliver(channel, text)
 
+    # -- history and recovery ---------------------------------------------------------
+
+    async def recover(
+        self,
+        connection: Connection,
+        channel: str,
+        since: Position | None,
+        limit: int = DEFAULT_RECOVERY_LIMIT,
+    ) -> Recovery:
+        """What `connection` missed on `channel` since `since` (at most `limit`
+        publications), and the channel's latest position; nothing is sent yet.
+
+        Join with ``recovering=True`` first (and await `subscribed`), then `release`
+        the answer. Without `since`, only the position is read. A broker that cannot
+        answer gives ``recovered=False`` at `since` (so the next try starts there again).
+        """
+        rule = self.history_rules.rule(channel)
+        if rule is None:
+            raise ConfigurationError(f"channel {channel!r} keeps no history")
+        try:
+            top, available = await self.broker.read_history(
+                channel,
+                rule.policy,
+                since.offset if since is not None else None,
+                limit + 1 if since is not None else 0,
+            )
+        except BrokerUnavailable:
+            log.warning("history of %r unavailable: recovery refused", channel)
+            return Recovery(False, since or Position(0, ""))
+        return decide(since, top, available, limit)
+
+    def release(self, connection: Connection, channel: str, recovery: Recovery) -> int:
+        """Send `recovery`'s publications to `connection`, then what live delivery held
+        back for it meanwhile (only what is newer), and deliver live from then on.
+        Returns how many it got."""
+        held = self._pending.get(channel)
+        waiting = held.pop(connection, []) if held is not None else []
+        if held is not None and not held:
+            del self._pending[channel]
+        members = self._members.get(channel)
+        if members is None or connection not in members or connection.is_closed:
+            return 0
+        rule = self.history_rules.rule(channel)
+        stamp = rule.stamp if rule is not None else unstamped
+        top = recovery.position
+        texts = [stamp(p.text, Position(p.offset, top.epoch)) for p in recovery.publications]
+        for position, text in waiting:
+            if not (position.epoch == top.epoch and position.offset <= top.offset):
+                texts.append(text)
+        self._floors.setdefault(channel, {})[connection] = top
+        for text in texts:
+            connection.send(text)
+        self.delivered += len(texts)
+        return len(texts)
+
+    async def join_recovering(
+        self,
+        connection: Connection,
+        channel: str,
+        since: Position | None = None,
+        info: Mapping[str, Any] | None = None,
+        limit: int = DEFAULT_RECOVERY_LIMIT,
+    ) -> Recovery | None:
+        """Join `channel` and get every publication after `since` (if history still has
+        them), then the live ones: none missing, none twice. None if it is closed."""
+        if self.join(connection, channel, info, recovering=True) is None:
+            return None
+        await self.subscribed(channel)
+        recovery = await self.recover(connection, channel, since, limit)
+        self.release(connection, channel, recovery)
+        return recovery
+
+    async def history(
+        self, channel: str, limit: int = 100, since: Position | None = None
+    ) -> Recovery:
+        """The last `limit` publications of `channel` (or the first `limit` after
+        `since`), oldest first, as history keeps them.
+
+        ``recovered`` tells whether they follow `since` with nothing missing between
+        (True without `since`). Raises `BrokerUnavailable` when the broker cannot answer.
+        """
+        rule = self.history_rules.rule(channel)
+        if rule is None:
+            raise ConfigurationError(f"channel {channel!r} keeps no history")
+        top, found = await self.broker.read_history(
+            channel, rule.policy, since.offset if since is not None else None, limit
+        )
+        if since is None:
+            return Recovery(True, top, tuple(found))
+        continuous = since.epoch == top.epoch and (
+            since.offset == top.offset or (bool(found) and found[0].offset == since.offset + 1)
+        )
+        return Recovery(continuous, top, tuple(found) if continuous else ())
+
     # -- internals --------------------------------------------------------------------
 
-    def _deliver(self, channel: str, text: str) -> int:
+    def _deliver(self, channel: str, text: str, position: Position | None = None) -> int:
         members = self._members.get(channel)
         if not members:
             return 0
-        delivered = broadcast(members, OutgoingMessage(text))
+        targets: Iterable[Connection] = members
+        if position is not None:
+            rule = self.history_rules.rule(channel)
+            if rule is not None:
+                text = rule.stamp(text, position)
+            if channel in self._pending or channel in self._floors:
+                targets = self._live_members(channel, members, position, text)
+        delivered = broadcast(targets, OutgoingMessage(text))
         self.delivered += delivered
         return delivered
+
+    def _live_members(
+        self, channel: str, members: Iterable[Connection], position: Position, text: str
+    ) -> list[Connection]:
+        """Members that get the live publication at `position` now: not those reading
+        history (it waits for them) nor those whose read covered it already."""
+        held = self._pending.get(channel, {})
+        floors = self._floors.get(channel, {})
+        targets = []
+        for member in members:
+            waiting = held.get(member)
+            if waiting is not None:
+                waiting.append((position, text))
+                continue
+            floor = floors.get(member)
+            if floor is not None:
+                if floor.epoch == position.epoch and position.offset <= floor.offset:
+                    continue
+                del floors[member]
+            targets.append(member)
+        if channel in self._floors and not floors:
+            del self._floors[channel]
+        return targets
 
     def _run_control(self, data: str) -> None:
         for listener in self._control_listeners:
@@ -207,7 +393,7 @@ class Channels:
 
     def _on_remote(self, event: RemoteEvent) -> None:
         if event.kind is EventKind.MESSAGE:
-            self._deliver(event.channel, event.data)
+            self._deliver(event.channel, event.data, event.position)
         elif event.kind is EventKind.CONTROL:
             self._run_control(event.data)
         elif event.kind is EventKind.JOIN:
@@ -229,3 +415,11 @@ class Channels:
     def _connection_closed(self, connection: Connection) -> None:
         for channel in list(self._joined.get(connection, ())):
             self.leave(connection, channel)
+
+
+def _forget(table: dict[str, dict[Connection, Any]], channel: str, connection: Connection) -> None:
+    entries = table.get(channel)
+    if entries is not None:
+        entries.pop(connection, None)
+        if not entries:
+            del table[channel]

@@ -3,6 +3,7 @@
     python -m fallback admin --url http://127.0.0.1:8080/acme --key API_KEY channels
     python -m fallback admin --url ... presence presence-room
     python -m fallback admin --url ... publish news '{"title": "hello"}'
+    python -m fallback admin --url ... history news --limit 20 [--since 41:EPOCH]
     python -m fallback admin --url ... kick 42
     python -m fallback admin --url ... stats
     python -m fallback admin --url http://127.0.0.1:8080 --key ADMIN_KEY tenants
@@ -38,6 +39,12 @@ def add_parser(commands: Any) -> None:
     publish = actions.add_parser("publish", help="publish to a channel")
     publish.add_argument("channel")
     publish.add_argument("data", help="JSON, or plain text sent as a string")
+    history = actions.add_parser("history", help="what a channel with history keeps")
+    history.add_argument("channel")
+    history.add_argument("--limit", type=int, default=100, help="at most this many")
+    history.add_argument(
+        "--since", default=None, metavar="OFFSET:EPOCH", help="the first ones after there"
+    )
     kick = actions.add_parser("kick", help="disconnect a user's connections everywhere")
     kick.add_argument("user")
 
@@ -77,6 +84,12 @@ def run(args: argparse.Namespace) -> int:
     elif action == "presence":
         query = urllib.parse.urlencode({"channel": args.channel})
         result = _call(args, "GET", "/api/presence?" + query)
+    elif action == "history":
+        fields = {"channel": args.channel, "limit": str(args.limit)}
+        if args.since:
+            offset, _, epoch = args.since.partition(":")
+            fields.update(offset=offset, epoch=epoch)
+        result = _call(args, "GET", "/api/history?" + urllib.parse.urlencode(fields))
     elif action == "publish":
         try:
             data = json.loads(args.data)

@@ -9,10 +9,19 @@ request                  body / query                                      answe
 ``POST api/publish``     ``{"channel": "news", "data": <any JSON>}``       ``{"ok": true, "local": n}``
 ``POST api/broadcast``   ``{"channels": ["a", "b"], "data": <any JSON>}``  ``{"ok": true, "local": n}``
 ``GET api/presence``     ``?channel=presence-room``                        ``{"channel", "members": [...]}``
+``GET api/history``      ``?channel=news&limit=100`` (+ ``&offset=n``        ``{"channel", "offset",``
+                         ``&epoch=e``: the first after that position)       ``"epoch", "publications"}``
 ``GET api/channels``                                                       ``{"channels": {"name": count}}``
 ``POST api/disconnect``  ``{"user": "42"}``                                ``{"ok": true, "local": n}``
 ``GET api/stats``                                                          this process's counters
 =======================  ================================================  =================================
+
+``history`` answers the publications a channel with history keeps, oldest first, as the
+envelopes subscribers got (``message``, ``join``, ``leave`` with their ``offset``); at most
+``limit`` (default 100, capped by the tenant's ``max_recovery``). With ``offset`` and
+``epoch`` it answers the first ones after that position and ``"recovered"``: whether they
+follow it with nothing missing (false: trimmed, expired or another epoch; then none).
+A channel without history is 400; a broker that cannot answer, 503.
 
 Errors: ``{"error": {"code": ..., "message": ...}}`` with 400 (bad request), 401 (no or
 wrong key), 404 (API off), 405, 413, and 429 with ``Retry-After`` for an address locked out
@@ -30,10 +39,12 @@ from typing import Any, Protocol
 from tornado.httputil import HTTPServerRequest
 from tornado.web import HTTPError, RequestHandler
 
+from ..channels.history import Position
 from ..core.logsafe import get_logger
+from ..exceptions import BrokerUnavailable
 from ..transports.base import error_reason
 from .admin import session_valid
-from .envelope import CHANNEL_RULE, RESERVED_RULE, valid_channel
+from .envelope import CHANNEL_RULE, MAX_OFFSET, RESERVED_RULE, SINCE_RULE, valid_channel
 from .ratelimit import FailureLimiter
 from .runtime import TenantRuntime
 from .tokens import is_reserved
@@ -199,6 +210,36 @@ class PresenceHandler(ApiHandler):
         self.answer({"channel": channel, "members": members})
 
 
+class HistoryHandler(ApiHandler):
+    methods = ("GET",)
+
+    async def get(self) -> None:
+        channel = self.channel_name(self.get_query_argument("channel", None))
+        if channel is None:
+            return
+        if not self.runtime.keeps_history(channel):
+            self.fail(400, "this channel keeps no history")
+            return
+        limit_text = self.get_query_argument("limit", "100")
+        if not limit_text.isdigit() or len(limit_text) > 9:
+            self.fail(400, '"limit" must be a number')
+            return
+        offset = self.get_query_argument("offset", None)
+        epoch = self.get_query_argument("epoch", None)
+        since = None
+        if offset is not None or epoch is not None:
+            if offset is None or not offset.isdigit() or int(offset) > MAX_OFFSET or not epoch:
+                self.fail(400, SINCE_RULE.replace("since", '"offset" and "epoch"'))
+                return
+            since = Position(int(offset), epoch)
+        try:
+            body = await self.runtime.history(channel, int(limit_text), since)
+        except BrokerUnavailable as error:
+            self.fail(503, str(error))
+            return
+        self.answer(body)
+
+
 class ChannelsHandler(ApiHandler):
     methods = ("GET",)
 
@@ -244,6 +285,7 @@ def api_rules(prefix: str, runtime: TenantRuntime) -> list[tuple[str, type, dict
         (escaped + r"/api/publish", PublishHandler, kwargs),
         (escaped + r"/api/broadcast", BroadcastHandler, kwargs),
         (escaped + r"/api/presence", PresenceHandler, kwargs),
+        (escaped + r"/api/history", HistoryHandler, kwargs),
         (escaped + r"/api/channels", ChannelsHandler, kwargs),
         (escaped + r"/api/disconnect", DisconnectHandler, kwargs),
         (escaped + r"/api/stats", StatsHandler, kwargs),

@@ -5,7 +5,9 @@ Client to server (``id`` is any number the client chooses; the answer carries it
 ================  ===========================================================  =========
 ``op``            fields                                                       answer
 ================  ===========================================================  =========
-``subscribe``     ``channel``, ``token`` (private/presence channels)           ``ok`` (+ ``presence``) or ``error``
+``subscribe``     ``channel``, ``token`` (private/presence channels),          ``ok`` (+ ``presence``,
+                  ``since`` (channels with history: recover from there)        ``offset``, ``epoch``,
+                                                                               ``recovered``) or ``error``
 ``unsubscribe``   ``channel``                                                  ``ok``
 ``publish``       ``channel``, ``data`` (any JSON)                             ``ok`` or ``error``
 ``presence``      ``channel``                                                  ``ok`` + ``presence``
@@ -16,8 +18,20 @@ Server to client: ``ok`` and ``error`` (``code``, ``message``, ``channel``) answ
 ``message`` (``channel``, ``data``); ``join`` and ``leave`` (``channel``, ``member``:
 ``{"id", "user", "info"}``) on presence channels. Every object has ``"v": 1``.
 
-This module parses and builds envelopes; of the rest of fallback it uses only its codes
-and exceptions.
+On a channel with history (the tenant's ``history`` rules), every ``message``, ``join``
+and ``leave`` also carries its position: ``"offset"`` (an integer counting the channel's
+publications from 1) and ``"epoch"`` (a short string naming that run of offsets; it
+changes when history was lost as a whole). The ``ok`` answer to ``subscribe`` carries the
+channel's latest position as ``offset`` and ``epoch`` -- where to recover from if nothing
+arrives before the connection is lost. A ``subscribe`` may carry ``"since": {"offset": n,
+"epoch": "..."}``, the position of the last publication the client got: then the ``ok``
+says ``"recovered": true`` and is followed by every publication after ``since``, in
+order, before any live one (none missing, none twice), or it says ``"recovered": false``
+when history no longer reaches back that far (trimmed, expired, another epoch, more than
+the tenant's ``max_recovery`` missed) and only live publications follow.
+
+This module parses and builds envelopes; of the rest of fallback it uses only its codes,
+its exceptions and the history's `Position`.
 """
 
 from __future__ import annotations
@@ -28,6 +42,7 @@ import json
 import re
 from typing import Any
 
+from ..channels.history import Position
 from ..codes import EnvelopeErrorCode
 from ..exceptions import EnvelopeError
 
@@ -38,6 +53,10 @@ MAX_EVENT = 128
 # A leading "$" marks the server's own channels (fallback.tokens.RESERVED_PREFIX).
 _CHANNEL = re.compile(rf"(?=.{{1,{MAX_CHANNEL}}}$)\$?[A-Za-z0-9_\-=@,.;:+]+")
 _EVENT = re.compile(rf"[A-Za-z0-9_\-.:]{{1,{MAX_EVENT}}}")
+_EPOCH = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+#: The largest offset a ``since`` may name (a JSON-safe integer).
+MAX_OFFSET = 2**53 - 1
+SINCE_RULE = 'since must be {"offset": integer >= 0, "epoch": "1-64 of A-Z a-z 0-9 _ -"}'
 
 
 def valid_channel(name: object) -> bool:
@@ -64,6 +83,8 @@ class Request:
     token: str | None = None
     data: Any = None
     event: str = ""
+    #: ``subscribe``: the position to recover from.
+    since: Position | None = None
 
 
 def _request_id(value: Any) -> Any:
@@ -108,7 +129,25 @@ def parse(text: str) -> Request:
         raise EnvelopeError(
             EnvelopeErrorCode.BAD_REQUEST, "token must be a string", request_id, channel
         )
-    return Request(op, request_id, channel=channel, token=token, data=value.get("data"))
+    since = None
+    if op is Op.SUBSCRIBE and value.get("since") is not None:
+        since = _since(value["since"])
+        if since is None:
+            raise EnvelopeError(EnvelopeErrorCode.BAD_REQUEST, SINCE_RULE, request_id, channel)
+    return Request(
+        op, request_id, channel=channel, token=token, data=value.get("data"), since=since
+    )
+
+
+def _since(value: Any) -> Position | None:
+    if not isinstance(value, dict) or set(value) != {"offset", "epoch"}:
+        return None
+    offset, epoch = value["offset"], value["epoch"]
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
+        return None
+    if not isinstance(epoch, str) or not _EPOCH.fullmatch(epoch):
+        return None
+    return Position(offset, epoch)
 
 
 def _dump(obj: dict[str, Any]) -> str:
@@ -134,6 +173,12 @@ def error(code: int, message: str, request_id: Any = None, channel: str | None =
 
 def message(channel: str, data: Any) -> str:
     return _dump({"v": VERSION, "op": "message", "channel": channel, "data": data})
+
+
+def stamp(text: str, position: Position) -> str:
+    """An envelope as built here (a JSON object), with `position` added: the text members
+    of a channel with history get (`fallback.channels.Channels.keep_history`)."""
+    return f'{text[:-1]},"offset":{position.offset},"epoch":{json.dumps(position.epoch)}}}'
 
 
 def member(member_id: str, user: str | None, info: Any) -> dict[str, Any]:

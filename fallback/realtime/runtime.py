@@ -18,6 +18,7 @@ from typing import Any
 from .. import channels as channels_module
 from ..app.connection import Connection
 from ..channels import Channels
+from ..channels.history import Position, Recovery
 from ..codes import EnvelopeErrorCode, TokenErrorCode
 from ..core.connection_info import ConnectionInfo
 from ..core.logsafe import get_logger
@@ -111,8 +112,18 @@ class TenantRuntime:
         hub = self._hub if self._hub is not None else channels_module.hub()
         if not self._control_registered:
             hub.on_control(self._on_control)
+            for pattern, policy in self.tenant.history_policies():
+                hub.keep_history(
+                    self.tenant.hub_channel(pattern),
+                    policy.size,
+                    policy.ttl,
+                    stamp=envelope.stamp,
+                )
             self._control_registered = True
         return hub
+
+    def keeps_history(self, channel: str) -> bool:
+        return self.hub.history_rules.rule(self.tenant.hub_channel(channel)) is not None
 
     # -- what the backend API and in-process code call ----------------------------------
 
@@ -120,6 +131,25 @@ class TenantRuntime:
         """Send `data` to `channel`'s subscribers in every process."""
         self.messages_out.add()
         return self.hub.publish(self.tenant.hub_channel(channel), envelope.message(channel, data))
+
+    async def history(
+        self, channel: str, limit: int, since: Position | None = None
+    ) -> dict[str, Any]:
+        """The channel's kept publications as the envelopes subscribers got (the latest
+        `limit`, or the first `limit` after `since`) and its latest position.
+
+        Raises `ConfigurationError` for a channel without history and
+        `BrokerUnavailable` when the broker cannot answer."""
+        limit = max(0, min(limit, self.tenant.max_recovery))
+        page = await self.hub.history(self.tenant.hub_channel(channel), limit, since)
+        epoch = page.position.epoch
+        body: dict[str, Any] = {"channel": channel, **page.position.as_dict()}
+        if since is not None:
+            body["recovered"] = page.recovered
+        body["publications"] = [
+            json.loads(envelope.stamp(p.text, Position(p.offset, epoch))) for p in page.publications
+        ]
+        return body
 
     async def presence(self, channel: str) -> list[dict[str, Any]]:
         raw = await self.hub.presence(self.tenant.hub_channel(channel))
@@ -300,21 +330,37 @@ class ChannelConnection(Connection):
             self.user = claims.user_id
         info = {"user": claims.user_id, "info": dict(claims.info)} if claims else {}
         hub_channel = tenant.hub_channel(channel)
-        member_id = runtime.hub.join(self, hub_channel, info)
+        history = runtime.keeps_history(channel)
+        member_id = runtime.hub.join(self, hub_channel, info, recovering=history)
         if member_id is None:
             return
         self.subscriptions[channel] = member_id
         await runtime.hub.subscribed(hub_channel)
         if channel == ADMIN_CHANNEL:
             runtime.start_admin_feed()
+        # With history, live publications wait for this member from the join on, and the
+        # position read here is the seam: what follows it comes after the ``ok``.
+        recovery: Recovery | None = None
+        fields: dict[str, Any] = {}
+        if history:
+            recovery = await runtime.hub.recover(
+                self, hub_channel, request.since, tenant.max_recovery
+            )
+            if recovery.position.epoch:  # (none when the broker could not say)
+                fields.update(recovery.position.as_dict())
+        if request.since is not None:
+            fields["recovered"] = recovery is not None and recovery.recovered
         if kind is ChannelKind.PRESENCE:
             assert claims is not None
             members = await runtime.presence(channel)
-            self.send(envelope.ok(request.id, channel=channel, member=member_id, presence=members))
+            fields.update(member=member_id, presence=members)
+        self.send(envelope.ok(request.id, channel=channel, **fields))
+        if recovery is not None:
+            runtime.hub.release(self, hub_channel, recovery)
+        if kind is ChannelKind.PRESENCE:
+            assert claims is not None
             member = envelope.member(member_id, claims.user_id, dict(claims.info))
             self._announce("join", channel, member)
-        else:
-            self.send(envelope.ok(request.id, channel=channel))
 
     async def _unsubscribe(self, request: Request) -> None:
         channel = request.channel

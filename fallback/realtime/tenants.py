@@ -25,6 +25,11 @@ another. Configured in TOML (`load_config`), parsed with the standard library's 
     webhook = "http://127.0.0.1:9000/fallback-events"  # where browser triggers are POSTed
     max_channels_per_connection = 100
     admin = true                           # the admin page at /acme/admin
+    max_history_size = 1000                # bounds of this tenant's history rules ...
+    max_history_ttl = 86400                # ... (seconds)
+    max_recovery = 1000                    # most publications one recovery or read returns
+    [tenants.acme.history]                 # channels that keep history (first match wins)
+    "news-*" = { size = 100, ttl = 600 }   # the last 100 publications, for 10 minutes
     [tenants.acme.settings]                # Router settings for this tenant
     heartbeat_delay = 25
 """
@@ -38,9 +43,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..channels.history import DEFAULT_META_TTL, DEFAULT_RECOVERY_LIMIT, HistoryPolicy
 from ..exceptions import ConfigurationError
 from .ratelimit import Backoff
 from .tokens import is_reserved
+
+#: The largest history a tenant's rule may ask for unless the tenant says otherwise.
+DEFAULT_MAX_HISTORY_SIZE = 1_000
 
 _NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
@@ -65,6 +74,13 @@ class Tenant:
     webhook_queue: int = 10_000
     max_channels_per_connection: int = 100
     admin: bool = False
+    #: Channel pattern -> ``{"size": n, "ttl": seconds}``: the channels that keep history.
+    history: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    max_history_size: int = DEFAULT_MAX_HISTORY_SIZE
+    max_history_ttl: float = 86_400.0
+    #: The most publications one recovery answers (more missed: ``recovered: false``)
+    #: and one history read returns.
+    max_recovery: int = DEFAULT_RECOVERY_LIMIT
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -86,6 +102,30 @@ class Tenant:
             raise ConfigurationError(
                 f"tenant {self.name}: max_channels_per_connection must be >= 1"
             )
+        if self.max_recovery < 1:
+            raise ConfigurationError(f"tenant {self.name}: max_recovery must be >= 1")
+        self.history_policies()  # every rule valid and within the tenant's bounds
+
+    def history_policies(self) -> list[tuple[str, HistoryPolicy]]:
+        """The tenant's history rules, checked: (channel pattern, policy), in order."""
+        rules = []
+        if not isinstance(self.history, Mapping):
+            raise ConfigurationError(f"tenant {self.name}: history must be a table")
+        for pattern, rule in self.history.items():
+            where = f"tenant {self.name}: history rule {pattern!r}"
+            if not isinstance(rule, Mapping) or set(rule) - {"size", "ttl"}:
+                raise ConfigurationError(f"{where} must be {{ size = n, ttl = seconds }}")
+            size, ttl = rule.get("size"), rule.get("ttl")
+            if not isinstance(size, int) or not 1 <= size <= self.max_history_size:
+                raise ConfigurationError(
+                    f"{where}: size must be 1-{self.max_history_size} (max_history_size)"
+                )
+            if not isinstance(ttl, (int, float)) or not 0 < ttl <= self.max_history_ttl:
+                raise ConfigurationError(
+                    f"{where}: ttl must be 0-{self.max_history_ttl:g} s (max_history_ttl)"
+                )
+            rules.append((pattern, HistoryPolicy(size, ttl, max(DEFAULT_META_TTL, ttl))))
+        return rules
 
     def kind(self, channel: str) -> ChannelKind:
         if is_reserved(channel):

@@ -653,6 +653,8 @@
 
   // -- channels: the envelope protocol of a fallback channel server, over `sock`'s public
   // API (readyState, send). The socket tells it envelope(text), opened() and reset().
+  // On a channel with history each publication carries its position {offset, epoch}: a
+  // subscription keeps the last one it got, and subscribing again asks to recover since it.
   function channels(sock) {
     // waiting: request id -> done(answer), null until the first request (and then no
     // message is an envelope); early: requests made while CONNECTING.
@@ -664,20 +666,28 @@
       var text = JSON_.stringify(body);
       if (sock.readyState == CONNECTING) { (early || (early = [])).push(text); } else { sock.send(text); }
     }
-    function subscribe(channel, handler, options) {
+    function position(e) { return { offset: e.offset, epoch: e.epoch }; }
+    // (since: where to recover from; the page's options.since the first time)
+    function subscribe(channel, handler, options, since) {
       var all = subs, sub = all[channel] = { handler: handler || noop, options: options || {} };
-      request("subscribe", { channel: channel, token: sub.options.token }, function (answer) {
+      since = sub.position = since || sub.options.since || null;
+      request("subscribe", { channel: channel, token: sub.options.token, since: since || undefined }, function (answer) {
         if (all[channel] !== sub) { return; }
         if (answer.op == "error") {
           delete all[channel];
           return (sub.options.onerror || noop)(answer);
         }
+        // Recovered: the missed publications follow (and move the position on); else
+        // nothing before the channel's current position is coming.
+        if (typeof answer.offset == "number" && answer.recovered !== true) { sub.position = position(answer); }
         (sub.options.onsubscribe || noop)(answer);
+        if (since && answer.recovered === false) { unrecovered(sub, channel, since, answer); }
       });
       return {
         unsubscribe: function () { unsubscribe(channel); },
         publish: function (data, done) { publish(channel, data, done); },
-        presence: function (done) { presence(channel, done); }
+        presence: function (done) { presence(channel, done); },
+        position: function () { return all[channel] === sub ? sub.position : null; }
       };
     }
     function unsubscribe(channel, done) {
@@ -691,6 +701,20 @@
       request("presence", { channel: channel }, function (answer) {
         if (done) { done(answer.op == "ok" ? answer.presence : null, answer); }
       });
+    }
+    // A publication of `sub` at e's position: false if it had it already. Another epoch
+    // live means history was lost meanwhile (a Redis restarted): the page may have a gap.
+    function advance(sub, e, channel) {
+      var at = sub.position;
+      if (typeof e.offset != "number") { return true; }
+      if (at && at.epoch === e.epoch && e.offset <= at.offset) { return false; }
+      sub.position = position(e);
+      if (at && at.epoch !== e.epoch) { unrecovered(sub, channel, at, e); }
+      return true;
+    }
+    function unrecovered(sub, channel, since, answer) {
+      (sub.options.onunrecovered || noop)(answer);
+      sock._emit("unrecovered", { channel: channel, since: since, position: sub.position });
     }
     return {
       subscribe: subscribe,
@@ -709,9 +733,9 @@
           delete waiting[e.id];
           done(e);
         } else if (e.op == "message" && (sub = subs[e.channel])) {
-          sub.handler(e.data, e);
+          if (advance(sub, e, e.channel)) { sub.handler(e.data, e); }
         } else if ((e.op == "join" || e.op == "leave") && (sub = subs[e.channel])) {
-          (sub.options["on" + e.op] || noop)(e.member, e);
+          if (advance(sub, e, e.channel)) { (sub.options["on" + e.op] || noop)(e.member, e); }
         } else {
           return false;
         }
@@ -722,12 +746,25 @@
         early = null;
         for (var i = 0; i < list.length && sock.readyState == OPEN; i++) { sock.send(list[i]); }
       },
-      // A new server-side connection (after 1012): what this socket had subscribed, again.
+      // Whether a subscription has a position to recover from (worth a new connection
+      // when the old one cannot be resumed).
+      recoverable: function () {
+        for (var channel in subs) { if (subs[channel].position) { return true; } }
+        return false;
+      },
+      // What of the unacknowledged `sent` a new connection gets again: not our (un)subscribes.
+      replayable: function (sent) {
+        var keep = [];
+        for (var i = 0; i < sent.length; i++) { if (!/^\{"v":1,"op":"(un)?subscribe"/.test(sent[i])) { keep.push(sent[i]); } }
+        return keep;
+      },
+      // A new server-side connection: what this socket had subscribed, again, each
+      // recovering from the last position it got.
       reset: function () {
         var old = subs, channel;
         waiting = {};
         subs = {};
-        for (channel in old) { subscribe(channel, old[channel].handler, old[channel].options); }
+        for (channel in old) { subscribe(channel, old[channel].handler, old[channel].options, old[channel].position); }
       }
     };
   }
@@ -813,6 +850,7 @@
     resume: true,              // survive dropped transports where the server offers resume
     reconnectDelay: 100,       // first reconnect after this many ms, doubling, with jitter ...
     maxReconnectDelay: 5000,   // ... up to this
+    recoverTimeout: 60000,     // ms to keep reaching for a server while channels can recover
     retryAfter: 3600000,       // a transport that failed is skipped for this long
     remember: true,            // keep what worked and failed in localStorage
     flash: null                // {swf, script, swfobject}: web-socket-js files the site hosts
@@ -926,6 +964,7 @@
 
   proto._next = function () {
     var self = this, plan = this._plan, name = plan.next();
+    if (!name && self._reconnecting) { return self._retryRestart(1006, "All transports failed"); }
     if (!name) { return self._finish(1006, "All transports failed", false, true); }
     var url = self._sessionUrl(self._ledger.offered && name != "flash" ? "fb_resume=1" : "");
     self._connect(name, url, attemptTimeout(plan.timeout, !plan.candidates.length, name), "_abandon");
@@ -1038,6 +1077,10 @@
     // Reconnecting after a restart, we may still reach a server on its way out (1012) or
     // one that is full (1013): try again, as long as a resume would have been allowed.
     if (this._reconnecting && (code == 1012 || code == 1013)) { return this._retryRestart(code, reason); }
+    // A resume refused (3009-3011: the server died, or we were away too long; an
+    // EventSource may even have retried by itself): channels with history recover on a
+    // new connection instead.
+    if (code >= 3009 && code <= 3011 && (this._resuming || this._ledger.cid) && this._channels.recoverable()) { return this._restart(); }
     if (this._ledger.cid && this.readyState == OPEN) {
       // 1012: the server is restarting. It acknowledged what it got just before; open a
       // new connection (a load balancer picks another server) and send the rest there.
@@ -1069,6 +1112,7 @@
     self._stop();
     self._resuming = true;
     if (ledger.expired(now(), plan.grace)) {
+      if (self._channels.recoverable()) { return self._restart(); }
       return self._finish(3009, "Resume grace period expired", false, true);
     }
     n = ++ledger.attempts;
@@ -1089,7 +1133,8 @@
   proto._retryRestart = function (code, reason) {
     var self = this, n = ++this._ledger.attempts;
     self._stop();
-    if (now() - self._restartAt > self._plan.grace) { return self._finish(code, reason, true); }
+    var limit = self._channels.recoverable() ? self._options.recoverTimeout : self._plan.grace;
+    if (now() - self._restartAt > limit) { return self._finish(code, reason, code != 1006, code == 1006); }
     self._timer = later(function () {
       self._plan.again();
       self._next();
@@ -1099,6 +1144,8 @@
   proto._restart = function () {
     this._restartAt = now();
     this._stop();
+    // (Subscriptions are made again, recovering, by the channels' reset: not replayed.)
+    this._ledger.unacked = this._channels.replayable(this._ledger.unacked);
     this._queue = this._ledger.restart();
     this._resuming = false;
     this._reconnecting = true; // the page's socket stays OPEN meanwhile
@@ -1137,9 +1184,10 @@
   };
 
   // -- the channel API (README: "Channels, tokens and the backend API") -----------------
-  // subscribe(channel, handler, {token, onjoin, onleave, onerror, onsubscribe}) returns
-  // {unsubscribe, publish, presence}; unsubscribe(channel, done); publish(channel, data,
-  // done); presence(channel, done(members)); trigger(event, data, done).
+  // subscribe(channel, handler, {token, since, onjoin, onleave, onerror, onsubscribe,
+  // onunrecovered}) returns {unsubscribe, publish, presence, position}; unsubscribe(channel,
+  // done); publish(channel, data, done); presence(channel, done(members)); trigger(event,
+  // data, done). The socket emits "unrecovered" when history did not reach back.
   function channelMethod(name) {
     return function (a, b, c) { return this._channels[name](a, b, c); };
   }

@@ -55,6 +55,8 @@ EXAMPLES = {
     "docs/guides/channels.md python: from fallback import Connection, channels": "tests/docs/test_readme_examples.py::test_the_channels_example_serves_a_room",
     "docs/guides/channels.md toml: # fallback.toml — python -m fallback serve --config fallback.toml": "tests/docs/test_readme_examples.py::test_a_curl_backend_publishes_to_browsers_with_the_readme_config",
     "docs/guides/channels.md sh: curl -s http://127.0.0.1:8080/acme/api/publish \\": "tests/docs/test_readme_examples.py::test_a_curl_backend_publishes_to_browsers_with_the_readme_config",
+    "docs/guides/channels.md toml: [tenants.acme]": "tests/realtime/test_history.py::test_the_documented_history_config_parses_into_these_rules",
+    'docs/guides/channels.md js: var sub = sock.subscribe("news-eu", function (data, e) {': "tests/browser/test_recovery.py::test_the_documented_saved_position_snippet_recovers_across_a_reload",
     'docs/guides/channels.md js: jwt.sign({sub: "ann", tenant: "acme", channels: "presence-team-*", info: {name: "Ann"}},': "test_the_jsonwebtoken_call_makes_a_token_we_accept",
     "docs/guides/flash.md sh: python -m fallback serve chat:Chat --host 0.0.0.0 --port 8080 --flash-policy-port 8843": "test_the_serve_commands_start",
     "docs/guides/operations.md sh: python -m fallback serve app:Chat --prefix /chat --stats-path /_stats --stats-allow 127.0.0.1,10.0.0.0/8": "test_the_serve_commands_start",

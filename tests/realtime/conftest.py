@@ -22,6 +22,8 @@ GLOBEX_SECRET = "globex-secret-0123456789"
 ACME_KEY = "acme-api-key-0123456789"
 GLOBEX_KEY = "globex-api-key-0123456789"
 FAST_SECRET = "fast-secret-0123456789"
+KEEPER_SECRET = "keeper-secret-0123456789"
+KEEPER_KEY = "keeper-api-key-0123456789"
 
 
 class WebhookReceiver(tornado.web.RequestHandler):
@@ -73,7 +75,18 @@ def live() -> Iterator[LiveServer]:
             secret=FAST_SECRET,
             settings={"heartbeat_delay": 0.4, "resume_grace": 1.5, "disconnect_delay": 1.0},
         )
-        app, _ = build_application([acme, globex, quiet, fast], authorize={"acme": authorize})
+        keeper = Tenant(  # channels with history (tests/realtime/test_history.py)
+            name="keeper",
+            prefix="/keeper",
+            secret=KEEPER_SECRET,
+            api_key=KEEPER_KEY,
+            client_publish=("feed-*",),
+            history={"feed-*": {"size": 5, "ttl": 600}, "presence-feed-*": {"size": 50, "ttl": 60}},
+            max_recovery=20,
+        )
+        app, _ = build_application(
+            [acme, globex, quiet, fast, keeper], authorize={"acme": authorize}
+        )
         app.add_handlers(r".*", [(r"/hook", WebhookReceiver)])
         return app
 

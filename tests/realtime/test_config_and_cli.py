@@ -94,6 +94,8 @@ def test_serve_config_and_admin_cli(tmp_path: Path):
         secret = "{SECRET}"
         api_key = "{KEY}"
         client_publish = ["chat-*"]
+        [tenants.acme.history]
+        "hist-*" = {{ size = 10, ttl = 60 }}
 
         [tenants.globex]
         prefix = "/globex"
@@ -121,6 +123,16 @@ def test_serve_config_and_admin_cli(tmp_path: Path):
         assert json.loads(result.stdout)["ok"] is True
         message = json.loads(client.receive_messages(1)[0])
         assert message == {"v": 1, "op": "message", "channel": "chat-x", "data": {"hello": "cli"}}
+
+        for n in range(3):
+            run_admin(base + "/acme", KEY, "publish", "hist-x", str(n))
+        history = json.loads(
+            run_admin(base + "/acme", KEY, "history", "hist-x", "--limit", "2").stdout
+        )
+        assert [p["data"] for p in history["publications"]] == [1, 2]
+        since = f"1:{history['epoch']}"
+        after = run_admin(base + "/acme", KEY, "history", "hist-x", "--since", since)
+        assert [p["offset"] for p in json.loads(after.stdout)["publications"]] == [2, 3]
 
         channels = json.loads(run_admin(base + "/acme", KEY, "channels").stdout)
         assert channels == {"channels": {"chat-x": 1}}

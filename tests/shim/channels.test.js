@@ -112,3 +112,66 @@ test("after a reconnection every subscription is made again, and old requests ar
   assert.strictEqual(c.envelope('{"v":1,"op":"message","channel":"b","data":2}'), true);
   assert.deepStrictEqual(seen, [["b", 2]]);
 });
+
+// -- positions and recovery (channels with history) ----------------------------------------
+
+const plain = (value) => JSON.parse(JSON.stringify(value)); // (objects of the page's realm)
+
+function positioned() {
+  const sock = fakeSocket(1);
+  sock.events = [];
+  sock._emit = (type, extra) => sock.events.push([type, extra.channel]);
+  return [sock, channels(sock)];
+}
+
+test("a subscription keeps the last position it got and drops what it had already", () => {
+  const [sock, c] = positioned();
+  const seen = [];
+  const sub = c.subscribe("news", (data) => seen.push(data));
+  assert.strictEqual(c.recoverable(), false);
+  c.envelope('{"v":1,"op":"ok","id":1,"offset":4,"epoch":"e1"}');
+  assert.deepStrictEqual(plain(sub.position()), { offset: 4, epoch: "e1" });
+  assert.strictEqual(c.recoverable(), true);
+  c.envelope('{"v":1,"op":"message","channel":"news","data":"a","offset":5,"epoch":"e1"}');
+  c.envelope('{"v":1,"op":"message","channel":"news","data":"a again","offset":5,"epoch":"e1"}');
+  c.envelope('{"v":1,"op":"message","channel":"news","data":"b","offset":6,"epoch":"e1"}');
+  c.envelope('{"v":1,"op":"message","channel":"news","data":"new epoch","offset":1,"epoch":"e2"}');
+  assert.deepStrictEqual(seen, ["a", "b", "new epoch"]);
+  assert.deepStrictEqual(plain(sub.position()), { offset: 1, epoch: "e2" });
+  assert.deepStrictEqual(sock.events, [["unrecovered", "news"]]); // history was lost meanwhile
+});
+
+test("subscribing again asks to recover since the last position, and the recovered ones move it on", () => {
+  const [sock, c] = positioned();
+  const seen = [];
+  c.subscribe("news", (data) => seen.push(data));
+  c.envelope('{"v":1,"op":"ok","id":1,"offset":7,"epoch":"e1"}');
+  c.envelope('{"v":1,"op":"message","channel":"news","data":"m8","offset":8,"epoch":"e1"}');
+  c.reset(); // a new connection
+  assert.deepStrictEqual(sock.sent[1], {
+    v: 1, op: "subscribe", id: 2, channel: "news", since: { offset: 8, epoch: "e1" },
+  });
+  // recovered: the answer names the newest position, but the position moves only as the
+  // missed publications arrive (a connection lost in between asks from there again)
+  c.envelope('{"v":1,"op":"ok","id":2,"offset":10,"epoch":"e1","recovered":true}');
+  c.reset();
+  assert.deepStrictEqual(sock.sent[2].since, { offset: 8, epoch: "e1" });
+  c.envelope('{"v":1,"op":"ok","id":3,"offset":10,"epoch":"e1","recovered":true}');
+  c.envelope('{"v":1,"op":"message","channel":"news","data":"m9","offset":9,"epoch":"e1"}');
+  c.envelope('{"v":1,"op":"message","channel":"news","data":"m10","offset":10,"epoch":"e1"}');
+  assert.deepStrictEqual(seen, ["m8", "m9", "m10"]);
+});
+
+test("when history does not reach back the page hears it, and the position jumps to the newest", () => {
+  const [sock, c] = positioned();
+  const told = [];
+  const sub = c.subscribe("news", () => {}, {
+    since: { offset: 3, epoch: "old" },
+    onunrecovered: (answer) => told.push(answer.offset),
+  });
+  assert.deepStrictEqual(sock.sent[0].since, { offset: 3, epoch: "old" });
+  c.envelope('{"v":1,"op":"ok","id":1,"offset":40,"epoch":"e9","recovered":false}');
+  assert.deepStrictEqual(told, [40]);
+  assert.deepStrictEqual(sock.events, [["unrecovered", "news"]]);
+  assert.deepStrictEqual(plain(sub.position()), { offset: 40, epoch: "e9" });
+});

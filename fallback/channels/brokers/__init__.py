@@ -17,7 +17,7 @@ def broker_from_url(url: str | None, **options: object) -> Broker:
     if url.startswith(("redis://", "rediss://", "unix://")):
         from .redis import RedisBroker
 
-        return RedisBroker(url, **options)  # type: ignore[arg-type]
+        return RedisBroker(url, **options)
     raise ValueError(f"unknown broker URL {url!r}; use memory:// or redis://host:port/db")
 
 

@@ -7,6 +7,8 @@ import dataclasses
 import enum
 from collections.abc import Callable, Mapping
 
+from ..history import HistoryPolicy, Position, Publication
+
 
 class EventKind(enum.Enum):
     MESSAGE = "m"
@@ -26,6 +28,8 @@ class RemoteEvent:
     data: str
     #: The member's presence info as JSON text (JOIN only).
     info: str = ""
+    #: Where a MESSAGE of a channel with history sits in it (None: no history).
+    position: Position | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -94,6 +98,27 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     def publish(self, channel: str, kind: EventKind, data: str, info: str = "") -> None:
         """Tell the other processes; the caller has already delivered locally."""
+
+    @abc.abstractmethod
+    def append(self, channel: str, text: str, policy: HistoryPolicy) -> Position | bool:
+        """Publish `text` on `channel`, which keeps history by `policy`: it gets the next
+        position, shared by every process.
+
+        A `Position` means it was appended now and the caller delivers locally with it;
+        True that every process -- this one too -- gets it back through ``on_event``, with
+        its position, in position order; False that the broker could not take it (it is
+        unavailable): the caller delivers locally without a position, as for a channel
+        without history.
+        """
+
+    @abc.abstractmethod
+    async def read_history(
+        self, channel: str, policy: HistoryPolicy, after: int | None, count: int
+    ) -> tuple[Position, list[Publication]]:
+        """The channel's latest position and up to `count` kept publications after offset
+        `after` (None: the latest `count`), oldest first. A channel that never had a
+        publication gets a position (offset 0) here, so that a subscriber has one to
+        recover from. Raises `BrokerUnavailable` when the broker cannot answer."""
 
     @abc.abstractmethod
     def presence_add(self, channel: str, member_id: str, info: str) -> None: ...

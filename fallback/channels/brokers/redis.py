@@ -8,11 +8,21 @@ Layout in Redis (``ns`` is the namespace, ``fallback`` by default):
 * pub/sub channel ``ns:ctl`` -- every process, so the reader always has a subscription;
 * hash ``ns:p:<channel>`` -- presence: member id -> info JSON, for every process;
 * key ``ns:n:<node>`` -- this process is alive (expires ``node_ttl`` after it dies, and
-  presence readers then ignore and delete its members).
+  presence readers then ignore and delete its members);
+* stream ``ns:s:<channel>`` and hash ``ns:m:<channel>`` (``o``: last offset, ``e``:
+  epoch) -- history, for channels with a history rule (`fallback.channels.history`).
 
 Wire format of a pub/sub payload: ``<node>.<seq>|<kind>|<data>`` (``|<info>`` after a
 JOIN's member id), where ``seq`` numbers this process's publishes on that channel (1, 2,
-3...). Processes skip their own payloads: they delivered locally already.
+3...). Processes skip their own payloads: they delivered locally already -- except
+publications with history, ``<node>.<seq>|h|<offset>|<epoch>|<data>``: one Lua script
+(`APPEND`) gives them their offset, adds them to the stream and publishes them, atomically,
+so every process, the publisher's too, delivers them in offset order as they come back
+(one round trip, pipelined with the rest of the queue; no second write on the hot path).
+
+The seam of a recovery: a process reads history only once its pub/sub subscription to the
+channel is confirmed, so every publication is either in what the read returns or arrives
+by pub/sub afterwards (or both: `fallback.channels.local` keeps each member's once).
 
 When Redis goes away, local delivery goes on (the hub never waits for the broker); publishes
 meanwhile cannot reach other processes and are counted in ``stats.lost``; the broker
@@ -33,22 +43,19 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import random
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from ...core.logsafe import get_logger
-from .base import Broker, BrokerStats, EventHandler, EventKind, RemoteEvent, member_counts
-
-log = get_logger("fallback.brokers.redis")
-
-#: A queued command: (is it a publish, how to add it to a pipeline).
-_Op = tuple[bool, Callable[[Any], None]]
+from ...exceptions import BrokerUnavailable
+from ..history import HistoryPolicy, Position, Publication, new_epoch
+from .base import Broker, EventKind, RemoteEvent, member_counts
+from .redis_link import RedisLink, _glob_escape, _text, log
+from .redis_streams import APPEND, HISTORY_KIND, READ, parse_read_reply
 
 #: Channels whose publish sequence a process remembers (least recently used forgotten
 #: first; a forgotten channel starts again at 1, which receivers take as a new sequence).
@@ -56,84 +63,25 @@ MAX_SEQUENCES = 100_000
 #: Seconds between two log lines about missed events (they are all counted).
 MISSED_LOG_INTERVAL = 5.0
 
-#: Most commands written in one pipeline round trip.
-PIPELINE_BATCH = 1000
 
-
-class RedisBroker(Broker):
-    def __init__(
-        self,
-        url: str,
-        *,
-        namespace: str = "fallback",
-        node_ttl: float = 15.0,
-        max_backoff: float = 5.0,
-        max_pending: int = 100_000,
-        command_timeout: float = 3.0,
-    ) -> None:
-        self.url = url
-        self.namespace = namespace
+class RedisBroker(RedisLink, Broker):
+    def __init__(self, url: str, **options: Any) -> None:
+        """`options`: those of `RedisLink` (namespace, node_ttl, max_backoff, max_pending,
+        command_timeout)."""
+        super().__init__(url, **options)
         self.node_id = uuid.uuid4().hex[:12]
-        self.node_ttl = node_ttl
-        self.max_backoff = max_backoff
-        self.max_pending = max_pending
-        #: How long Redis may take to answer before it counts as gone. A Redis that hangs
-        #: behind a live TCP connection fails nothing by itself; every wait is bounded by
-        #: this instead (connecting, the liveness write, presence and count reads).
-        self.command_timeout = command_timeout
-        self.stats = BrokerStats(connected=False)
-        self._on_event: EventHandler | None = None
         self._channels: set[str] = set()
         #: Subscriptions Redis has not confirmed yet: channel -> waiters.
         self._pending_subscriptions: dict[str, list[asyncio.Future[None]]] = {}
         self._presence: dict[str, dict[str, str]] = {}
-        self._outbox: collections.deque[_Op] = collections.deque()
-        self._writing = False  # a pipeline is out, waiting for Redis's replies
-        self._wakeup = asyncio.Event()
-        self._client: aioredis.Redis | None = None
-        #: The connection publishes (and presence writes) go out on; see `_connect`.
-        self._writer_client: aioredis.Redis | None = None
-        self._pubsub: Any = None
-        self._supervisor: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._down_since: float | None = time.monotonic()
-        self._outage_logged = False
-        self._lost_at_outage = 0
-        self._ready = asyncio.Event()
         #: The number of this process's last publish on each channel key.
         self._sequences: collections.OrderedDict[str, int] = collections.OrderedDict()
         #: Receiving: channel key -> publisher node -> the number of its last event seen.
         self._seen: dict[str, dict[str, int]] = {}
         self._missed_unlogged = 0
         self._missed_logged_at = 0.0
-
-    # -- lifecycle --------------------------------------------------------------------
-
-    async def start(self, on_event: EventHandler) -> None:
-        """Start the connection loop; waits up to a second for the first connection."""
-        self._on_event = on_event
-        self._stopping = False
-        self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), 1.0)
-
-    async def stop(self) -> None:
-        """Stop within a few seconds, whatever state the connection is in.
-
-        Cancellation alone is not trusted to end the loops (a client library may swallow
-        it mid-command), so each loop also checks ``_stopping``, and every wait is bounded.
-        """
-        self._stopping = True
-        self._wakeup.set()
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            await asyncio.wait([self._supervisor], timeout=3.0)
-            self._supervisor = None
-        client = self._client
-        if client is not None and self.stats.connected:
-            with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
-                await asyncio.wait_for(self._forget_self(client), 2.0)
-        await self._close_connection()
+        #: The history scripts' SHA1s on the current connection (loaded by `_connected`).
+        self._scripts: dict[str, str] = {}
 
     # -- the Broker interface ------------------------------------------------------------
 
@@ -154,17 +102,6 @@ class RedisBroker(Broker):
         waiters.append(future)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(future, 2.0)
-
-    async def written(self, timeout: float = 2.0) -> bool:
-        """Wait until everything queued so far has been answered by Redis (bounded); False
-        if that did not happen in time (or the broker is down). Before a clean handover,
-        say, or to know that the next publish leaves at once."""
-        deadline = time.monotonic() + timeout
-        while self._outbox or self._writing:
-            if not self.stats.connected or time.monotonic() >= deadline:
-                return False
-            await asyncio.sleep(0.005)
-        return True
 
     def unsubscribe(self, channel: str) -> None:
         if channel not in self._channels:
@@ -250,6 +187,57 @@ class RedisBroker(Broker):
         members.update(local)
         return members
 
+    # -- history ------------------------------------------------------------------------
+
+    def append(self, channel: str, text: str, policy: HistoryPolicy) -> bool:
+        key = self._channel_key(channel)
+        sender = self._sender(key)
+        sha = self._scripts.get("append")
+        args = (
+            sha,
+            3,
+            self._stream_key(channel),
+            self._meta_key(channel),
+            key,
+            sender,
+            text,
+            policy.size,
+            int(policy.ttl * 1000),
+            int(policy.meta_ttl * 1000),
+            new_epoch(),
+        )
+        if sha is None or not self._enqueue((True, lambda pipe: pipe.evalsha(*args))):
+            self.stats.lost += 1
+            return False
+        return True
+
+    async def read_history(
+        self, channel: str, policy: HistoryPolicy, after: int | None, count: int
+    ) -> tuple[Position, list[Publication]]:
+        client, sha = self._client, self._scripts.get("read")
+        if client is None or sha is None or not self.stats.connected:
+            raise BrokerUnavailable(f"broker {self.url} is unavailable")
+        try:
+            reply = await asyncio.wait_for(
+                client.evalsha(
+                    sha,
+                    2,
+                    self._stream_key(channel),
+                    self._meta_key(channel),
+                    "" if after is None else str(after),
+                    count,
+                    new_epoch(),
+                    int(policy.meta_ttl * 1000),
+                    int(policy.ttl * 1000),
+                ),
+                self.command_timeout,
+            )
+        except (TimeoutError, RedisError, OSError) as error:
+            raise BrokerUnavailable(
+                f"history of {channel!r} from {self.url}: {self._describe(error)}"
+            ) from None
+        return parse_read_reply(reply)
+
     # -- internals --------------------------------------------------------------------
 
     def _sender(self, key: str) -> str:
@@ -287,11 +275,6 @@ class RedisBroker(Broker):
                 )
                 self._missed_unlogged = 0
                 self._missed_logged_at = now
-
-    def _describe(self, error: BaseException) -> str:
-        if isinstance(error, TimeoutError) and not str(error):
-            return f"no answer within {self.command_timeout:g} s"
-        return str(error) or type(error).__name__
 
     async def _read_presence(self, client: aioredis.Redis, channel: str) -> dict[str, str]:
         """Members of `channel` in Redis, minus (and deleting) those of dead processes."""
@@ -331,73 +314,20 @@ class RedisBroker(Broker):
     def _presence_key(self, channel: str) -> str:
         return f"{self.namespace}:p:{channel}"
 
-    def _enqueue(self, op: _Op) -> bool:
-        if not self.stats.connected or len(self._outbox) >= self.max_pending:
-            return False
-        self._outbox.append(op)
-        self._wakeup.set()
-        return True
+    def _stream_key(self, channel: str) -> str:
+        return f"{self.namespace}:s:{channel}"
 
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        task.add_done_callback(_ignore_result)
+    def _meta_key(self, channel: str) -> str:
+        return f"{self.namespace}:m:{channel}"
 
-    async def _supervise(self) -> None:
-        backoff = 0.05
-        while not self._stopping:
-            try:
-                await asyncio.wait_for(self._connect(), self.command_timeout)
-            except (TimeoutError, RedisError, OSError) as connect_error:
-                await self._close_connection()
-                self._mark_down(connect_error)
-                delay = backoff * (0.5 + random.random())
-                backoff = min(backoff * 2, self.max_backoff)
-                await asyncio.sleep(delay)
-                continue
-            backoff = 0.05
-            self._mark_up()
-            tasks = [
-                asyncio.ensure_future(self._read()),
-                asyncio.ensure_future(self._write()),
-                asyncio.ensure_future(self._keep_alive()),
-            ]
-            try:
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.wait(tasks, timeout=2.0)
-            failure: BaseException | None = None
-            for task in tasks:  # retrieve every outcome, so none is logged as unretrieved
-                if task.done() and not task.cancelled():
-                    error = task.exception()
-                    if task in done and error is not None:
-                        failure = error
-            await self._close_connection()
-            if not self._stopping:
-                self._mark_down(failure)
-
-    async def _connect(self) -> None:
-        client = aioredis.Redis.from_url(
-            self.url, socket_connect_timeout=2, socket_keepalive=True, health_check_interval=5
-        )
-        self._client = client
-        await client.ping()
-        # Publishes leave on a connection of their own with no socket timeout and no
-        # health check: then redis-py writes a command in the very step that sends it
-        # (a timeout wraps the write in a task of its own, a loop iteration later -- after
-        # the flush of this process's local fan-out, which other processes would then wait
-        # for). A Redis that hangs is still noticed: `_keep_alive` bounds its command by
-        # `command_timeout`, and its failure restarts every task, this one too.
-        writer = aioredis.Redis.from_url(
-            self.url,
-            socket_connect_timeout=2,
-            socket_keepalive=True,
-            socket_timeout=None,
-            health_check_interval=0,
-        )
-        self._writer_client = writer
-        await writer.ping()
+    async def _connected(self, client: aioredis.Redis) -> None:
+        writer = self._writer_client
+        assert writer is not None
+        # Loaded on every new connection: a Redis that restarted has forgotten them.
+        self._scripts = {
+            "append": await writer.script_load(APPEND),
+            "read": await client.script_load(READ),
+        }
         pubsub = client.pubsub()
         self._pubsub = pubsub
         for channel in self._channels:
@@ -411,50 +341,6 @@ class RedisBroker(Broker):
             if members:
                 pipe.hset(self._presence_key(channel), mapping=dict(members))  # type: ignore[arg-type]
         await pipe.execute()
-
-    async def _close_connection(self) -> None:
-        pubsub, client, writer = self._pubsub, self._client, self._writer_client
-        self._pubsub = self._client = self._writer_client = None
-        # Bounded too: closing politely talks to a Redis that may not answer.
-        if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(pubsub.aclose(), self.command_timeout)
-        for each in (client, writer):
-            if each is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(each.aclose(), self.command_timeout)
-
-    def _mark_up(self) -> None:
-        if self._outage_logged and self._down_since is not None:
-            log.warning(
-                "broker %s: connected after %.1f s without it; %d publishes could not reach "
-                "other processes meanwhile",
-                self.url,
-                time.monotonic() - self._down_since,
-                self.stats.lost - self._lost_at_outage,
-            )
-        self.stats.connected = True
-        self._down_since = None
-        self._outage_logged = False
-        self._ready.set()
-
-    def _mark_down(self, error: BaseException | None) -> None:
-        if self.stats.connected:
-            self.stats.reconnects += 1
-        if not self._outage_logged:
-            log.warning(
-                "broker %s: unavailable (%s); local delivery continues, cross-process "
-                "delivery waits until it is back",
-                self.url,
-                self._describe(error) if error is not None else "connection closed",
-            )
-            self._outage_logged = True
-            if self._down_since is None:
-                self._down_since = time.monotonic()
-            self._lost_at_outage = self.stats.lost
-        self.stats.connected = False
-        self.stats.lost += sum(1 for is_publish, _ in self._outbox if is_publish)
-        self._outbox.clear()
 
     async def _read(self) -> None:
         pubsub = self._pubsub
@@ -500,11 +386,21 @@ class RedisBroker(Broker):
     def _parse(self, channel: str, payload: str, key: str) -> RemoteEvent | None:
         sender, _, rest = payload.partition("|")
         node, dot, seq_text = sender.partition(".")
-        if node == self.node_id:
-            return None
-        if dot and seq_text.isdigit():  # (processes of older versions send no number)
-            self._account(key, node, int(seq_text))
         kind_text, _, data = rest.partition("|")
+        own = node == self.node_id
+        if own and kind_text != HISTORY_KIND:
+            return None  # delivered here already (publications with history come back)
+        if not own and dot and seq_text.isdigit():  # (older versions send no number)
+            self._account(key, node, int(seq_text))
+        if kind_text == HISTORY_KIND:
+            offset, _, rest = data.partition("|")
+            epoch, _, text = rest.partition("|")
+            if not offset.isdigit() or not epoch:
+                log.warning("ignoring a malformed broker payload on %r", channel)
+                return None
+            return RemoteEvent(
+                channel, EventKind.MESSAGE, text, position=Position(int(offset), epoch)
+            )
         try:
             kind = EventKind(kind_text)
         except ValueError:
@@ -514,52 +410,3 @@ class RedisBroker(Broker):
             member, _, info = data.partition("|")
             return RemoteEvent(channel, kind, member, info)
         return RemoteEvent(channel, kind, data)
-
-    async def _write(self) -> None:
-        client = self._writer_client
-        assert client is not None
-        while not self._stopping:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._outbox and not self._stopping:
-                pipe = client.pipeline(transaction=False)
-                publishes = 0
-                for _ in range(min(len(self._outbox), PIPELINE_BATCH)):
-                    is_publish, add = self._outbox.popleft()
-                    publishes += is_publish
-                    add(pipe)
-                self._writing = True
-                try:
-                    await pipe.execute()
-                except BaseException:
-                    self.stats.unconfirmed += publishes
-                    raise
-                finally:
-                    self._writing = False
-                self.stats.published += publishes
-
-    async def _keep_alive(self) -> None:
-        client = self._client
-        assert client is not None
-        while not self._stopping:
-            await asyncio.sleep(self.node_ttl / 3)
-            # The one command that is always running now and then: a Redis that stops
-            # answering is noticed here, and this task's failure restarts all the others.
-            await asyncio.wait_for(
-                client.set(self._node_key, "1", ex=max(1, int(self.node_ttl))),
-                self.command_timeout,
-            )
-
-
-def _glob_escape(text: str) -> str:
-    """Escape Redis glob metacharacters so a channel prefix matches literally."""
-    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
-def _ignore_result(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled():
-        task.exception()

@@ -96,3 +96,44 @@ def test_answers_are_compact_json():
         envelope.message("news", {"a": "é"})
         == '{"v":1,"op":"message","channel":"news","data":{"a":"é"}}'
     )
+
+
+def test_a_subscribe_may_carry_the_position_to_recover_from():
+    from fallback.channels.history import Position
+
+    request = envelope.parse(
+        '{"op":"subscribe","id":1,"channel":"news","since":{"offset":41,"epoch":"a1b2"}}'
+    )
+    assert request.since == Position(41, "a1b2")
+    assert envelope.parse('{"op":"subscribe","channel":"news","since":null}').since is None
+    # (only subscribe recovers: elsewhere the field means nothing)
+    assert envelope.parse('{"op":"publish","channel":"n","since":5}').since is None
+
+
+@given(
+    st.one_of(
+        st.integers(), st.text(), st.lists(st.integers()), st.dictionaries(st.text(), st.integers())
+    )
+)
+def test_any_other_since_is_a_bad_request_naming_since(value):
+    text = json.dumps({"op": "subscribe", "id": 3, "channel": "news", "since": value})
+    if value is None:
+        return
+    with pytest.raises(EnvelopeError) as caught:
+        envelope.parse(text)
+    assert caught.value.code == ErrorCode.BAD_REQUEST and "since" in caught.value.message
+    assert caught.value.request_id == 3
+
+
+def test_stamp_adds_the_position_to_an_envelope_and_keeps_it_json():
+    from fallback.channels.history import Position
+
+    text = envelope.stamp(envelope.message("news", {"a": "}"}), Position(7, "e-1"))
+    assert json.loads(text) == {
+        "v": 1,
+        "op": "message",
+        "channel": "news",
+        "data": {"a": "}"},
+        "offset": 7,
+        "epoch": "e-1",
+    }
