@@ -10,8 +10,10 @@ what the remote side did)::
     │   ├── ConfigurationError   a setting or argument is invalid (also a ValueError)
     │   │   └── UnsupportedError a sockjs-tornado internal with no counterpart here
     │   │                        (fallback.compat; also an AttributeError)
-    │   └── InvalidState         a call the object's state does not allow (sending on a
-    │                            WebSocket after its close)
+    │   ├── InvalidState         a call the object's state does not allow (sending on a
+    │   │                        WebSocket after its close)
+    │   └── BinaryUnsupported    bytes sent to a client that takes no binary messages
+    │                            (also a TypeError)
     └── PeerError                remote: the peer sent or asked for what is refused;
         │                        carries the answer -- `status` (HTTP), `code` (close or
         │                        error code) and `message` -- and concerns that peer only
@@ -69,6 +71,11 @@ class UnsupportedError(ConfigurationError, AttributeError):
 
 class InvalidState(UsageError):
     """The caller asked for something the connection's state does not allow."""
+
+
+class BinaryUnsupported(UsageError, TypeError):
+    """Bytes were sent to a client that takes no binary messages: a plain SockJS client,
+    or a hixie-76 WebSocket (`Connection.binary` says which clients do)."""
 
 
 # -- remote: the peer is refused ----------------------------------------------------------
@@ -215,6 +222,7 @@ class EnvelopeError(PeerError):
 
 
 __all__ = [
+    "BinaryUnsupported",
     "CallbackError",
     "ConfigurationError",
     "EnvelopeError",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ..codes import CloseCode
+from ..codes import CloseCode, WebSocketCloseCode
 from ..core.connection_info import EMPTY_INFO, ConnectionInfo
 from ..core.frames import OutgoingMessage
 from ..core.logsafe import get_logger
@@ -13,12 +13,16 @@ from ..core.states import SessionState
 
 log = get_logger("fallback.connection")
 
+#: The reason a connection that takes no binary messages closes with (code 1003).
+BINARY_REFUSED = "Text messages only."
+
 
 class Connection:
     """One client, whatever transport carries it. Subclass it and override the ``on_*``.
 
-    Lifecycle: ``on_open(info)`` once, then ``on_message(text)`` for each message in the
-    order the client sent them, then ``on_close()`` once. Every callback runs on the
+    Lifecycle: ``on_open(info)`` once, then ``on_message(text)`` for each text message
+    and ``on_binary(data)`` for each binary one, all in the order the client sent them,
+    then ``on_close()`` once. Every callback runs on the
     IOLoop; an exception in one is logged with the session id and closes this connection
     only (code 1011).
 
@@ -46,23 +50,30 @@ class Connection:
     def on_message(self, text: str) -> None:
         """The client sent `text`."""
 
+    def on_binary(self, data: bytes) -> None:
+        """The client sent a binary message (`fallback.core.binary`).
+
+        By default the connection takes text only and closes with 1003 ("Text messages
+        only."): override this to accept bytes. It is called in order with
+        ``on_message``, so text and binary messages interleave as the client sent them.
+        """
+        self.close(WebSocketCloseCode.UNSUPPORTED_DATA, BINARY_REFUSED)
+
     def on_close(self) -> None:
         """The connection is closed, by either side or by a timeout. Called once."""
 
     # -- to call ----------------------------------------------------------------------
 
-    def send(self, text: str) -> bool:
-        """Queue `text` for the client; returns False (and drops it) once closed.
+    def send(self, message: str | bytes | bytearray | memoryview) -> bool:
+        """Queue a message for the client; returns False (and drops it) once closed.
 
-        Messages arrive in the order they were sent. Everything sent while a write to
-        this client is in flight goes out together in the next one.
+        `str` is a text message; `bytes` (or a `bytearray` or `memoryview`, copied now)
+        a binary one, which only clients with `binary` take: to others it raises
+        `BinaryUnsupported` (a `TypeError`). Messages arrive in the order they were
+        sent, text and binary alike. Everything sent while a write to this client is in
+        flight goes out together in the next one.
         """
-        if not isinstance(text, str):
-            raise TypeError(
-                f"send() takes str, not {type(text).__name__}; encode objects first "
-                "(for example with json.dumps)"
-            )
-        return self.enqueue(OutgoingMessage(text))
+        return self.enqueue(outgoing(message, "send"))
 
     def enqueue(self, message: OutgoingMessage) -> bool:
         """Queue an already built message (`broadcast` shares one among many
@@ -81,6 +92,13 @@ class Connection:
     @property
     def is_closed(self) -> bool:
         return self._session is None or self._session.state is SessionState.CLOSED
+
+    @property
+    def binary(self) -> bool:
+        """Whether the client takes binary messages: fallback.js on a server that offers
+        them (the ``binary`` setting), and WebSocket clients of the raw endpoint; not
+        plain SockJS clients, nor hixie-76."""
+        return self._session is not None and self._session.binary
 
     @property
     def transport(self) -> str:
@@ -116,8 +134,11 @@ class Connection:
     def session_opened(self) -> bool:
         return self.on_open(self.info) is not False
 
-    def session_message(self, text: str) -> None:
-        self.on_message(text)
+    def session_message(self, message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            self.on_binary(message)
+        else:
+            self.on_message(message)
 
     def session_closed(self, opened: bool) -> None:
         try:
@@ -146,24 +167,37 @@ class Connection:
         self._close_hooks.append(hook)
 
 
-def broadcast(connections: Iterable[Connection], text: str | OutgoingMessage) -> int:
-    """Send `text` to every open connection in `connections`; returns how many got it.
+def outgoing(message: object, caller: str) -> OutgoingMessage:
+    """The `OutgoingMessage` for what `send` or `broadcast` was given."""
+    if isinstance(message, str):
+        return OutgoingMessage(message)
+    if isinstance(message, bytes):
+        return OutgoingMessage(message)
+    if isinstance(message, (bytearray, memoryview)):
+        return OutgoingMessage(bytes(message))
+    raise TypeError(
+        f"{caller}() takes str or bytes, not {type(message).__name__}; encode objects "
+        "first (for example with json.dumps)"
+    )
 
-    The message is JSON-encoded once for all of them. Closed connections are skipped,
-    and a failure on one receiver never stops the others or reaches the caller.
-    (An already built `OutgoingMessage` is accepted too, for adapters such as
-    `fallback.compat` that encode their messages differently.)
+
+def broadcast(connections: Iterable[Connection], message: str | bytes | OutgoingMessage) -> int:
+    """Send `message` to every open connection in `connections`; returns how many got it.
+
+    The message is encoded once for all of them. Closed connections are skipped, and so
+    are, for a binary message (`bytes`), connections whose client takes none
+    (`Connection.binary`); a failure on one receiver never stops the others or reaches
+    the caller. (An already built `OutgoingMessage` is accepted too, for adapters such
+    as `fallback.compat` that encode their messages differently.)
     """
-    if isinstance(text, OutgoingMessage):
-        message = text
-    elif isinstance(text, str):
-        message = OutgoingMessage(text)
-    else:
-        raise TypeError(f"broadcast() takes str, not {type(text).__name__}")
+    shared = message if isinstance(message, OutgoingMessage) else outgoing(message, "broadcast")
+    binary = shared.data is not None
     delivered = 0
     for connection in list(connections):
         try:
-            if connection.enqueue(message):
+            if binary and not connection.binary:
+                continue
+            if connection.enqueue(shared):
                 delivered += 1
         except Exception:
             log.exception("broadcast: delivery to session %s failed", connection.session_id)

@@ -10,7 +10,8 @@ The protocol suite checks these byte for byte, so they are decided here once:
 * Errors are ``text/plain`` with the protocol's message; 405 carries ``Allow`` and
   nothing else.
 * Request bodies are streamed (`stream_request_body`) and count against the router's
-  ``max_message_size`` as they arrive: a declared ``Content-Length`` past it is answered
+  ``max_body_size`` (``max_message_size``, plus base64's third when binary messages are
+  offered) as they arrive: a declared ``Content-Length`` past it is answered
   413 before a byte of the body is read, and a chunked body that grows past it is
   refused as soon as it does. Only send endpoints keep what they read.
 
@@ -36,6 +37,7 @@ from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from ..app.service import Service
 from ..codes import DEFAULT_REASONS
+from ..core.binary import BINARY_PARAMETER, requested
 from ..core.connection_info import ConnectionInfo
 from ..core.frames import (
     ANOTHER_CONNECTION_FRAME,
@@ -187,7 +189,7 @@ class BaseHandler(RequestHandler):
 
     def _limit_body(self) -> None:
         """Refuse a body declared too big now, before it is read; bound chunked ones."""
-        limit = self.service.settings.max_message_size
+        limit = self.service.settings.max_body_size
         connection = self.request.connection
         declared = _content_length(self.request.headers.get("Content-Length"))
         if declared is not None and declared > limit:
@@ -205,7 +207,7 @@ class BaseHandler(RequestHandler):
         if self.refused:
             return
         self._body_size += len(chunk)
-        if self._body_size > self.service.settings.max_message_size:
+        if self._body_size > self.service.settings.max_body_size:
             self._body_parts = []
             self.refuse(413, "too_big", "Message too big.", f"body over {self._body_size} bytes")
             return
@@ -335,6 +337,7 @@ class ReceivingHandler(BaseHandler):
                     connection_info(self.request),
                     self.transport_name,
                     resume_request=self.get_query_argument(RESUME_PARAMETER, None),
+                    binary=requested(self.get_query_argument(BINARY_PARAMETER, None)),
                 )
             except ServiceBusy as error:
                 self.refusal_frame = close_frame(

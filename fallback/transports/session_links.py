@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from ..app.service import Service
 from ..codes import DEFAULT_REASONS, CloseCode, WebSocketCloseCode, websocket_close_code
-from ..core.frames import ANOTHER_CONNECTION_FRAME, FrameKind, close_frame
+from ..core.frames import ANOTHER_CONNECTION_FRAME, BinaryFrame, FrameKind, close_frame
 from ..core.logsafe import get_logger
 from ..core.session import Session
 from ..core.states import SessionState
@@ -229,7 +229,10 @@ class SockJSLink(SessionLink):
                     continue  # closing: what still arrives is not for the application
                 payload = event.text if kind is TextMessage else event.data  # type: ignore[union-attr]
                 try:
-                    session.receive_websocket_payload(payload)
+                    if kind is BinaryMessage and session.binary:
+                        session.receive_binary(payload)  # type: ignore[arg-type]
+                    else:
+                        session.receive_websocket_payload(payload)
                 except PeerError as error:
                     self._refuse(error)
                     return
@@ -242,20 +245,28 @@ class SockJSLink(SessionLink):
             return
         send = self.protocol.send_frame
         while True:
-            frame = session.take_frame()
+            frame = session.take_frame(binary_frames=True)
             if frame is None:
                 return
-            send(self._frame(frame))
             kind = frame.kind
+            if isinstance(frame, BinaryFrame):
+                self.protocol.send_binary(frame.data)
+                continue  # more messages may follow it
+            send(self._frame(frame))
             if kind in _HEARTBEATS and self._heartbeat_unanswered():
                 return
             if kind is FrameKind.CLOSE:
                 self._close_socket(session.close_code, session.close_reason or "")
                 return
-            # An array frame carries everything queued, and a heartbeat goes out only
-            # when nothing is: after either, only a close frame can follow. The open
-            # frame and resume control frames (``r``) may be followed by anything.
-            if kind not in _PREAMBLE and session.state is not SessionState.CLOSED:
+            # An array frame carries everything queued (up to a binary message, which
+            # then follows), and a heartbeat goes out only when nothing is: after
+            # either, only a close frame can follow. The open frame and resume control
+            # frames (``r``) may be followed by anything.
+            if (
+                kind not in _PREAMBLE
+                and session.state is not SessionState.CLOSED
+                and not session.queued
+            ):
                 return
 
 
@@ -276,8 +287,16 @@ class RawLink(SessionLink):
                     session.receive([event.text])  # type: ignore[union-attr]
             elif kind is BinaryMessage:
                 session = self._session
-                if session is not None:
+                if session is None:
+                    continue
+                if not session.binary:
                     session.close(WebSocketCloseCode.UNSUPPORTED_DATA, "Text messages only.")
+                    continue
+                try:
+                    session.receive_binary(event.data)  # type: ignore[union-attr]
+                except PeerError as error:
+                    self._refuse(error)
+                    return
             elif kind is CloseReceived or kind is ConnectionFailed:
                 self._peer_closed(event)  # type: ignore[arg-type]
 
@@ -290,9 +309,13 @@ class RawLink(SessionLink):
             return
         messages = session.take_messages()
         if messages:
-            send = self.protocol.send_frame
+            protocol = self.protocol
+            send = protocol.send_frame
             for message in messages:
-                send(self._frame(message.text))
+                if message.data is None:
+                    send(self._frame(message.text))
+                else:
+                    protocol.send_binary(message.data)
         if session.state is SessionState.CLOSED:
             self._close_socket(session.close_code, session.close_reason or "")
 

@@ -357,7 +357,11 @@ class Carrier(Connection):
             )
             return False
 
-    def session_message(self, text: str) -> None:
+    def session_message(self, text: str | bytes) -> None:
+        if isinstance(text, bytes):
+            # sockjs-tornado applications know text only: refused as Connection does.
+            super().session_message(text)
+            return
         self.compat_session.on_messages((text,))
 
     def session_closed(self, opened: bool) -> None:
