@@ -9,6 +9,7 @@ to this process's members at once -- encoded once for all of them -- and hands i
 from __future__ import annotations
 
 import itertools
+import base64
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -173,28 +174,34 @@ class Channels:
 
     # -- publishing -------------------------------------------------------------------
 
-    def publish(self, channel: str, text: str) -> int:
-        """Send `text` to every member of `channel` in every process.
+    def publish(self, channel: str, message: str | bytes) -> int:
+        """Send `message` to every member of `channel` in every process: text, or
+        `bytes` for a binary message, which members whose client takes none
+        (`Connection.binary`) do not get.
 
         Returns how many members of this process got it. Never raises because a member
         went away; a process with no members costs nothing but the broker hand-off.
         """
         check_channel_name(channel)
-        if not isinstance(text, str):
-            raise TypeError(f"publish() takes str, not {type(text).__name__}")
+        if isinstance(message, str):
+            kind, data = EventKind.MESSAGE, message
+        elif isinstance(message, bytes):
+            kind, data = EventKind.BINARY, base64.b64encode(message).decode("ascii")
+        else:
+            raise TypeError(f"publish() takes str or bytes, not {type(message).__name__}")
         self.published += 1
         # The broker first: its write goes out before the flush of the local fan-out below,
         # so other processes deliver while this one does, instead of after it.
-        self.broker.publish(channel, EventKind.MESSAGE, text)
-        return self._deliver(channel, text)
+        self.broker.publish(channel, kind, data)
+        return self._deliver(channel, message)
 
     # -- internals --------------------------------------------------------------------
 
-    def _deliver(self, channel: str, text: str) -> int:
+    def _deliver(self, channel: str, message: str | bytes) -> int:
         members = self._members.get(channel)
         if not members:
             return 0
-        delivered = broadcast(members, OutgoingMessage(text))
+        delivered = broadcast(members, OutgoingMessage(message))
         self.delivered += delivered
         return delivered
 
@@ -208,6 +215,13 @@ class Channels:
     def _on_remote(self, event: RemoteEvent) -> None:
         if event.kind is EventKind.MESSAGE:
             self._deliver(event.channel, event.data)
+        elif event.kind is EventKind.BINARY:
+            try:
+                data = base64.b64decode(event.data, validate=True)
+            except ValueError:
+                log.warning("ignoring a malformed binary message on %r", event.channel)
+                return
+            self._deliver(event.channel, data)
         elif event.kind is EventKind.CONTROL:
             self._run_control(event.data)
         elif event.kind is EventKind.JOIN:
