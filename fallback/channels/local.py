@@ -8,8 +8,8 @@ to this process's members at once -- encoded once for all of them -- and hands i
 
 from __future__ import annotations
 
-import itertools
 import base64
+import itertools
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
