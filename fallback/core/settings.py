@@ -105,6 +105,14 @@ class Settings:
     #: the application overrides it. Off: ``info`` does not offer it, and no session
     #: sends or receives binary messages.
     binary: bool = True
+    #: Compress WebSocket messages with permessage-deflate (RFC 7692) when the client
+    #: offers it (every current browser does). Always without context takeover, so an
+    #: idle connection holds no compressor and a broadcast compresses once (see
+    #: `fallback.wsengine.deflate` for the costs, and the security note there).
+    websocket_compression: bool = True
+    #: Messages shorter than this many bytes are sent uncompressed (compressing them
+    #: costs more CPU than it saves bytes).
+    compression_threshold: int = 256
     #: Serve the unframed WebSocket endpoint ``<prefix>/websocket``.
     raw_websocket: bool = True
     #: The SockJS client script ``iframe.html`` loads (sockjs-client's iframe transports).
@@ -124,6 +132,9 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
+        threshold = self.compression_threshold
+        if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
+            raise ConfigurationError("compression_threshold must be a whole number of bytes")
         for name in (
             "response_limit",
             "max_message_size",

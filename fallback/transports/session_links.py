@@ -62,7 +62,15 @@ class SessionLink(WebSocketLink):
     idle connection has no timer of its own.
     """
 
-    __slots__ = ("_hybi", "_open_session", "_ping_at", "_quiet_since", "_service", "_session")
+    __slots__ = (
+        "_deflate",
+        "_hybi",
+        "_open_session",
+        "_ping_at",
+        "_quiet_since",
+        "_service",
+        "_session",
+    )
 
     #: Whether the session's frames are SockJS frames (``o``, ``a[...]``, ``c[...]``).
     framed = True
@@ -80,6 +88,8 @@ class SessionLink(WebSocketLink):
         #: Makes the session once the handshake is complete (when `session` is None).
         self._open_session = open_session
         self._hybi = isinstance(protocol, HybiProtocol)
+        #: permessage-deflate, if negotiated (a broadcast compresses once per `key`).
+        self._deflate = protocol.deflate if isinstance(protocol, HybiProtocol) else None
         #: When the unanswered ping went out (0: none outstanding).
         self._ping_at = 0.0
         #: hixie-76: when the peer was last known to be there (it had sent something).
@@ -145,8 +155,12 @@ class SessionLink(WebSocketLink):
 
     def _frame(self, text: str) -> bytes:
         if self._hybi:
-            return self._flusher.hybi_text_frame(text)
+            return self._flusher.hybi_text_frame(text, self._deflate)
         return self.protocol.text_frame(utf8(text))
+
+    def _binary(self, data: bytes) -> None:
+        """Queue a binary message (only binary sessions have them, never on hixie-76)."""
+        self.protocol.send_frame(self._flusher.hybi_binary_frame(data, self._deflate))
 
     def _release(self, code: int | None, reason: str) -> Session | None:
         """Detach from the session; with a code, the client closed with it.
@@ -250,7 +264,7 @@ class SockJSLink(SessionLink):
                 return
             kind = frame.kind
             if isinstance(frame, BinaryFrame):
-                self.protocol.send_binary(frame.data)
+                self._binary(frame.data)
                 continue  # more messages may follow it
             send(self._frame(frame))
             if kind in _HEARTBEATS and self._heartbeat_unanswered():
@@ -315,7 +329,7 @@ class RawLink(SessionLink):
                 if message.data is None:
                     send(self._frame(message.text))
                 else:
-                    protocol.send_binary(message.data)
+                    self._binary(message.data)
         if session.state is SessionState.CLOSED:
             self._close_socket(session.close_code, session.close_reason or "")
 

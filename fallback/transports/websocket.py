@@ -23,6 +23,7 @@ from ..core.origins import origin_allowed
 from ..core.resume import RESUME_PARAMETER
 from ..exceptions import ServiceBusy
 from ..wsengine import HandshakeError, Protocol, State, accept
+from ..wsengine.deflate import DeflateOptions
 from ..wsengine.protocol import HybiProtocol
 from .base import TEXT_PLAIN, connection_info, error_reason
 from .links import WebSocketLink
@@ -42,6 +43,8 @@ class WebSocketEndpoint(RequestHandler):
     """
 
     max_message_size = 1 << 20
+    #: permessage-deflate on these terms when the client offers it; None: never.
+    compression: DeflateOptions | None = None
 
     def check_xsrf_cookie(self) -> None:
         return None
@@ -79,6 +82,7 @@ class WebSocketEndpoint(RequestHandler):
                 request.headers,
                 secure=request.protocol == "https",
                 origin_allowed=self.allow_origin,
+                compression=self.compression,
             )
         except HandshakeError as error:
             log.debug("WebSocket handshake refused: %s %s", error.status, error.message)
@@ -101,7 +105,10 @@ class _SessionEndpoint(WebSocketEndpoint):
 
     def initialize(self, service: Service) -> None:
         self.service = service
-        self.max_message_size = service.settings.max_message_size
+        settings = service.settings
+        self.max_message_size = settings.max_message_size
+        if settings.websocket_compression:
+            self.compression = DeflateOptions(threshold=settings.compression_threshold)
 
     def allow_origin(self, origin: str | None) -> bool:
         request = self.request
