@@ -159,6 +159,7 @@ def make_app() -> tornado.web.Application:
         Router(Echo, "/echo", allowed_origins=PARTNER_ORIGINS),
         Router(BinaryEcho, "/bin", max_message_size=BINARY_MAX),
         Router(BinaryEcho, "/nobin", binary=False),
+        Router(BinaryEcho, "/nodeflate", websocket_compression=False),
         Router(Recorded, "/recorded"),
         Router(CloseOnOpen, "/close"),
         Router(RejectOnOpen, "/reject"),
