@@ -204,6 +204,7 @@ def make_app(extra_rules: list[Any] | None = None) -> tornado.web.Application:
         Router(Echo, "/refused", **cross),
         Router(Echo, "/nows", disabled_transports=["websocket"], **cross),
         Router(BinaryEcho, "/binary", max_message_size=BINARY_MAX, **cross),
+        Router(BinaryEcho, "/binchaos", heartbeat_delay=1.0, disconnect_delay=2.0, **cross),
         Router(Echo, "/cookie", jsessionid=True, **cross),
         Router(Echo, "/heartbeat", heartbeat_delay=0.2, **cross),
         Router(Echo, "/limit", response_limit=600, **cross),

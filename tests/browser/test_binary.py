@@ -32,8 +32,9 @@ function unb64(text) {
   for (var i = 0; i < s.length; i++) { u[i] = s.charCodeAt(i); }
   return u;
 }
-window.start = function (url, transport, binaryType) {
-  var sock = window.sock = new FallbackSocket(url, { transports: [transport] });
+window.start = function (url, transport, binaryType, options) {
+  options = Object.assign({ transports: [transport] }, options);
+  var sock = window.sock = new FallbackSocket(url, options);
   sock.binaryType = binaryType;
   sock.onopen = function () { window.opened = sock.transport; };
   sock.onclose = function (e) { window.closed = [e.code, e.reason]; };
