@@ -97,9 +97,13 @@ class Echo(Connection):
 
 
 class BinaryEcho(Connection):
-    """Echoes text as text and binary messages as binary messages, in order."""
+    """Echoes text as text and binary messages as binary messages, in order;
+    ``extensions?`` gets the WebSocket extensions the browser offered."""
 
     def on_message(self, text: str) -> None:
+        if text == "extensions?":
+            self.send(self.info.get_header("Sec-WebSocket-Extensions") or "")
+            return
         self.send(text)
 
     def on_binary(self, data: bytes) -> None:
