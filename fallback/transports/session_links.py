@@ -259,7 +259,8 @@ class SockJSLink(SessionLink):
             return
         send = self.protocol.send_frame
         while True:
-            frame = session.take_frame(binary_frames=True)
+            # hixie-76 has no binary messages: there, they go as base64 in the arrays.
+            frame = session.take_frame(binary_frames=self._hybi)
             if frame is None:
                 return
             kind = frame.kind
@@ -323,8 +324,7 @@ class RawLink(SessionLink):
             return
         messages = session.take_messages()
         if messages:
-            protocol = self.protocol
-            send = protocol.send_frame
+            send = self.protocol.send_frame
             for message in messages:
                 if message.data is None:
                     send(self._frame(message.text))

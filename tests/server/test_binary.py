@@ -14,6 +14,7 @@ import websocket
 from tests.server.apps import BINARY_MAX
 from tests.support import http
 from tests.support.sockjs import CLIENTS, decode_close, new_session_url
+from tests.support.wsclient import WSClient
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -180,3 +181,15 @@ def test_binary_messages_resume_on_another_transport_exactly_as_text(live):
     answer = json.loads(again.next_frame()[1:])
     assert answer["resumed"] is True and answer["seen"] == 2
     assert json.loads(again.next_data_frame()[1:]) == [b64(b"one"), "two"]
+
+
+def test_hixie76_sockjs_sessions_get_binary_messages_as_base64_in_text_frames(live):
+    # hixie-76 has no binary frames: a binary session on it gets {"b": ...} in its arrays.
+    path = new_session_url(live.url + "/bin").split(str(live.port), 1)[1]
+    client = WSClient.connect(live.port, path + "/websocket?fb_binary=1", version="hixie-76")
+    try:
+        assert client.recv_text() == "o"
+        client.send_text('["bytes please"]')
+        assert client.recv_text() == 'a[{"b":"AP8="}]'
+    finally:
+        client.close()
