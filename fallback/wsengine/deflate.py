@@ -10,7 +10,7 @@ the client offered), which decides the costs:
 * Broadcast: with no context, a message compresses to the same bytes for every receiver
   with the same window size, so a broadcast compresses each message once per window
   size (the WebSocket links share the frame, `fallback.transports.sockio.Flusher`). The
-  compressor itself is one per process and window size, reset at every message
+  compressor itself is one per thread and window size, reset at every message
   (``Z_FULL_FLUSH`` leaves no back-reference across the flush point, exactly as a fresh
   compressor would).
 * Ratio: each message is compressed alone, so small messages gain little; messages
@@ -28,6 +28,7 @@ deflate needs 9 bits at least, and a smaller window is what the client asked for
 from __future__ import annotations
 
 import dataclasses
+import threading
 import zlib
 
 from ..exceptions import InvalidPayload, PayloadTooBig
@@ -82,14 +83,23 @@ class Deflate:
         return data[:-4] if data.endswith(_TAIL) else data
 
 
-_compressors: dict[tuple[int, int], zlib._Compress] = {}
+class _Compressors(threading.local):
+    """One compressor per thread and parameters: a message is compressed in two calls
+    (``compress``, then the flush that resets it), which another thread's message must
+    not come between (servers that run an IOLoop per thread)."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[int, int], zlib._Compress] = {}
+
+
+_compressors = _Compressors()
 
 
 def _compressor(window_bits: int, level: int) -> zlib._Compress:
-    """The process's compressor for these parameters (reset after every message)."""
-    found = _compressors.get((window_bits, level))
+    """This thread's compressor for these parameters (reset after every message)."""
+    found = _compressors.by_key.get((window_bits, level))
     if found is None:
-        found = _compressors[window_bits, level] = zlib.compressobj(
+        found = _compressors.by_key[window_bits, level] = zlib.compressobj(
             level, zlib.DEFLATED, -window_bits
         )
     return found
