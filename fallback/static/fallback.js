@@ -982,16 +982,15 @@
   proto._next = function () {
     var self = this, plan = this._plan, name = plan.next();
     if (!name) { return self._finish(1006, "All transports failed", false, true); }
-    var url = self._sessionUrl(self._ledger.offered && name != "flash" ? "fb_resume=1" : "");
+    // fb_binary=1: this session takes binary messages (Flash's raw WebSocket needs no asking).
+    var framed = name != "flash", extra = self._ledger.offered && framed ? ["fb_resume=1"] : [];
+    if (self._plan.binary && framed) { extra.push("fb_binary=1"); }
+    var url = self._sessionUrl(extra.join("&"));
     self._connect(name, url, attemptTimeout(plan.timeout, !plan.candidates.length, name), "_abandon");
   };
 
   // A new SockJS session address for this socket (tests/security reads it).
-  // fb_binary=1: this session takes binary messages (when the server offers them).
-  proto._sessionUrl = function (extra) {
-    if (this._plan.binary) { extra = extra ? extra + "&fb_binary=1" : "fb_binary=1"; }
-    return sessionUrl(this._target, extra);
-  };
+  proto._sessionUrl = function (extra) { return sessionUrl(this._target, extra); };
 
   // Transport `name` on `url` becomes the current one; this[fail]() after `ms`, or if it
   // cannot start. Its event x calls _onx(tr, ...) while it is current, and never after.

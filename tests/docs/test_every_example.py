@@ -178,7 +178,7 @@ def test_the_nginx_example_is_the_shipped_configuration() -> None:
 
 
 def test_the_jsonwebtoken_call_makes_a_token_we_accept() -> None:
-    from fallback import tokens
+    from fallback.realtime import tokens
 
     (code,) = blocks(r"channels.md js: jwt.sign")
     secret = "a secret of thirty-two bytes or more!"
