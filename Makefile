@@ -121,13 +121,15 @@ compat-leave: $(VENV)/.test-installed node-deps
 	$(PY) -m tests.interop.sockjs_tornado_apps --runs $${RUNS:-20}
 
 ## Autobahn|Testsuite (fuzzing client, Python 2.7 tool) against the engine-level echo
-## endpoint /autobahn of the conformance server, on a free port; sections 1-7, 9, 10.
+## endpoint /autobahn of the conformance server, on a free port; sections 1-7, 9, 10, and
+## 12-13 (permessage-deflate).
 AUTOBAHN_FUZZ ?= ../shared/tools/autobahn-fuzz
+AUTOBAHN_CASES ?= '1.*' '2.*' '3.*' '4.*' '5.*' '6.*' '7.*' '9.*' '10.*' '12.*' '13.*'
 autobahn: $(VENV)/.installed
 	@port=$$($(PY) -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
 	  $(PY) -m fallback.testing.sockjs_server --port $$port >/tmp/fallback-autobahn.log 2>&1 & pid=$$!; \
 	  for i in $$(seq 50); do grep -q "conformance server on" /tmp/fallback-autobahn.log && break; sleep 0.1; done; \
-	  $(AUTOBAHN_FUZZ) ws://127.0.0.1:$$port/autobahn; rc=$$?; kill $$pid; exit $$rc
+	  $(AUTOBAHN_FUZZ) ws://127.0.0.1:$$port/autobahn $(AUTOBAHN_CASES); rc=$$?; kill $$pid; exit $$rc
 
 ## Benchmarks (bench/run.py): fallback vs plain Tornado vs sockjs-tornado, C load generator
 ## on the other core. Writes bench/results/results.md and results.png. BENCH_ARGS="--runs 5".
@@ -135,6 +137,9 @@ autobahn: $(VENV)/.installed
 ## redis-server it starts (bench/results/fanout.md and fanout.png). FANOUT_ARGS="--runs 5".
 BENCH_ARGS ?=
 FANOUT_ARGS ?=
+## Then bench/compression.py: permessage-deflate on and off, binary against base64 by hand
+## (bench/results/compression.md). COMPRESSION_ARGS="--runs 5".
+COMPRESSION_ARGS ?=
 bench/.build/loadgen: bench/loadgen.c
 	@mkdir -p bench/.build
 	$(CC) -O2 -Wall -Wextra -o $@ $<
@@ -150,6 +155,7 @@ bench/node_modules/.installed: bench/package.json
 bench: $(VENV)/.bench-installed bench/.build/loadgen system-deps node-deps bench/node_modules/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/fanout.py $(FANOUT_ARGS)
+	$(PY) bench/compression.py $(COMPRESSION_ARGS)
 
 ## The fan-out part of make bench alone.
 bench-fanout: $(VENV)/.bench-installed bench/.build/loadgen system-deps

@@ -10,8 +10,10 @@ what the remote side did)::
     │   ├── ConfigurationError   a setting or argument is invalid (also a ValueError)
     │   │   └── UnsupportedError a sockjs-tornado internal with no counterpart here
     │   │                        (fallback.compat; also an AttributeError)
-    │   └── InvalidState         a call the object's state does not allow (sending on a
-    │                            WebSocket after its close)
+    │   ├── InvalidState         a call the object's state does not allow (sending on a
+    │   │                        WebSocket after its close)
+    │   └── BinaryUnsupported    bytes sent to a client that takes no binary messages
+    │                            (also a TypeError)
     ├── BrokerUnavailable        the channel broker (Redis) cannot answer now: neither
     │                            side's fault, and it passes when the broker is back
     └── PeerError                remote: the peer sent or asked for what is refused;
@@ -71,6 +73,11 @@ class UnsupportedError(ConfigurationError, AttributeError):
 
 class InvalidState(UsageError):
     """The caller asked for something the connection's state does not allow."""
+
+
+class BinaryUnsupported(UsageError, TypeError):
+    """Bytes were sent to a client that takes no binary messages: a plain SockJS client,
+    or a hixie-76 WebSocket (`Connection.binary` says which clients do)."""
 
 
 # -- remote: the peer is refused ----------------------------------------------------------
@@ -221,6 +228,7 @@ class EnvelopeError(PeerError):
 
 
 __all__ = [
+    "BinaryUnsupported",
     "BrokerUnavailable",
     "CallbackError",
     "ConfigurationError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
 
-from ..codes import CloseCode
+from ..codes import CloseCode, WebSocketCloseCode
 from ..core.connection_info import EMPTY_INFO, ConnectionInfo
 from ..core.frames import OutgoingMessage
 from ..core.logsafe import get_logger
@@ -15,20 +15,23 @@ from .dispatch import Dispatcher, coroutine_handlers
 
 log = get_logger("fallback.connection")
 
+#: The reason a connection that takes no binary messages closes with (code 1003).
+BINARY_REFUSED = "Text messages only."
+
 
 class Connection:
     """One client, whatever transport carries it. Subclass it and override the ``on_*``.
 
-    Lifecycle: ``on_open(info)`` once, then ``on_message(text)`` for each message in the
-    order the client sent them, then ``on_close()`` once. Every callback runs on the
-    IOLoop; an exception in one is logged with the connection id and closes this
-    connection only (code 1011).
+    Lifecycle: ``on_open(info)`` once, then ``on_message(text)`` for each text message
+    and ``on_binary(data)`` for each binary one, all in the order the client sent them,
+    then ``on_close()`` once. Every callback runs on the IOLoop; an exception in one is
+    logged with the connection id and closes this connection only (code 1011).
 
-    Any of the three may be ``async def``: each is awaited before the next event's
-    handler starts (a connection's next message waits for the previous ``on_message``),
-    at most ``max_pending_messages`` messages wait (then 3008), and ``on_close`` runs
-    after the last handler finished (`fallback.app.dispatch` has the rules). A class
-    with only plain functions runs them directly, without a queue.
+    Any of them may be ``async def``: each is awaited before the next event's handler
+    starts (a connection's next message waits for the previous ``on_message`` or
+    ``on_binary``), at most ``max_pending_messages`` messages wait (then 3008), and
+    ``on_close`` runs after the last handler finished (`fallback.app.dispatch` has the
+    rules). A class with only plain functions runs them directly, without a queue.
 
     Rejecting: return ``False`` from ``on_open`` (the client gets close code 3001,
     "Connection rejected") or call ``self.close(code, reason)`` there. Either way the
@@ -62,6 +65,16 @@ class Connection:
         """The client sent `text`. May be ``async def``."""
         return None
 
+    def on_binary(self, data: bytes) -> Awaitable[None] | None:
+        """The client sent a binary message (`fallback.core.binary`). May be ``async def``.
+
+        By default the connection takes text only and closes with 1003 ("Text messages
+        only."): override this to accept bytes. It is called in order with
+        ``on_message``, so text and binary messages interleave as the client sent them.
+        """
+        self.close(WebSocketCloseCode.UNSUPPORTED_DATA, BINARY_REFUSED)
+        return None
+
     def on_close(self) -> Awaitable[None] | None:
         """The connection is closed, by either side or by a timeout. Called once, after
         every other handler finished. May be ``async def``."""
@@ -69,18 +82,16 @@ class Connection:
 
     # -- to call ----------------------------------------------------------------------
 
-    def send(self, text: str) -> bool:
-        """Queue `text` for the client; returns False (and drops it) once closed.
+    def send(self, message: str | bytes | bytearray | memoryview) -> bool:
+        """Queue a message for the client; returns False (and drops it) once closed.
 
-        Messages arrive in the order they were sent. Everything sent while a write to
-        this client is in flight goes out together in the next one.
+        `str` is a text message; `bytes` (or a `bytearray` or `memoryview`, copied now)
+        a binary one, which only clients with `binary` take: to others it raises
+        `BinaryUnsupported` (a `TypeError`). Messages arrive in the order they were
+        sent, text and binary alike. Everything sent while a write to this client is in
+        flight goes out together in the next one.
         """
-        if not isinstance(text, str):
-            raise TypeError(
-                f"send() takes str, not {type(text).__name__}; encode objects first "
-                "(for example with json.dumps)"
-            )
-        return self.enqueue(OutgoingMessage(text))
+        return self.enqueue(outgoing(message, "send"))
 
     def enqueue(self, message: OutgoingMessage) -> bool:
         """Queue an already built message (`broadcast` shares one among many
@@ -100,6 +111,13 @@ class Connection:
     @property
     def is_closed(self) -> bool:
         return self._session is None or self._session.state is SessionState.CLOSED
+
+    @property
+    def binary(self) -> bool:
+        """Whether the client takes binary messages: fallback.js on a server that offers
+        them (the ``binary`` setting), and WebSocket clients of the raw endpoint; not
+        plain SockJS clients, nor hixie-76."""
+        return self._session is not None and self._session.binary
 
     @property
     def transport(self) -> str:
@@ -141,8 +159,11 @@ class Connection:
     def session_opened(self) -> bool:
         return self.on_open(self.info) is not False
 
-    def session_message(self, text: str) -> None:
-        self.on_message(text)
+    def session_message(self, message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            self.on_binary(message)
+        else:
+            self.on_message(message)
 
     def session_closed(self, opened: bool) -> None:
         try:
@@ -165,11 +186,17 @@ class Connection:
     def _dispatched_opened(self) -> bool:
         return self._open_dispatcher()
 
-    def _dispatched_message(self, text: str) -> None:
+    def _dispatched_message(self, message: str | bytes) -> None:
         dispatcher = self._dispatcher
         if dispatcher is None:  # on_open never ran: nothing is delivered
             return
-        dispatcher.push(text)
+        dispatcher.push(message)
+
+    def _handle_message(self, message: str | bytes) -> Awaitable[None] | None:
+        """``on_binary`` for bytes, ``on_message`` for text: the dispatcher's handler."""
+        if isinstance(message, bytes):
+            return self.on_binary(message)
+        return self.on_message(message)
 
     def _dispatched_closed(self, opened: bool) -> None:
         dispatcher = self._dispatcher
@@ -187,7 +214,7 @@ class Connection:
         dispatcher = self._dispatcher = Dispatcher(
             session.log_name,
             on_open=lambda: self.on_open(self.info),
-            on_message=self.on_message,
+            on_message=self._handle_message,
             on_close=self.on_close,
             close=self._close_for_dispatcher,
             finish=self._run_close_hooks,
@@ -227,24 +254,37 @@ class Connection:
         self._close_hooks.append(hook)
 
 
-def broadcast(connections: Iterable[Connection], text: str | OutgoingMessage) -> int:
-    """Send `text` to every open connection in `connections`; returns how many got it.
+def outgoing(message: object, caller: str) -> OutgoingMessage:
+    """The `OutgoingMessage` for what `send` or `broadcast` was given."""
+    if isinstance(message, str):
+        return OutgoingMessage(message)
+    if isinstance(message, bytes):
+        return OutgoingMessage(message)
+    if isinstance(message, (bytearray, memoryview)):
+        return OutgoingMessage(bytes(message))
+    raise TypeError(
+        f"{caller}() takes str or bytes, not {type(message).__name__}; encode objects "
+        "first (for example with json.dumps)"
+    )
 
-    The message is JSON-encoded once for all of them. Closed connections are skipped,
-    and a failure on one receiver never stops the others or reaches the caller.
-    (An already built `OutgoingMessage` is accepted too, for adapters such as
-    `fallback.compat` that encode their messages differently.)
+
+def broadcast(connections: Iterable[Connection], message: str | bytes | OutgoingMessage) -> int:
+    """Send `message` to every open connection in `connections`; returns how many got it.
+
+    The message is encoded once for all of them. Closed connections are skipped, and so
+    are, for a binary message (`bytes`), connections whose client takes none
+    (`Connection.binary`); a failure on one receiver never stops the others or reaches
+    the caller. (An already built `OutgoingMessage` is accepted too, for adapters such
+    as `fallback.compat` that encode their messages differently.)
     """
-    if isinstance(text, OutgoingMessage):
-        message = text
-    elif isinstance(text, str):
-        message = OutgoingMessage(text)
-    else:
-        raise TypeError(f"broadcast() takes str, not {type(text).__name__}")
+    shared = message if isinstance(message, OutgoingMessage) else outgoing(message, "broadcast")
+    binary = shared.data is not None
     delivered = 0
     for connection in list(connections):
         try:
-            if connection.enqueue(message):
+            if binary and not connection.binary:
+                continue
+            if connection.enqueue(shared):
                 delivered += 1
         except Exception:
             log.exception("broadcast: delivery to connection %s failed", connection.connection_id)

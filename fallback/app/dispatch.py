@@ -1,16 +1,16 @@
 """Coroutine handlers: a connection's ``async def`` handlers run one at a time, in order.
 
-A `Connection` whose class defines any of ``on_open``, ``on_message`` or ``on_close`` as
-a coroutine function gets a `Dispatcher`; one with only plain functions never does, and
-its session calls the handlers directly, as before (`coroutine_handlers` decides once
-per class, not per message).
+A `Connection` whose class defines any of ``on_open``, ``on_message``, ``on_binary`` or
+``on_close`` as a coroutine function gets a `Dispatcher`; one with only plain functions
+never does, and its session calls the handlers directly, as before (`coroutine_handlers`
+decides once per class, not per message).
 
 What the dispatcher guarantees, per connection:
 
 * **Order.** Handlers run one at a time, in the order their events arrived: ``on_open``
-  first, then ``on_message`` for each message, then ``on_close``. A message that arrives
-  while a handler awaits waits for it; a synchronous handler among coroutine ones runs
-  in its turn.
+  first, then ``on_message`` (or ``on_binary``) for each message, then ``on_close``. A
+  message that arrives while a handler awaits waits for it; a synchronous handler among
+  coroutine ones runs in its turn.
 * **Back-pressure.** At most ``limit`` messages wait (`Settings.max_pending_messages`);
   one more means the client sends faster than the application handles, and the
   connection closes with 3008, as for a slow client on the way out.
@@ -44,7 +44,7 @@ __all__ = ["HANDLERS", "Dispatcher", "coroutine_handlers"]
 log = get_logger("fallback.connection")
 
 #: The handler names a dispatcher serves.
-HANDLERS = ("on_open", "on_message", "on_close")
+HANDLERS = ("on_open", "on_message", "on_binary", "on_close")
 
 _cache: dict[type, bool] = {}
 
@@ -69,7 +69,7 @@ class _Close:
 
 
 _OPEN, _CLOSE = _Open(), _Close()
-_Item = _Open | _Close | str
+_Item = _Open | _Close | str | bytes
 
 
 class Dispatcher:
@@ -100,7 +100,7 @@ class Dispatcher:
         label: str,
         *,
         on_open: Callable[[], Any],
-        on_message: Callable[[str], Any],
+        on_message: Callable[[str | bytes], Any],
         on_close: Callable[[], Any],
         close: Callable[[int], object],
         finish: Callable[[], None],
@@ -149,7 +149,7 @@ class Dispatcher:
         if self._accepted is None:
             self._accepted = accepted
 
-    def push(self, text: str) -> None:
+    def push(self, text: str | bytes) -> None:
         """A message from the client: handled now if nothing runs, else queued."""
         if len(self._queue) >= self._limit and self.pending >= self._limit:
             log.warning(

@@ -45,7 +45,7 @@ class _Refused:
     def session_opened(self) -> bool:
         return False
 
-    def session_message(self, text: str) -> None:
+    def session_message(self, message: str | bytes) -> None:
         return None
 
     def session_closed(self, opened: bool) -> None:
@@ -108,10 +108,14 @@ class Service:
         *,
         framed: bool = True,
         resume_request: str | None = None,
+        binary: bool = False,
     ) -> Session:
         """A session for a new receiving request: fresh, resumable, or resumed.
 
-        `resume_request` is the ``fb_resume`` query argument (see `fallback.resume`). A
+        `resume_request` is the ``fb_resume`` query argument (see `fallback.resume`);
+        `binary`: the client asked for binary messages (``fb_binary=1``, or a raw
+        WebSocket that can carry them; `fallback.core.binary`), which the ``binary``
+        setting allows. A resumed connection keeps what it was opened with. A
         resume that cannot happen still yields a session -- one that answers the open
         frame and then the close frame saying why. Raises `ServiceBusy` past
         ``max_sessions``.
@@ -136,7 +140,14 @@ class Service:
             if request is True
             else None
         )
-        session = self.create_session(session_id, info, transport, framed=framed, resume=resume)
+        session = self.create_session(
+            session_id,
+            info,
+            transport,
+            framed=framed,
+            resume=resume,
+            binary=binary and self.settings.binary,
+        )
         if resume is not None:
             session.announce_resumable()
         return session
@@ -220,6 +231,7 @@ class Service:
         *,
         framed: bool = True,
         resume: ResumeState | None = None,
+        binary: bool = False,
     ) -> Session:
         connection = self.connection_factory()
         if not isinstance(connection, Connection):
@@ -237,6 +249,7 @@ class Service:
             clock=self.clock,
             counters=self.registry.counters,
             resume=resume,
+            binary=binary,
         )
         connection.bind_session(session)
         self.registry.add(session)

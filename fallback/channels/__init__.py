@@ -111,8 +111,9 @@ def leave(connection: Connection, channel: str) -> bool:
     return hub().leave(connection, channel)
 
 
-def publish(channel: str, text: str) -> int:
-    return hub().publish(channel, text)
+def publish(channel: str, message: str | bytes) -> int:
+    """`Channels.publish` on the hub: text, or `bytes` for a binary message."""
+    return hub().publish(channel, message)
 
 
 def members(channel: str) -> list[Connection]:

@@ -18,6 +18,7 @@ once each, in position order.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -227,28 +228,40 @@ class Channels:
 
     # -- publishing -------------------------------------------------------------------
 
-    def publish(self, channel: str, text: str) -> int:
-        """Send `text` to every member of `channel` in every process.
+    def publish(self, channel: str, message: str | bytes) -> int:
+        """Send `message` to every member of `channel` in every process: text, or
+        `bytes` for a binary message, which members whose client takes none
+        (`Connection.binary`) do not get.
 
         Returns how many members of this process got it. Never raises because a member
         went away; a process with no members costs nothing but the broker hand-off.
         """
         check_channel_name(channel)
-        if not isinstance(text, str):
-            raise TypeError(f"publish() takes str, not {type(text).__name__}")
+        if isinstance(message, str):
+            kind, data = EventKind.MESSAGE, message
+        elif isinstance(message, bytes):
+            kind, data = EventKind.BINARY, base64.b64encode(message).decode("ascii")
+        else:
+            raise TypeError(f"publish() takes str or bytes, not {type(message).__name__}")
         self.published += 1
-        rule = self.history_rules.rule(channel) if self.history_rules else None
-        if rule is not None:
-            answer = self.broker.append(channel, text, rule.policy)
+        # History keeps text publications (the envelopes channel servers send); bytes go
+        # out live only, without a position.
+        rule = (
+            self.history_rules.rule(channel)
+            if self.history_rules and kind is EventKind.MESSAGE
+            else None
+        )
+        if rule is not None and isinstance(message, str):
+            answer = self.broker.append(channel, message, rule.policy)
             if isinstance(answer, Position):
-                return self._deliver(channel, text, answer)
+                return self._deliver(channel, message, answer)
             if answer:
                 return 0  # every process, this one too, delivers it when it comes back
-            return self._deliver(channel, text)
+            return self._deliver(channel, message)
         # The broker first: its write goes out before the flush of the local fan-out below,
         # so other processes deliver while this one does, instead of after it.
-        self.broker.publish(channel, EventKind.MESSAGE, text)
-        return self._deliver(channel, text)
+        self.broker.publish(channel, kind, data)
+        return self._deliver(channel, message)
 
     # -- history and recovery ---------------------------------------------------------
 
@@ -346,18 +359,18 @@ class Channels:
 
     # -- internals --------------------------------------------------------------------
 
-    def _deliver(self, channel: str, text: str, position: Position | None = None) -> int:
+    def _deliver(self, channel: str, message: str | bytes, position: Position | None = None) -> int:
         members = self._members.get(channel)
         if not members:
             return 0
         targets: Iterable[Connection] = members
-        if position is not None:
+        if position is not None and isinstance(message, str):
             rule = self.history_rules.rule(channel)
             if rule is not None:
-                text = rule.stamp(text, position)
+                message = rule.stamp(message, position)
             if channel in self._pending or channel in self._floors:
-                targets = self._live_members(channel, members, position, text)
-        delivered = broadcast(targets, OutgoingMessage(text))
+                targets = self._live_members(channel, members, position, message)
+        delivered = broadcast(targets, OutgoingMessage(message))
         self.delivered += delivered
         return delivered
 
@@ -394,6 +407,13 @@ class Channels:
     def _on_remote(self, event: RemoteEvent) -> None:
         if event.kind is EventKind.MESSAGE:
             self._deliver(event.channel, event.data, event.position)
+        elif event.kind is EventKind.BINARY:
+            try:
+                data = base64.b64decode(event.data, validate=True)
+            except ValueError:
+                log.warning("ignoring a malformed binary message on %r", event.channel)
+                return
+            self._deliver(event.channel, data)
         elif event.kind is EventKind.CONTROL:
             self._run_control(event.data)
         elif event.kind is EventKind.JOIN:

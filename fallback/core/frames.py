@@ -6,6 +6,8 @@ Frames (https://github.com/sockjs/sockjs-protocol, ``sockjs-protocol.py``):
 * ``h`` -- heartbeat;
 * ``a[...]`` -- a JSON array of messages;
 * ``c[code,"reason"]`` -- the session is closed;
+* ``a[...]`` of a session that took the binary extension (`fallback.core.binary`) may
+  also hold ``{"b": "<base64>"}``: one binary message;
 * ``r{...}`` -- fallback's resume extension (`fallback.core.resume`): ``r{"ack": n}``
   acknowledges the client's messages (it also serves as a heartbeat),
   ``r{"cid": ...}`` tells the client its connection id.
@@ -19,6 +21,7 @@ on each transport is in `fallback.core.envelopes`.
 
 from __future__ import annotations
 
+import base64
 import enum
 import json
 import re
@@ -39,6 +42,8 @@ class FrameKind(enum.Enum):
     ACK = "ack"
     #: ``r{"cid": ..., "resumed": ..., "seen": ...}``: the connection's id and counts.
     CONNECTION_ID = "cid"
+    #: One binary message as it is, for transports that carry bytes (`BinaryFrame`).
+    BINARY = "binary"
 
 
 class Frame(str):
@@ -49,6 +54,20 @@ class Frame(str):
     def __new__(cls, kind: FrameKind, text: str) -> Frame:
         frame = super().__new__(cls, text)
         frame.kind = kind
+        return frame
+
+
+class BinaryFrame(Frame):
+    """One binary message as a WebSocket binary message carries it: its bytes in `data`
+    (the text of the frame is empty; only WebSocket links that asked for binary frames
+    with ``take_frame(binary_frames=True)`` ever get one)."""
+
+    data: bytes
+
+    def __new__(cls, kind: FrameKind, text: str, data: bytes = b"") -> BinaryFrame:
+        frame = str.__new__(cls, text)
+        frame.kind = kind
+        frame.data = data
         return frame
 
 
@@ -88,21 +107,43 @@ def quote(text: str) -> str:
 class OutgoingMessage:
     """One application message on its way out, shared by every session it is queued on.
 
-    The JSON form and the single-message frame are computed on first use and cached, so a
-    broadcast to N sessions encodes once.
+    Text (`text`) or binary (`data`, with `text` empty): a binary message's JSON form is
+    ``{"b": "<base64>"}`` (`fallback.core.binary`), which is what an HTTP transport or a
+    WebSocket without binary frames carries. The JSON form and the single-message frame
+    are computed on first use and cached, so a broadcast to N sessions encodes once.
     """
 
-    __slots__ = ("_encoded", "_frame", "text")
+    __slots__ = ("_encoded", "_frame", "data", "text")
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, body: str | bytes) -> None:
+        if isinstance(body, bytes):
+            self.text = ""
+            #: The bytes of a binary message; None for a text message.
+            self.data: bytes | None = body
+        else:
+            self.text = body
+            self.data = None
         self._encoded: str | None = None
         self._frame: Frame | None = None
 
     @property
+    def binary(self) -> bool:
+        return self.data is not None
+
+    @property
+    def size(self) -> int:
+        """What the queue bounds count: characters of text, bytes of binary."""
+        data = self.data
+        return len(self.text) if data is None else len(data)
+
+    @property
     def encoded(self) -> str:
         if self._encoded is None:
-            self._encoded = quote(self.text)
+            data = self.data
+            if data is None:
+                self._encoded = quote(self.text)
+            else:
+                self._encoded = '{"b":"' + base64.b64encode(data).decode("ascii") + '"}'
         return self._encoded
 
     @property
@@ -111,6 +152,11 @@ class OutgoingMessage:
         if self._frame is None:
             self._frame = Frame(FrameKind.MESSAGES, "a[" + self.encoded + "]")
         return self._frame
+
+    def binary_frame(self) -> BinaryFrame:
+        """This binary message as a WebSocket binary message carries it."""
+        assert self.data is not None
+        return BinaryFrame(FrameKind.BINARY, "", self.data)
 
 
 def messages_frame(messages: Sequence[OutgoingMessage]) -> Frame:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from .payloads import Message
+
 #: Seconds, from any monotonic source: ``time.monotonic`` in service, a fake in tests.
 Clock = Callable[[], float]
 
@@ -28,7 +30,8 @@ class SessionListener(Protocol):
     def session_opened(self) -> bool:
         """Run ``on_open``; False rejects the connection."""
 
-    def session_message(self, text: str) -> None: ...
+    def session_message(self, message: Message) -> None:
+        """A message from the client: `str`, or `bytes` for a binary message."""
 
     def session_closed(self, opened: bool) -> None:
         """The session closed; `opened` says whether ``on_open`` had accepted it."""

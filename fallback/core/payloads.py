@@ -2,7 +2,9 @@
 
 ``xhr_send`` and ``jsonp_send`` bodies are JSON arrays of strings; a SockJS WebSocket
 frame is an array or a single string; a resumable session's payloads also carry the
-resume extension's controls (`fallback.core.resume`). Anything else is a
+resume extension's controls (`fallback.core.resume`), and a session with the binary
+extension's binary messages (``{"b": "<base64>"}``, `fallback.core.binary`), which are
+decoded to `bytes`. Anything else is a
 `PayloadError` carrying the protocol's exact message, and the session stays intact.
 """
 
@@ -13,6 +15,10 @@ from typing import NamedTuple
 
 from ..codes import MAX_CLOSE_REASON, client_close_code
 from ..exceptions import PayloadError
+from .binary import decode_item
+
+#: A decoded message: text, or the bytes of a binary message.
+Message = str | bytes
 
 PAYLOAD_EXPECTED = "Payload expected."
 BROKEN_JSON = "Broken JSON encoding."
@@ -27,14 +33,24 @@ def _as_text(payload: str | bytes) -> str:
     return payload
 
 
-def _strings(value: object) -> list[str]:
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return value
+def _strings(value: object, binary: bool = False) -> list[Message]:
+    if isinstance(value, list):
+        if all(isinstance(item, str) for item in value):
+            return value
+        if binary:
+            return [item if isinstance(item, str) else _binary(item) for item in value]
     raise PayloadError(BROKEN_JSON)
 
 
-def decode_send_payload(payload: str | bytes) -> list[str]:
-    """Messages from an ``xhr_send``/``jsonp_send`` body: a JSON array of strings.
+def _binary(item: object) -> bytes:
+    if not isinstance(item, dict):
+        raise PayloadError(BROKEN_JSON)
+    return decode_item(item)
+
+
+def decode_send_payload(payload: str | bytes, *, binary: bool = False) -> list[Message]:
+    """Messages from an ``xhr_send``/``jsonp_send`` body: a JSON array of strings (and,
+    with `binary`, of ``{"b": "<base64>"}`` binary messages).
 
     Raises `PayloadError` with the protocol's message for an empty body, broken JSON or
     anything that is not an array of strings.
@@ -46,14 +62,14 @@ def decode_send_payload(payload: str | bytes) -> list[str]:
         value = json.loads(text)
     except (ValueError, RecursionError):
         raise PayloadError(BROKEN_JSON) from None
-    return _strings(value)
+    return _strings(value, binary)
 
 
 class ResumablePayload(NamedTuple):
     """What a resumable session's client sent: messages, an acknowledgement (how many
     server messages it has received), and maybe a goodbye ``(code, reason)``."""
 
-    messages: list[str]
+    messages: list[Message]
     ack: int | None = None
     close: tuple[int, str] | None = None
     #: How many messages the client had sent before these (lets a repeated request,
@@ -67,12 +83,12 @@ def _count(value: object) -> int | None:
     return None
 
 
-def _split_controls(value: object) -> ResumablePayload:
-    """Strings are messages; ``{"seq": n}`` (first), ``{"ack": n}`` and
-    ``{"close": [code, reason]}`` are controls."""
+def _split_controls(value: object, binary: bool = False) -> ResumablePayload:
+    """Strings (and with `binary`, ``{"b": ...}``) are messages; ``{"seq": n}`` (first),
+    ``{"ack": n}`` and ``{"close": [code, reason]}`` are controls."""
     if not isinstance(value, list):
         raise PayloadError(BROKEN_JSON)
-    texts: list[str] = []
+    texts: list[Message] = []
     ack: int | None = None
     close: tuple[int, str] | None = None
     seq: int | None = None
@@ -82,7 +98,9 @@ def _split_controls(value: object) -> ResumablePayload:
             continue
         if not isinstance(item, dict) or len(item) != 1:
             raise PayloadError(BROKEN_JSON)
-        if "ack" in item and _count(item["ack"]) is not None:
+        if binary and "b" in item:
+            texts.append(decode_item(item))
+        elif "ack" in item and _count(item["ack"]) is not None:
             ack = item["ack"] if ack is None else max(ack, item["ack"])
         elif "seq" in item and _count(item["seq"]) is not None and seq is None and not texts:
             seq = item["seq"]
@@ -99,8 +117,10 @@ def _split_controls(value: object) -> ResumablePayload:
     return ResumablePayload(texts, ack, close, seq)
 
 
-def decode_resumable_payload(payload: str | bytes, *, websocket: bool) -> ResumablePayload:
-    """A resumable session's payload: strings, acknowledgements, a goodbye."""
+def decode_resumable_payload(
+    payload: str | bytes, *, websocket: bool, binary: bool = False
+) -> ResumablePayload:
+    """A resumable session's payload: messages, acknowledgements, a goodbye."""
     text = _as_text(payload)
     if not text:
         if websocket:
@@ -112,10 +132,10 @@ def decode_resumable_payload(payload: str | bytes, *, websocket: bool) -> Resuma
         raise PayloadError(BROKEN_JSON) from None
     if websocket and isinstance(value, str):
         return ResumablePayload([value])
-    return _split_controls(value)
+    return _split_controls(value, binary)
 
 
-def decode_websocket_payload(payload: str | bytes) -> list[str]:
+def decode_websocket_payload(payload: str | bytes, *, binary: bool = False) -> list[Message]:
     """Messages from one SockJS WebSocket frame: an array of strings or a single string.
 
     An empty frame carries no messages (the protocol says to ignore it).
@@ -140,4 +160,4 @@ def decode_websocket_payload(payload: str | bytes) -> list[str]:
         raise PayloadError(BROKEN_JSON) from None
     if isinstance(value, str):
         return [value]
-    return _strings(value)
+    return _strings(value, binary)

@@ -85,7 +85,7 @@ from .frames import (
     ack_frame,
     connection_id_frame,
 )
-from .payloads import ResumablePayload
+from .payloads import Message, ResumablePayload
 
 #: Server messages the client may leave unacknowledged before an ack frame goes out.
 ACK_EVERY = 32
@@ -322,7 +322,7 @@ class ResumeState:
         self.reported = self.received
         return ack_frame(self.received)
 
-    def receive(self, payload: ResumablePayload) -> tuple[list[str], int, Frame | None]:
+    def receive(self, payload: ResumablePayload) -> tuple[list[Message], int, Frame | None]:
         """A payload from the client: the messages to deliver, how many it repeated (a
         request the browser retried; dropped) and the ack frame now due, if any.
 

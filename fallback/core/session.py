@@ -32,14 +32,21 @@ import secrets
 import time
 
 from ..codes import DEFAULT_REASONS, CloseCode
-from ..exceptions import MessageTooBig, ResumeError, StaleResume
+from ..exceptions import BinaryUnsupported, MessageTooBig, ResumeError, StaleResume
+from .binary import message_size, wire_limit
 from .connection_info import ConnectionInfo
 from .counters import Counters
 from .frames import OPEN_FRAME, Frame, FrameKind, OutgoingMessage, SessionId, close_frame
 from .interfaces import Clock, Receiver, SessionListener
 from .logsafe import get_logger
 from .outbox import Outbox
-from .payloads import decode_resumable_payload, decode_send_payload, decode_websocket_payload
+from .payloads import (
+    Message,
+    ResumablePayload,
+    decode_resumable_payload,
+    decode_send_payload,
+    decode_websocket_payload,
+)
 from .resume import ResumeState
 from .settings import Settings
 from .states import SessionEvent, SessionState, next_state
@@ -71,6 +78,7 @@ class Session:
         "_outbox",
         "_receiver",
         "_settings",
+        "binary",
         "close_code",
         "close_reason",
         "connection_id",
@@ -95,6 +103,7 @@ class Session:
         clock: Clock = time.monotonic,
         counters: Counters | None = None,
         resume: ResumeState | None = None,
+        binary: bool = False,
     ) -> None:
         #: The SockJS session id, or None for WebSocket sessions (whose ids may repeat).
         self.id = session_id
@@ -107,6 +116,8 @@ class Session:
         self.transport = transport
         #: False for the raw WebSocket endpoint: no open, heartbeat or array frames.
         self.framed = framed
+        #: The client takes binary messages (`fallback.core.binary`).
+        self.binary = binary
         self.state = _NEW
         self.close_code: int | None = None
         self.close_reason: str | None = None
@@ -191,14 +202,16 @@ class Session:
         """Whether `receiver` is the attached one (a replaced receiver must stop)."""
         return self._receiver is receiver
 
-    def take_frame(self) -> Frame | None:
+    def take_frame(self, *, binary_frames: bool = False) -> Frame | None:
         """The next frame for the attached receiver, or None if there is nothing to send.
 
         Order (`fallback.core.outbox`): the open frame and resume control frames, then
         every queued message as one array frame, then the close frame (repeated to every
-        later receiver), else a due heartbeat.
+        later receiver), else a due heartbeat. `binary_frames` (a WebSocket of a binary
+        session): each binary message comes alone, as a `BinaryFrame`, and the text
+        messages around it in array frames of their own.
         """
-        frame = self._outbox.next_frame()
+        frame = self._outbox.next_frame(binary_frames and self.binary)
         if frame is not None and frame.kind is not FrameKind.CLOSE:
             self._heartbeat_due = self._clock() + self._settings.heartbeat_delay
         return frame
@@ -227,13 +240,19 @@ class Session:
         Past ``max_queue`` waiting messages the client is not keeping up: the session
         closes with `CloseCode.QUEUE_OVERFLOW` and the queue is dropped, so a slow
         client can never hold more than ``max_queue`` messages of server memory.
+        Raises `BinaryUnsupported` for a binary message to a client that takes none.
         """
         if self.state is _CLOSED:
             return False
+        if message.data is not None and not self.binary:
+            raise BinaryUnsupported(
+                "this client takes no binary messages (a plain SockJS client, or hixie-76); "
+                "check Connection.binary before sending bytes"
+            )
         outbox = self._outbox
         if (
             len(outbox.queue) >= self._settings.max_queue
-            or outbox.queue_bytes + len(message.text) > self._settings.max_queue_bytes
+            or outbox.queue_bytes + message.size > self._settings.max_queue_bytes
         ):
             log.warning(
                 "connection %s: %d messages (%d bytes) queued for a slow client; closing",
@@ -293,14 +312,26 @@ class Session:
         """Messages from one SockJS WebSocket frame."""
         self._receive_payload(data, websocket=True)
 
-    def receive(self, messages: list[str]) -> None:
+    def receive_binary(self, data: bytes) -> None:
+        """One binary message (a WebSocket binary message of a binary session)."""
+        if len(data) > self._settings.max_message_size:
+            raise MessageTooBig("Message too big.")
+        self._counters.bytes_received += len(data)
+        resume = self.resume
+        if resume is None:
+            self.receive([data])
+            return
+        resume.confirm()
+        self._receive_resumable(ResumablePayload([data]))
+
+    def receive(self, messages: list[Message]) -> None:
         """Hand messages to the application in order, stopping if it closes the session."""
         self._counters.received += len(messages)
-        for text in messages:
+        for message in messages:
             if self.state is not _OPEN:
                 return
             try:
-                self.listener.session_message(text)
+                self.listener.session_message(message)
             except Exception:
                 log.exception("connection %s: on_message raised; closing it", self.log_name)
                 self.close(CloseCode.INTERNAL_ERROR)
@@ -448,16 +479,35 @@ class Session:
         self._outbox.close_frame = close_frame(code, reason)
 
     def _receive_payload(self, data: bytes | str, *, websocket: bool) -> None:
-        if len(data) > self._settings.max_message_size:
+        binary = self.binary
+        limit = self._settings.max_message_size
+        if len(data) > (wire_limit(limit) if binary else limit):
             raise MessageTooBig("Message too big.")
         self._counters.bytes_received += len(data)
         resume = self.resume
         if resume is None:
             decode = decode_websocket_payload if websocket else decode_send_payload
-            self.receive(decode(data))
+            messages = decode(data, binary=binary)
+            if binary:
+                self._check_sizes(messages)
+            self.receive(messages)
             return
         resume.confirm()
-        payload = decode_resumable_payload(data, websocket=websocket)
+        payload = decode_resumable_payload(data, websocket=websocket, binary=binary)
+        if binary:
+            self._check_sizes(payload.messages)
+        self._receive_resumable(payload)
+
+    def _check_sizes(self, messages: list[Message]) -> None:
+        """A binary session's bound is on each decoded message (`fallback.core.binary`)."""
+        limit = self._settings.max_message_size
+        for message in messages:
+            if message_size(message) > limit:
+                raise MessageTooBig("Message too big.")
+
+    def _receive_resumable(self, payload: ResumablePayload) -> None:
+        resume = self.resume
+        assert resume is not None
         messages, repeated, ack = resume.receive(payload)
         self._counters.repeated += repeated
         if ack is not None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..exceptions import ConfigurationError
+from .binary import wire_limit
 from .origins import check_pattern
 
 #: Transport names as they appear in SockJS URLs, in the order fallback prefers them.
@@ -68,6 +69,7 @@ class Settings:
     #: ``xheaders`` so that the address is the client's.
     verify_ip: bool = False
     #: Largest incoming message or request body; bigger ones are refused (413 / 1009).
+    #: A binary message is measured by its bytes, not its base64 (`max_body_size`).
     max_message_size: int = 1024 * 1024
     #: Most messages queued for one session; past it the session closes with 3008.
     max_queue: int = 10_000
@@ -103,6 +105,20 @@ class Settings:
     #: headers are in (until then it holds no session); the headers of every handshake
     #: are bounded by the server's ``idle_connection_timeout``.
     handshake_timeout: float = 10.0
+    #: Offer binary messages (a protocol extension only fallback.js asks for, see
+    #: `fallback.core.binary`; a raw WebSocket client simply sends them). What a client
+    #: sends in binary reaches ``Connection.on_binary``, which refuses it (1003) unless
+    #: the application overrides it. Off: ``info`` does not offer it, and no session
+    #: sends or receives binary messages.
+    binary: bool = True
+    #: Compress WebSocket messages with permessage-deflate (RFC 7692) when the client
+    #: offers it (every current browser does). Always without context takeover, so an
+    #: idle connection holds no compressor and a broadcast compresses once (see
+    #: `fallback.wsengine.deflate` for the costs, and the security note there).
+    websocket_compression: bool = True
+    #: Messages shorter than this many bytes are sent uncompressed (compressing them
+    #: costs more CPU than it saves bytes).
+    compression_threshold: int = 256
     #: Serve the unframed WebSocket endpoint ``<prefix>/websocket``.
     raw_websocket: bool = True
     #: The SockJS client script ``iframe.html`` loads (sockjs-client's iframe transports).
@@ -122,6 +138,9 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
+        threshold = self.compression_threshold
+        if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
+            raise ConfigurationError("compression_threshold must be a whole number of bytes")
         for name in (
             "response_limit",
             "max_message_size",
@@ -160,6 +179,14 @@ class Settings:
 
     def enabled(self, transport: str) -> bool:
         return transport not in self.disabled_transports
+
+    @property
+    def max_body_size(self) -> int:
+        """The largest HTTP request body: ``max_message_size``, plus base64's third when
+        binary messages are offered (a binary session's messages are then bounded one by
+        one on their decoded size; a plain session's body still by ``max_message_size``)."""
+        limit = self.max_message_size
+        return wire_limit(limit) if self.binary else limit
 
     @property
     def websocket_enabled(self) -> bool:

@@ -10,7 +10,7 @@
  * page provides web-socket-js, a Flash socket against the server's raw WebSocket endpoint.
  * The README ("The browser shim") documents the API, the options and drop-in mode.
  *
- * Its parts, in order: plain helpers (wire text, URLs, timing rules); HTTP requests;
+ * Its parts, in order: plain helpers (wire text, binary messages, URLs, timing rules); HTTP requests;
  * transports, which report to the socket only by emitting events; Plan (negotiation);
  * Ledger (resume: fallback/resume.py); channels; watchdog; FallbackSocket, which drives them.
  * (tests/shim/ unit-tests the parts by loading this file with their names exported.)
@@ -29,6 +29,9 @@
   var XHR2 = false;
   try { XHR2 = !!XHR && "withCredentials" in new XHR(); } catch (e) { /* no XHR at all */ }
   var FETCH = !!(window.fetch && window.ReadableStream && window.TextDecoder && window.AbortController);
+  // Binary messages (fallback/core/binary.py) need typed arrays and base64 (IE 10 and later).
+  var U8 = window.Uint8Array, AB = window.ArrayBuffer, BLOB = window.Blob;
+  var BINARY = !!(U8 && AB && window.atob && window.btoa);
   var storage = null;
   try { storage = window.localStorage; } catch (e) { /* file:// or privacy settings */ }
 
@@ -93,17 +96,41 @@
       return c == '"' ? '\\"' : c == "\\" ? "\\\\" : "\\u" + ("000" + c.charCodeAt(0).toString(16)).slice(-4);
     }) + '"';
   }
-  // Strings, and the resume controls {seq: n}, {ack: n}, {close: [code, reason]}.
+  // Strings, binary messages {bin: bytes} as {"b": base64}, and the resume controls
+  // {seq: n}, {ack: n}, {close: [code, reason]}.
   function encode(list, ascii) {
     var out = [];
     for (var i = 0; i < list.length; i++) {
       var item = list[i];
       out.push(typeof item == "string" ? quote(item, ascii) :
+        item.bin ? '{"b":"' + toBase64(item.bin) + '"}' :
         item.close ? '{"close":[' + item.close[0] + "," + quote(item.close[1], ascii) + "]}" :
         item.seq !== undefined ? '{"seq":' + item.seq + "}" : '{"ack":' + item.ack + "}");
     }
     return "[" + out.join(",") + "]";
   }
+  // -- helpers: binary messages ----------------------------------------------------------
+
+  // A copy of the bytes of an ArrayBuffer or ArrayBufferView (the caller may change them
+  // after send, as the WebSocket API allows), or null for anything else.
+  function bytesOf(data) {
+    var buffer = data instanceof AB ? data : data.buffer, copy;
+    if (!(buffer instanceof AB)) { return null; }
+    copy = new U8(data === buffer ? buffer.byteLength : data.byteLength);
+    copy.set(data === buffer ? new U8(buffer) : new U8(buffer, data.byteOffset, data.byteLength));
+    return copy;
+  }
+  function toBase64(bytes) {
+    var s = "";
+    for (var i = 0; i < bytes.length; i += 8192) { s += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192)); }
+    return window.btoa(s);
+  }
+  function fromBase64(text) {
+    var s = window.atob(text), bytes = new U8(s.length);
+    for (var i = 0; i < s.length; i++) { bytes[i] = s.charCodeAt(i); }
+    return bytes;
+  }
+
   // EventSource data is percent-escaped as sockjs-node escapes it (%, CR, LF and NUL), and
   // decoded as sockjs-client decodes it, with decodeURI; data that is not escaped that way
   // (and so cannot be decoded) is taken as it is.
@@ -396,12 +423,23 @@
 
   function websocketTransport(url, env, emit) {
     var ws = new NativeWS(url.session.replace(/^http/, "ws") + "/websocket" + url.query);
-    ws.onmessage = function (e) { emit("frame", e.data); };
+    ws.binaryType = "arraybuffer";
+    // A binary message of a binary session comes as a WebSocket binary message.
+    ws.onmessage = function (e) { emit(typeof e.data == "string" ? "frame" : "binary", e.data); };
     ws.onclose = function () { emit("end"); };
     return {
       ws: true,
+      // Binary messages go as binary messages, the text and controls between them as arrays.
       send: function (list) {
-        try { ws.send(encode(list)); } catch (e) { return emit("sent", false, list); }
+        var text = [], item;
+        try {
+          for (var i = 0; i <= list.length; i++) {
+            item = list[i];
+            if (i < list.length && !item.bin) { text.push(item); continue; }
+            if (text.length) { ws.send(encode(text)); text = []; }
+            if (item) { ws.send(item.bin); }
+          }
+        } catch (e) { return emit("sent", false, list); }
         emit("sent", true, list);
       },
       close: function (code, reason) {
@@ -564,6 +602,8 @@
       this.failed = [];
       this.heartbeat = info && info.heartbeat_delay > 0 ? info.heartbeat_delay * 1000 : 0;
       this.resume = !!(o.resume && resume && resume.v == 1);
+      this.binary = BINARY && !!(info && info.binary && info.binary.v == 1);
+      this.max = this.binary && info.binary.max > 0 ? info.binary.max : Infinity;
       this.grace = resume && resume.grace > 0 ? resume.grace * 1000 : 60000;
       this.rtt = rtt;
       this.timeout = openTimeout(o, info, rtt);
@@ -614,14 +654,15 @@
       var drop = count - this.got;
       if (drop > 0) { this.unacked.splice(0, drop); this.got = count; }
     },
-    // What to send for `queue`, or null. Acknowledgements ride on sends; alone only when 32
-    // are owed (or ackNow). {seq}: the number of messages before these -- browsers retry a
-    // POST whose connection was reset, and the server must not take them twice.
-    batch: function (queue) {
+    // What to send for `queue` (followed by `behind` messages not ready yet), or null.
+    // Acknowledgements ride on sends; alone only when 32 are owed (or ackNow). {seq}: the
+    // number of messages before these -- browsers retry a POST whose connection was reset,
+    // and the server must not take them twice.
+    batch: function (queue, behind) {
       var ack = this.cid && this.rx > this.told ? this.rx : 0, batch = queue;
       if (!queue.length && !(ack && (this.rx - this.told >= 32 || this.ackNow))) { return null; }
       this.ackNow = false;
-      if (queue.length && this.keeps()) { batch = [{ seq: this.got + this.unacked.length - queue.length }].concat(queue); }
+      if (queue.length && this.keeps()) { batch = [{ seq: this.got + this.unacked.length - queue.length - (behind || 0) }].concat(queue); }
       if (ack) { batch = batch.concat([{ ack: ack }]); this.told = ack; }
       return batch;
     },
@@ -884,23 +925,44 @@
     this.dispatchEvent(event);
   };
 
+  // send(text | ArrayBuffer | ArrayBufferView | Blob). A Blob is read first; what is sent
+  // after it waits for it, so that everything leaves in order.
   proto.send = function (data) {
-    if (this.readyState == CONNECTING) { throw domError("InvalidStateError", "still CONNECTING"); }
-    if (this.readyState != OPEN) { return; }
-    data = String(data);
-    this._queue.push(data);
-    this._ledger.sent(data);
-    this._flush();
+    var self = this, item = null, reader;
+    if (self.readyState == CONNECTING) { throw domError("InvalidStateError", "still CONNECTING"); }
+    if (BINARY && data && typeof data == "object") {
+      item = BLOB && data instanceof BLOB ? { bin: null } : (item = bytesOf(data)) && { bin: item };
+    }
+    if (item && !(self._plan.binary && self.transport != "flash")) {
+      throw domError("NotSupportedError", "this server takes no binary messages");
+    }
+    if (self.readyState != OPEN) { return; }
+    if (item && !item.bin) {
+      reader = new window.FileReader();
+      reader.onload = function () { item.bin = new U8(reader.result); self._flush(); };
+      reader.onerror = function () { self._finish(1006, "Blob unreadable", false, true); };
+      reader.readAsArrayBuffer(data);
+    }
+    item = item || String(data);
+    self._queue.push(item);
+    self._ledger.sent(item);
+    self._flush();
   };
 
   // One send in flight at a time; whatever is queued meanwhile leaves in the next request.
   // A resumable connection also tells the server how many messages it has received.
   proto._flush = function () {
-    var self = this, tr = this._tr, batch, limit;
+    var self = this, tr = this._tr, queue = this._queue, k = 0, size = 0, batch, limit;
     if (self._sending || !tr || self._resuming || self._reconnecting || self.readyState != OPEN) { return; }
-    batch = self._ledger.batch(self._queue);
+    // Only what is ready (a Blob still being read holds back what was sent after it), and
+    // on a binary session no more than the server's max_message_size in one request.
+    for (; k < queue.length && queue[k].bin !== null; k++) {
+      size += (queue[k].bin || queue[k]).length;
+      if (k && size > self._plan.max) { break; }
+    }
+    batch = self._ledger.batch(queue.slice(0, k), queue.length - k);
     if (!batch) { return; }
-    self._queue = [];
+    self._queue = queue.slice(k);
     // A send that never ends (a stalled connection; a JSONP form post whose frame gets no
     // load event after a network error) is lost once the heartbeat limit has passed; one
     // left behind by its transport is dropped (`_stop`). Whatever it carried is still in
@@ -966,7 +1028,10 @@
     var self = this, plan = this._plan, name = plan.next();
     if (!name && self._reconnecting) { return self._retryRestart(1006, "All transports failed"); }
     if (!name) { return self._finish(1006, "All transports failed", false, true); }
-    var url = self._sessionUrl(self._ledger.offered && name != "flash" ? "fb_resume=1" : "");
+    // fb_binary=1: this session takes binary messages (Flash's raw WebSocket needs no asking).
+    var framed = name != "flash", extra = self._ledger.offered && framed ? ["fb_resume=1"] : [];
+    if (self._plan.binary && framed) { extra.push("fb_binary=1"); }
+    var url = self._sessionUrl(extra.join("&"));
     self._connect(name, url, attemptTimeout(plan.timeout, !plan.candidates.length, name), "_abandon");
   };
 
@@ -990,6 +1055,10 @@
     if (ledger.cid) { this._url.query = withQuery(this._target.query, ledger.argument(this._resuming)); }
   };
   proto._onmessage = function (tr, text) { this._deliver(tr, [text]); };
+  proto._onbinary = function (tr, buffer) {
+    this._alive();
+    if (this.readyState == OPEN) { this._deliver(tr, [new U8(buffer)]); }
+  };
   proto._onclose = function (tr, code, reason) {
     if (this.readyState == OPEN && code && code != 1006) { return this._finish(code, reason || "", true); }
     this._onend();
@@ -1042,11 +1111,18 @@
   proto._deliver = function (tr, messages) {
     var self = this, ledger = this._ledger;
     // (A handler may close the socket, or lose the transport by sending: the rest comes again.)
-    for (var i = 0; i < messages.length && tr === self._tr && self.readyState == OPEN; i++) {
+    for (var i = 0, data; i < messages.length && tr === self._tr && self.readyState == OPEN; i++) {
       ledger.rx++;
-      if (!self._channels.envelope(messages[i])) {
-        self._emit("message", { data: messages[i], origin: self._target.origin, lastEventId: "" });
+      data = messages[i];
+      if (typeof data != "string" && BINARY) {
+        // {"b": base64} (HTTP transports) or the bytes of a WebSocket binary message,
+        // handed over as binaryType says: "arraybuffer", or (the default) "blob".
+        data = typeof data.b == "string" ? fromBase64(data.b) : data;
+        data = self.binaryType == "arraybuffer" || !BLOB ? data.buffer : new BLOB([data]);
+      } else if (self._channels.envelope(data)) {
+        continue;
       }
+      self._emit("message", { data: data, origin: self._target.origin, lastEventId: "" });
     }
     if (!ledger.cid) { return; }
     if (ledger.rx - ledger.told >= 32) { return self._flush(); }

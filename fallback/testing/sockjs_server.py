@@ -32,6 +32,7 @@ from fallback.server.router import Router
 from fallback.transports.links import WebSocketLink
 from fallback.transports.websocket import WebSocketEndpoint
 from fallback.wsengine import BinaryMessage, Event, Protocol, TextMessage
+from fallback.wsengine.deflate import DeflateOptions
 
 from ..core.logsafe import get_logger
 
@@ -109,6 +110,8 @@ class AutobahnEchoHandler(WebSocketEndpoint):
     """``/autobahn``: the engine-level echo endpoint Autobahn|Testsuite runs against."""
 
     max_message_size = 64 * 1024 * 1024
+    #: Sections 12 and 13 (permessage-deflate) need the extension offered.
+    compression = DeflateOptions()
 
     def create_link(self, protocol: Protocol) -> WebSocketLink:
         return EchoLink(protocol)

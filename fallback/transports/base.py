@@ -10,9 +10,10 @@ The protocol suite checks these byte for byte, so they are decided here once:
 * Errors are ``text/plain`` with the protocol's message; 405 carries ``Allow`` and
   nothing else.
 * Request bodies are streamed (`stream_request_body`) and count against the router's
-  ``max_message_size`` as they arrive: a declared ``Content-Length`` past it is answered
-  413 before a byte of the body is read, and a chunked body that grows past it is
-  refused as soon as it does. Only send endpoints keep what they read.
+  ``max_message_size`` as they arrive (a binary session's send requests against
+  ``max_body_size``, which leaves room for base64): a declared ``Content-Length`` past
+  it is answered 413 before a byte of the body is read, and a chunked body that grows
+  past it is refused as soon as it does. Only send endpoints keep what they read.
 
 Every refusal goes through `BaseHandler.refuse`: the status and the protocol's message,
 one WARNING line and a count under a reason label (`Service.count_refusal`).
@@ -36,6 +37,7 @@ from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from ..app.service import Service
 from ..codes import DEFAULT_REASONS
+from ..core.binary import BINARY_PARAMETER, requested
 from ..core.connection_info import ConnectionInfo
 from ..core.envelopes import check_callback
 from ..core.frames import (
@@ -147,6 +149,7 @@ class BaseHandler(RequestHandler):
         self.service = service
         self._body_parts: list[bytes] = []
         self._body_size = 0
+        self._body_limit = service.settings.max_message_size
 
     @property
     def body(self) -> bytes:
@@ -186,9 +189,14 @@ class BaseHandler(RequestHandler):
         self.refuse(403, "origin", "Origin not allowed.", f"origin {origin}")
         return False
 
+    def body_limit(self) -> int:
+        """The largest body this request may have (`max_body_size` for the sessions
+        that take binary messages, whose bound is on each decoded message)."""
+        return self.service.settings.max_message_size
+
     def _limit_body(self) -> None:
         """Refuse a body declared too big now, before it is read; bound chunked ones."""
-        limit = self.service.settings.max_message_size
+        limit = self._body_limit = self.body_limit()
         connection = self.request.connection
         declared = _content_length(self.request.headers.get("Content-Length"))
         if declared is not None and declared > limit:
@@ -206,7 +214,7 @@ class BaseHandler(RequestHandler):
         if self.refused:
             return
         self._body_size += len(chunk)
-        if self._body_size > self.service.settings.max_message_size:
+        if self._body_size > self._body_limit:
             self._body_parts = []
             self.refuse(413, "too_big", "Message too big.", f"body over {self._body_size} bytes")
             return
@@ -348,6 +356,7 @@ class ReceivingHandler(BaseHandler):
                     connection_info(self.request),
                     self.transport_name,
                     resume_request=self.get_query_argument(RESUME_PARAMETER, None),
+                    binary=requested(self.get_query_argument(BINARY_PARAMETER, None)),
                 )
             except ServiceBusy as error:
                 self.refusal_frame = close_frame(

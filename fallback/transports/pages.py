@@ -6,7 +6,7 @@ import hashlib
 import json
 import secrets
 
-from ..core import envelopes, negotiate
+from ..core import binary, envelopes, negotiate
 from ..core.origins import frame_ancestors
 from .base import TEXT_PLAIN, BaseHandler
 
@@ -53,6 +53,10 @@ class InfoHandler(BaseHandler):
         if settings.resume:
             # The resume extension (fallback.resume); plain SockJS clients ignore it.
             body["resume"] = {"v": 1, "grace": settings.resume_grace}
+        if settings.binary:
+            # The binary extension (fallback.core.binary); plain SockJS clients ignore it.
+            # "max" (max_message_size) lets the client keep each request under it.
+            body["binary"] = {**binary.INFO, "max": settings.max_message_size}
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_no_cache()
         self.set_cors_headers()

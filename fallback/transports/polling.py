@@ -64,6 +64,13 @@ class _SendHandler(BaseHandler):
 
     keeps_body = True
 
+    def body_limit(self) -> int:
+        settings = self.service.settings
+        session = self.service.find(SessionId(self.path_args[-1])) if self.path_args else None
+        if session is not None and session.binary:
+            return settings.max_body_size
+        return settings.max_message_size
+
     def open_session(self, session_id: str) -> Session | None:
         session = self.service.find(SessionId(session_id))
         if session is None or session.state is SessionState.CLOSED or not self.same_ip_as(session):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from ..app.service import Service
 from ..codes import DEFAULT_REASONS, CloseCode, WebSocketCloseCode, websocket_close_code
-from ..core.frames import ANOTHER_CONNECTION_FRAME, FrameKind, close_frame
+from ..core.frames import ANOTHER_CONNECTION_FRAME, BinaryFrame, FrameKind, close_frame
 from ..core.logsafe import get_logger
 from ..core.session import Session
 from ..core.states import SessionState
@@ -63,6 +63,7 @@ class SessionLink(WebSocketLink):
     """
 
     __slots__ = (
+        "_deflate",
         "_hybi",
         "_label",
         "_open_session",
@@ -90,6 +91,8 @@ class SessionLink(WebSocketLink):
         #: Makes the session once the handshake is complete (when `session` is None).
         self._open_session = open_session
         self._hybi = isinstance(protocol, HybiProtocol)
+        #: permessage-deflate, if negotiated (a broadcast compresses once per `key`).
+        self._deflate = protocol.deflate if isinstance(protocol, HybiProtocol) else None
         #: When the unanswered ping went out (0: none outstanding).
         self._ping_at = 0.0
         #: hixie-76: when the peer was last known to be there (it had sent something).
@@ -159,8 +162,12 @@ class SessionLink(WebSocketLink):
 
     def _frame(self, text: str) -> bytes:
         if self._hybi:
-            return self._flusher.hybi_text_frame(text)
+            return self._flusher.hybi_text_frame(text, self._deflate)
         return self.protocol.text_frame(utf8(text))
+
+    def _binary(self, data: bytes) -> None:
+        """Queue a binary message (only binary sessions have them, never on hixie-76)."""
+        self.protocol.send_frame(self._flusher.hybi_binary_frame(data, self._deflate))
 
     def _release(self, code: int | None, reason: str) -> Session | None:
         """Detach from the session; with a code, the client closed with it.
@@ -243,7 +250,10 @@ class SockJSLink(SessionLink):
                     continue  # closing: what still arrives is not for the application
                 payload = event.text if kind is TextMessage else event.data  # type: ignore[union-attr]
                 try:
-                    session.receive_websocket_payload(payload)
+                    if kind is BinaryMessage and session.binary:
+                        session.receive_binary(payload)  # type: ignore[arg-type]
+                    else:
+                        session.receive_websocket_payload(payload)
                 except PeerError as error:
                     self._refuse(error)
                     return
@@ -256,20 +266,29 @@ class SockJSLink(SessionLink):
             return
         send = self.protocol.send_frame
         while True:
-            frame = session.take_frame()
+            # hixie-76 has no binary messages: there, they go as base64 in the arrays.
+            frame = session.take_frame(binary_frames=self._hybi)
             if frame is None:
                 return
-            send(self._frame(frame))
             kind = frame.kind
+            if isinstance(frame, BinaryFrame):
+                self._binary(frame.data)
+                continue  # more messages may follow it
+            send(self._frame(frame))
             if kind in _HEARTBEATS and self._heartbeat_unanswered():
                 return
             if kind is FrameKind.CLOSE:
                 self._close_socket(session.close_code, session.close_reason or "")
                 return
-            # An array frame carries everything queued, and a heartbeat goes out only
-            # when nothing is: after either, only a close frame can follow. The open
-            # frame and resume control frames (``r``) may be followed by anything.
-            if kind not in _PREAMBLE and session.state is not SessionState.CLOSED:
+            # An array frame carries everything queued (up to a binary message, which
+            # then follows), and a heartbeat goes out only when nothing is: after
+            # either, only a close frame can follow. The open frame and resume control
+            # frames (``r``) may be followed by anything.
+            if (
+                kind not in _PREAMBLE
+                and session.state is not SessionState.CLOSED
+                and not session.queued
+            ):
                 return
 
 
@@ -290,8 +309,16 @@ class RawLink(SessionLink):
                     session.receive([event.text])  # type: ignore[union-attr]
             elif kind is BinaryMessage:
                 session = self._session
-                if session is not None:
+                if session is None:
+                    continue
+                if not session.binary:
                     session.close(WebSocketCloseCode.UNSUPPORTED_DATA, "Text messages only.")
+                    continue
+                try:
+                    session.receive_binary(event.data)  # type: ignore[union-attr]
+                except PeerError as error:
+                    self._refuse(error)
+                    return
             elif kind is CloseReceived or kind is ConnectionFailed:
                 self._peer_closed(event)  # type: ignore[arg-type]
 
@@ -306,7 +333,10 @@ class RawLink(SessionLink):
         if messages:
             send = self.protocol.send_frame
             for message in messages:
-                send(self._frame(message.text))
+                if message.data is None:
+                    send(self._frame(message.text))
+                else:
+                    self._binary(message.data)
         if session.state is SessionState.CLOSED:
             self._close_socket(session.close_code, session.close_reason or "")
 

@@ -29,8 +29,10 @@ from typing import Protocol, cast
 from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, StreamClosedError
 
+from ..codes import Opcode
 from ..core.logsafe import get_logger
-from ..wsengine.frames import text_frame
+from ..wsengine.deflate import Deflate
+from ..wsengine.frames import encode_frame, text_frame
 
 log = get_logger("fallback.transports.websocket")
 
@@ -65,19 +67,20 @@ class Flushable(Protocol):
 class Flusher:
     """The flushables of one IOLoop that were woken since the last flush.
 
-    It also remembers the last text frame it serialized for RFC 6455 links, so that a
-    round of flushes after a broadcast serializes that frame once.
+    It also remembers the last message it serialized for RFC 6455 links, so that a round
+    of flushes after a broadcast serializes (and, with permessage-deflate, compresses)
+    that message once for every link with the same compression (`Deflate.key`).
     """
 
-    __slots__ = ("_frame", "_loop", "_pending", "_scheduled", "_text")
+    __slots__ = ("_body", "_frames", "_loop", "_pending", "_scheduled")
 
     def __init__(self, loop: IOLoop) -> None:
         # Weak: the flusher is the value of a weak-keyed mapping from this very loop.
         self._loop = weakref.ref(loop)
         self._pending: list[Flushable] = []
         self._scheduled = False
-        self._text: str | None = None
-        self._frame = b""
+        self._body: str | bytes | None = None
+        self._frames: dict[tuple[int, int] | None, bytes] = {}
 
     def add(self, flushable: Flushable) -> None:
         """Flush `flushable` in this loop iteration (if it is still dirty by then)."""
@@ -100,16 +103,35 @@ class Flusher:
                 except Exception:  # one broken connection must not stall the others
                     log.exception("%r: writing failed; closing it", flushable)
                     flushable.abort()
-        self._text = None  # do not keep the last frame alive between rounds
-        self._frame = b""
+        self._body = None  # do not keep the last frame alive between rounds
+        self._frames = {}
 
-    def hybi_text_frame(self, text: str) -> bytes:
-        """The RFC 6455 text frame of `text`, shared with every link asking for the same."""
-        if text is self._text or text == self._text:
-            return self._frame
-        frame = text_frame(utf8(text))
-        self._text = text
-        self._frame = frame
+    def hybi_text_frame(self, text: str, deflate: Deflate | None = None) -> bytes:
+        """The RFC 6455 text frame of `text`, shared with every link asking for the same
+        with the same compression."""
+        return self._shared(text, deflate)
+
+    def hybi_binary_frame(self, data: bytes, deflate: Deflate | None = None) -> bytes:
+        """The RFC 6455 binary frame of `data`, shared as `hybi_text_frame` is."""
+        return self._shared(data, deflate)
+
+    def _shared(self, body: str | bytes, deflate: Deflate | None) -> bytes:
+        last = self._body
+        if not (body is last or (type(body) is type(last) and body == last)):
+            self._body = body
+            self._frames = {}
+        key = None if deflate is None else deflate.key
+        frame = self._frames.get(key)
+        if frame is None:
+            text = isinstance(body, str)
+            payload = utf8(body) if isinstance(body, str) else body
+            compressed = None if deflate is None else deflate.compress(payload)
+            opcode = Opcode.TEXT if text else Opcode.BINARY
+            if compressed is not None:
+                frame = encode_frame(opcode, compressed, compressed=True)
+            else:
+                frame = text_frame(payload) if text else encode_frame(opcode, payload)
+            self._frames[key] = frame
         return frame
 
 

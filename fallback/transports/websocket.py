@@ -17,11 +17,14 @@ from typing import Any
 from tornado.web import HTTPError, RequestHandler
 
 from ..app.service import Service
+from ..core.binary import BINARY_PARAMETER, requested
 from ..core.logsafe import get_logger
 from ..core.origins import origin_allowed
 from ..core.resume import RESUME_PARAMETER
 from ..exceptions import ServiceBusy
 from ..wsengine import HandshakeError, Protocol, State, accept
+from ..wsengine.deflate import DeflateOptions
+from ..wsengine.protocol import HybiProtocol
 from .base import TEXT_PLAIN, connection_info, error_reason
 from .links import WebSocketLink
 from .session_links import BusyLink, RawLink, SessionLink, SockJSLink
@@ -40,6 +43,8 @@ class WebSocketEndpoint(RequestHandler):
     """
 
     max_message_size = 1 << 20
+    #: permessage-deflate on these terms when the client offers it; None: never.
+    compression: DeflateOptions | None = None
 
     def check_xsrf_cookie(self) -> None:
         return None
@@ -77,6 +82,7 @@ class WebSocketEndpoint(RequestHandler):
                 request.headers,
                 secure=request.protocol == "https",
                 origin_allowed=self.allow_origin,
+                compression=self.compression,
             )
         except HandshakeError as error:
             log.debug("WebSocket handshake refused: %s %s", error.status, error.message)
@@ -99,7 +105,10 @@ class _SessionEndpoint(WebSocketEndpoint):
 
     def initialize(self, service: Service) -> None:
         self.service = service
-        self.max_message_size = service.settings.max_message_size
+        settings = service.settings
+        self.max_message_size = settings.max_message_size
+        if settings.websocket_compression:
+            self.compression = DeflateOptions(threshold=settings.compression_threshold)
 
     def allow_origin(self, origin: str | None) -> bool:
         request = self.request
@@ -114,6 +123,11 @@ class _SessionEndpoint(WebSocketEndpoint):
     def handshake_refused(self, error: HandshakeError) -> None:
         self.service.count_refusal("origin" if error.status == 403 else "bad_handshake")
 
+    def wants_binary(self, protocol: Protocol) -> bool:
+        """Whether this socket's session carries binary messages: a SockJS WebSocket
+        when its client asks (``fb_binary=1``); the raw endpoint's override says when."""
+        return requested(self.get_query_argument(BINARY_PARAMETER, None))
+
     def create_link(self, protocol: Protocol) -> WebSocketLink:
         open_session = functools.partial(
             self.service.open_session,
@@ -122,6 +136,7 @@ class _SessionEndpoint(WebSocketEndpoint):
             self.transport_name,
             framed=self.framed,
             resume_request=self.get_query_argument(RESUME_PARAMETER, None),
+            binary=self.wants_binary(protocol),
         )
         if protocol.state is not _OPEN:
             # hixie-76: the session waits until the third key has arrived.
@@ -146,6 +161,10 @@ class RawWebSocketHandler(_SessionEndpoint):
     transport_name = "rawwebsocket"
     link_class = RawLink
     framed = False
+
+    def wants_binary(self, protocol: Protocol) -> bool:
+        """WebSocket has binary messages of its own (hixie-76 has none)."""
+        return isinstance(protocol, HybiProtocol)
 
 
 __all__ = [

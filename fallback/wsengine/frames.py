@@ -5,7 +5,9 @@ Two framings live here:
 * RFC 6455 (also hybi-07 and hybi-08/10, whose framing is the same): `FrameReader` turns
   bytes into complete messages and control frames -- unmasking (section 5.3), joining
   fragments (5.4), checking the rules of control frames (5.5), validating UTF-8 as the
-  bytes arrive (8.1) and enforcing the message size limit before the payload is read.
+  bytes arrive (8.1) and enforcing the message size limit before the payload is read;
+  with permessage-deflate negotiated (`fallback.wsengine.deflate`), messages whose first
+  frame has RSV1 set are decompressed when complete, then validated.
 * hixie-76 (draft-hixie-thewebsocketprotocol-76 section 4.2): ``0x00 text 0xFF`` frames
   and the ``0xFF 0x00`` closing frame, parsed by `HixieReader`.
 
@@ -22,6 +24,7 @@ import struct
 
 from ..codes import Opcode, WebSocketCloseCode, is_valid_close_code
 from ..exceptions import InvalidPayload, PayloadTooBig, ProtocolError
+from .deflate import inflate
 
 __all__ = [
     "FrameReader",
@@ -63,11 +66,17 @@ def unmask(data: bytes, mask: bytes) -> bytes:
 
 
 def encode_frame(
-    opcode: int, payload: bytes, *, fin: bool = True, mask: bytes | None = None
+    opcode: int,
+    payload: bytes,
+    *,
+    fin: bool = True,
+    mask: bytes | None = None,
+    compressed: bool = False,
 ) -> bytes:
-    """One frame; servers send unmasked frames, clients (tests) pass a `mask`."""
+    """One frame; servers send unmasked frames, clients (tests) pass a `mask`;
+    `compressed` sets RSV1 (the first frame of a permessage-deflate message)."""
     n = len(payload)
-    b0 = (0x80 if fin else 0) | opcode
+    b0 = (0x80 if fin else 0) | (0x40 if compressed else 0) | opcode
     mask_bit = 0x80 if mask is not None else 0
     if n < 126:
         head = bytes((b0, mask_bit | n))
@@ -146,6 +155,7 @@ class FrameReader:
 
     __slots__ = (
         "_buffer",
+        "_compressed",
         "_decoder",
         "_frame_fin",
         "_frame_mask",
@@ -154,6 +164,7 @@ class FrameReader:
         "_message_parts",
         "_message_size",
         "_remaining",
+        "deflate",
         "max_message_size",
         "require_mask",
     )
@@ -172,6 +183,9 @@ class FrameReader:
         self._message_parts: list[str] | list[bytes] = []
         self._message_size = 0
         self._decoder: codecs.IncrementalDecoder | None = None
+        self._compressed = False
+        #: permessage-deflate was negotiated: RSV1 marks a compressed message.
+        self.deflate = False
 
     @property
     def buffered(self) -> int:
@@ -209,9 +223,13 @@ class FrameReader:
                 break
             b0 = data[pos]
             b1 = data[pos + 1]
-            if b0 & 0x70:
-                raise ProtocolError("reserved bits set without a negotiated extension")
             opcode = b0 & 0x0F
+            compressed = False
+            if b0 & 0x70:
+                # RSV1 on the first frame of a data message: compressed (RFC 7692 6.1).
+                if b0 & 0x70 != 0x40 or not self.deflate or opcode not in (_TEXT, _BINARY):
+                    raise ProtocolError("reserved bits set without a negotiated extension")
+                compressed = True
             fin = bool(b0 & 0x80)
             length = b1 & 0x7F
             head = 2
@@ -257,7 +275,12 @@ class FrameReader:
                     raise ProtocolError("new message before the fragmented one ended")
             else:
                 raise ProtocolError(f"reserved opcode {opcode:#x}")
-            if self._message_size + length > self.max_message_size:
+            limit = self.max_message_size
+            if compressed or self._compressed:
+                # Incompressible data grows a little when deflated: the bound that
+                # counts is on the inflated message (`inflate`).
+                limit += limit // 128 + 64
+            if self._message_size + length > limit:
                 raise PayloadTooBig(f"message over {self.max_message_size} bytes")
             if fin and opcode and end - start >= length:
                 # A whole unfragmented message is in the buffer.
@@ -265,6 +288,8 @@ class FrameReader:
                 pos = start + length
                 if mask:
                     payload = unmask(payload, mask)
+                if compressed:
+                    payload = inflate(payload, self.max_message_size)
                 if opcode == _TEXT:
                     try:
                         out.append((_TEXT, payload.decode("utf-8")))
@@ -277,7 +302,9 @@ class FrameReader:
                 self._message_opcode = opcode
                 self._message_parts = []
                 self._message_size = 0
-                self._decoder = _utf8_decoder() if opcode == _TEXT else None
+                self._compressed = compressed
+                # A compressed text message is validated once inflated.
+                self._decoder = _utf8_decoder() if opcode == _TEXT and not compressed else None
             self._frame_fin = fin
             self._frame_mask = mask
             self._frame_offset = 0
@@ -323,7 +350,17 @@ class FrameReader:
         self._message_parts = []
         self._message_size = 0
         self._decoder = None
-        if decoder is not None:
+        if self._compressed:
+            self._compressed = False
+            payload = inflate(b"".join(parts), self.max_message_size)  # type: ignore[arg-type]
+            if opcode != _TEXT:
+                out.append((opcode, payload))
+                return
+            try:
+                out.append((opcode, payload.decode("utf-8")))
+            except UnicodeDecodeError:
+                raise InvalidPayload("text message is not valid UTF-8") from None
+        elif decoder is not None:
             try:
                 tail = decoder.decode(b"", True)
             except UnicodeDecodeError:

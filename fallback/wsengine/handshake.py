@@ -31,6 +31,7 @@ import struct
 from collections.abc import Callable, Iterable, Mapping
 
 from ..exceptions import HandshakeError
+from .deflate import Deflate, DeflateOptions, negotiate
 
 __all__ = [
     "SUPPORTED_VERSIONS",
@@ -77,6 +78,8 @@ class Handshake:
     #: hixie-76 only: the numbers of ``Sec-WebSocket-Key1`` and ``Sec-WebSocket-Key2``;
     #: the 8-byte third key still has to be read from the stream.
     hixie_keys: tuple[int, int] | None = None
+    #: permessage-deflate, if it was offered and accepted (`fallback.wsengine.deflate`).
+    deflate: Deflate | None = None
 
 
 def _normalize(headers: Headers) -> dict[str, str]:
@@ -145,6 +148,7 @@ def accept(
     *,
     secure: bool = False,
     origin_allowed: Callable[[str | None], bool] | None = None,
+    compression: DeflateOptions | None = None,
 ) -> Handshake:
     """Validate an opening handshake and build the response to it.
 
@@ -156,6 +160,8 @@ def accept(
         secure: the request came over TLS (``wss:`` in the location).
         origin_allowed: decides whether the page named by the origin header may connect;
             it is asked on every version, with None when the client named no page.
+        compression: accept permessage-deflate (RFC 7692) on these terms when the client
+            offers it (RFC 6455 versions only); None never accepts it.
 
     Raises:
         HandshakeError: with the HTTP status, message and headers to refuse with.
@@ -183,14 +189,17 @@ def accept(
     else:
         origin = h.get("sec-websocket-origin", h.get("origin"))
     _check_origin(origin, origin_allowed)
+    deflate = negotiate(h.get("sec-websocket-extensions"), compression)
+    extensions = f"Sec-WebSocket-Extensions: {deflate.response}\r\n" if deflate else ""
     response = (
         "HTTP/1.1 101 Switching Protocols\r\n"
         "Upgrade: websocket\r\n"
         "Connection: Upgrade\r\n"
         f"Sec-WebSocket-Accept: {accept_key(key)}\r\n"
+        f"{extensions}"
         "\r\n"
     )
-    return Handshake(Version(version), response.encode("latin-1"), origin)
+    return Handshake(Version(version), response.encode("latin-1"), origin, deflate=deflate)
 
 
 def _check_origin(origin: str | None, allowed: Callable[[str | None], bool] | None) -> None:

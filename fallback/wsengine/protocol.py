@@ -24,6 +24,7 @@ from typing import ClassVar
 
 from ..codes import Opcode, WebSocketCloseCode, is_valid_close_code
 from ..exceptions import InvalidState, ProtocolError
+from .deflate import Deflate
 from .events import (
     BinaryMessage,
     CloseReceived,
@@ -100,7 +101,7 @@ class Protocol:
         """The protocol object for the version `handshake` accepted."""
         if handshake.hixie_keys is not None:
             return Hixie76Protocol(handshake.hixie_keys, max_message_size=max_message_size)
-        return HybiProtocol(max_message_size=max_message_size)
+        return HybiProtocol(max_message_size=max_message_size, deflate=handshake.deflate)
 
     # -- the I/O side calls these -------------------------------------------------------
 
@@ -225,11 +226,16 @@ class Protocol:
 class HybiProtocol(Protocol):
     """RFC 6455 framing (also hybi-07 and hybi-08/10), server side."""
 
-    __slots__ = ("_reader",)
+    __slots__ = ("_reader", "deflate")
 
-    def __init__(self, *, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
+    def __init__(
+        self, *, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE, deflate: Deflate | None = None
+    ) -> None:
         super().__init__()
         self._reader = FrameReader(max_message_size)
+        #: permessage-deflate, when the handshake negotiated it (`fallback.wsengine.deflate`).
+        self.deflate = deflate
+        self._reader.deflate = deflate is not None
 
     def receive_data(self, data: bytes) -> None:
         if self.state is State.CLOSED or self._failure is not None:
@@ -281,11 +287,25 @@ class HybiProtocol(Protocol):
         self._events.append(CloseReceived(code, reason))
 
     def text_frame(self, payload: bytes) -> bytes:
+        deflate = self.deflate
+        if deflate is not None:
+            compressed = deflate.compress(payload)
+            if compressed is not None:
+                return encode_frame(_TEXT, compressed, compressed=True)
         return text_frame(payload)
+
+    def binary_frame(self, data: bytes) -> bytes:
+        """The bytes of a binary frame carrying `data` (compressed if negotiated)."""
+        deflate = self.deflate
+        if deflate is not None:
+            compressed = deflate.compress(data)
+            if compressed is not None:
+                return encode_frame(_BINARY, compressed, compressed=True)
+        return encode_frame(_BINARY, data)
 
     def send_binary(self, data: bytes) -> None:
         self._check_can_send()
-        self._queue(encode_frame(_BINARY, data))
+        self._queue(self.binary_frame(data))
 
     def send_ping(self, payload: bytes = b"") -> None:
         self._check_can_send()

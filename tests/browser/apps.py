@@ -96,6 +96,24 @@ class Echo(Connection):
         self.send(text)
 
 
+class BinaryEcho(Connection):
+    """Echoes text as text and binary messages as binary messages, in order;
+    ``extensions?`` gets the WebSocket extensions the browser offered."""
+
+    def on_message(self, text: str) -> None:
+        if text == "extensions?":
+            self.send(self.info.get_header("Sec-WebSocket-Extensions") or "")
+            return
+        self.send(text)
+
+    def on_binary(self, data: bytes) -> None:
+        self.send(data)
+
+
+#: ``max_message_size`` of the ``/binary`` service (the browser tests send up to it).
+BINARY_MAX = 48 * 1024
+
+
 class Recorded(Connection):
     """Echoes and records which transport each message came over."""
 
@@ -189,6 +207,8 @@ def make_app(extra_rules: list[Any] | None = None) -> tornado.web.Application:
         Router(Echo, "/silent", **cross),
         Router(Echo, "/refused", **cross),
         Router(Echo, "/nows", disabled_transports=["websocket"], **cross),
+        Router(BinaryEcho, "/binary", max_message_size=BINARY_MAX, **cross),
+        Router(BinaryEcho, "/binchaos", heartbeat_delay=1.0, disconnect_delay=2.0, **cross),
         Router(Echo, "/cookie", jsessionid=True, **cross),
         Router(Echo, "/heartbeat", heartbeat_delay=0.2, **cross),
         Router(Echo, "/limit", response_limit=600, **cross),

@@ -52,6 +52,7 @@ EXAMPLES = {
     "docs/guides/first-app.md python: import asyncio": "tests/docs/test_readme_examples.py::test_the_async_room_keeps_each_connections_order",
     "docs/guides/operations.md sh: python -m fallback serve chat:Chat --prefix /chat --port 8080 --broker redis://127.0.0.1:6379/0 --broker-required": "test_the_serve_commands_start",
     "docs/guides/first-app.md python: import asyncio, tornado.web": "tests/docs/test_readme_examples.py::test_the_fifteen_line_server_broadcasts_to_everyone",
+    "docs/guides/first-app.md python: from fallback import Connection": "tests/docs/test_binary_example.py::test_the_binary_example_echoes_text_and_reversed_bytes",
     "docs/guides/channels.md python: from fallback import Connection, channels": "tests/docs/test_readme_examples.py::test_the_channels_example_serves_a_room",
     "docs/guides/channels.md toml: # fallback.toml — python -m fallback serve --config fallback.toml": "tests/docs/test_readme_examples.py::test_a_curl_backend_publishes_to_browsers_with_the_readme_config",
     "docs/guides/channels.md sh: curl -s http://127.0.0.1:8080/acme/api/publish \\": "tests/docs/test_readme_examples.py::test_a_curl_backend_publishes_to_browsers_with_the_readme_config",
@@ -66,7 +67,7 @@ EXAMPLES = {
     'docs/guides/shim.md html: <script src="/chat/fallback.js"></script>': "tests/browser/test_readme_snippets.py (The browser shim)",
     'docs/guides/shim.md html: <script src="/chat/fallback.js" data-fallback-websocket></script>': "tests/browser/test_readme_snippets.py (Drop-in mode)",
     'docs/guides/shim.md html: <script src="/chat/fallback.js" data-flash-swf="/js/WebSocketMain.swf"': "tests/browser/test_readme_snippets.py (Flash)",
-    "docs/guides/migrating.md python: from sockjs.tornado import SockJSConnection, SockJSRouter                # before": "test_the_migration_import_works",
+    "docs/guides/migrating.md python: from sockjs.tornado import SockJSConnection, SockJSRouter  # before": "test_the_migration_import_works",
 }
 
 

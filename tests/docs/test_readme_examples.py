@@ -130,7 +130,9 @@ def test_the_async_room_keeps_each_connections_order(tmp_path: Path) -> None:
 
 def test_the_fifteen_line_server_broadcasts_to_everyone(tmp_path: Path) -> None:
     source = readme_block("## A server in 15 lines", "python")
-    assert len(source.strip().splitlines()) <= 15
+    # Fifteen lines of code: the blank lines PEP 8 (and ruff format) put between
+    # definitions are not counted.
+    assert len([line for line in source.splitlines() if line.strip()]) <= 15
     port = free_port()
     assert ".listen(8080)" in source
     script = tmp_path / "chat.py"

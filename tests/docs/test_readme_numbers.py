@@ -22,7 +22,14 @@ def first_table(text: str, header: str = "| ") -> list[str]:
 
 @pytest.mark.parametrize(
     ("results", "header"),
-    [("results.md", "| "), ("results.md", "| xhr-streaming"), ("fanout.md", "| ")],
+    [
+        ("results.md", "| "),
+        ("results.md", "| xhr-streaming"),
+        ("fanout.md", "| "),
+        ("compression.md", "| WebSocket"),
+        ("compression.md", "| idle"),
+        ("compression.md", "| xhr-streaming"),
+    ],
 )
 def test_the_readme_shows_the_measured_table(results: str, header: str) -> None:
     text = (ROOT / "bench" / "results" / results).read_text(encoding="utf-8")

@@ -19,9 +19,11 @@ SHIM = os.path.join(ROOT, "fallback", "static", "fallback.js")
 #: shim issue); resume and the channel API brought it to 20.8 KB; the resume fixes,
 #: numbered resume attempts, send deadlines and fetch-streamed receivers to 22.0 KB; the split
 #: into parts (issue 17) to 22.2 KB, and waiting for the page's load event for
-#: the script and frame receivers to 22.3 KB; channel positions and recovery from history
-#: (issue 21) to 23.5 KB. This bound keeps it there.
-SIZE_LIMIT = 23_750
+#: the script and frame receivers to 22.3 KB (22,327 bytes); channel positions and recovery
+#: from history (issue 21) and FallbackSocket.usable (issue 19) to 23.6 KB; binary messages
+#: (issue 22, allowed 2 KB over the 22.3 KB it started from: +1.6 KB) to 25.3 KB. This bound
+#: keeps it there.
+SIZE_LIMIT = 25_500
 
 pytestmark = [
     pytest.mark.timeout(60),

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import tornado.web
 
 from fallback import Connection, ConnectionInfo, Router, broadcast
+from fallback.exceptions import BinaryUnsupported
 from fallback.server import make_application
 
 
@@ -128,6 +129,27 @@ class Broadcaster(Connection):
         self.members.discard(self)
 
 
+class BinaryEcho(Connection):
+    """Echoes text and binary messages as they came; ``"bytes please"`` asks for a binary
+    message, and says so when the client takes none."""
+
+    def on_message(self, text: str) -> None:
+        if text == "bytes please":
+            try:
+                self.send(b"\x00\xff")
+            except BinaryUnsupported as error:
+                self.send(f"refused: {type(error).__name__}")
+            return
+        self.send(text)
+
+    def on_binary(self, data: bytes) -> None:
+        self.send(data)
+
+
+#: ``max_message_size`` of ``/bin``.
+BINARY_MAX = 3000
+
+
 #: The partner page the CORS tests of ``/echo`` come from (and ``null``: file:// pages).
 PARTNER_ORIGINS = ["https://a.example", "null"]
 
@@ -135,6 +157,9 @@ PARTNER_ORIGINS = ["https://a.example", "null"]
 def make_app() -> tornado.web.Application:
     routers = [
         Router(Echo, "/echo", allowed_origins=PARTNER_ORIGINS),
+        Router(BinaryEcho, "/bin", max_message_size=BINARY_MAX),
+        Router(BinaryEcho, "/nobin", binary=False),
+        Router(BinaryEcho, "/nodeflate", websocket_compression=False),
         Router(Recorded, "/recorded"),
         Router(CloseOnOpen, "/close"),
         Router(RejectOnOpen, "/reject"),

@@ -25,6 +25,7 @@ const PARTS = [
   "quote", "encode", "unescapeEvent", "lines", "utf8Length", "randomString", "parseUrl",
   "withQuery", "sessionUrl", "names", "backoff", "heartbeatLimit", "openTimeout",
   "attemptTimeout", "recheck", "chooseTransports", "Plan", "Ledger", "channels", "watchdog",
+  "bytesOf", "toBase64", "fromBase64",
 ];
 const END = "})(window, document);";
 function withParts(source) {
@@ -259,6 +260,10 @@ class FakeBrowser {
       window.TextDecoder = TextDecoder;
       window.AbortController = AbortController;
       window.Uint8Array = Uint8Array;
+    }
+    if (o.binary !== false) {
+      // Typed arrays and base64: what binary messages need (`binary: false`: IE 9 and older).
+      Object.assign(window, { Uint8Array, ArrayBuffer, atob, btoa });
     }
     window.XMLHttpRequest.prototype.withCredentials = false; // XHR2: CORS capable
     if (window.EventSource) { window.EventSource.prototype.withCredentials = false; }

@@ -12,6 +12,8 @@ from ..history import HistoryPolicy, Position, Publication
 
 class EventKind(enum.Enum):
     MESSAGE = "m"
+    #: A binary message; `RemoteEvent.data` holds its bytes in base64 (brokers carry text).
+    BINARY = "b"
     JOIN = "j"
     LEAVE = "l"
     #: A process-to-process instruction (channel ``""``), e.g. "disconnect user X".
@@ -24,7 +26,8 @@ class RemoteEvent:
 
     channel: str
     kind: EventKind
-    #: The message text (MESSAGE) or the presence member id (JOIN/LEAVE).
+    #: The message text (MESSAGE), a binary message in base64 (BINARY) or the presence
+    #: member id (JOIN/LEAVE).
     data: str
     #: The member's presence info as JSON text (JOIN only).
     info: str = ""

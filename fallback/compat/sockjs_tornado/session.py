@@ -394,7 +394,11 @@ class Carrier(Connection):
         )
         return dispatcher.begin(inspect.iscoroutinefunction(type(conn).on_open))
 
-    def session_message(self, text: str) -> None:
+    def session_message(self, text: str | bytes) -> None:
+        if isinstance(text, bytes):
+            # sockjs-tornado applications know text only: refused as Connection does.
+            super().session_message(text)
+            return
         dispatcher = self._dispatcher
         if dispatcher is None:
             self.compat_session.on_messages((text,))
