@@ -67,7 +67,7 @@ EXAMPLES = {
     'docs/guides/shim.md html: <script src="/chat/fallback.js"></script>': "tests/browser/test_readme_snippets.py (The browser shim)",
     'docs/guides/shim.md html: <script src="/chat/fallback.js" data-fallback-websocket></script>': "tests/browser/test_readme_snippets.py (Drop-in mode)",
     'docs/guides/shim.md html: <script src="/chat/fallback.js" data-flash-swf="/js/WebSocketMain.swf"': "tests/browser/test_readme_snippets.py (Flash)",
-    "docs/guides/migrating.md python: from sockjs.tornado import SockJSConnection, SockJSRouter  # before": "test_the_migration_import_works",
+    "docs/guides/migrating.md python: from sockjs.tornado import SockJSConnection, SockJSRouter                # before": "test_the_migration_import_works",
 }
 
 
