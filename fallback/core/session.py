@@ -32,11 +32,11 @@ import secrets
 import time
 
 from ..codes import DEFAULT_REASONS, CloseCode
-from ..exceptions import BinaryUnsupported, MessageTooBig, ResumeError, StaleResume
+from ..exceptions import BinaryUnsupported, MessageTooBig
 from .binary import message_size, wire_limit
 from .connection_info import ConnectionInfo
 from .counters import Counters
-from .frames import OPEN_FRAME, Frame, FrameKind, OutgoingMessage, SessionId, close_frame
+from .frames import Frame, FrameKind, OutgoingMessage, SessionId, close_frame
 from .interfaces import Clock, Receiver, SessionListener
 from .logsafe import get_logger
 from .outbox import Outbox
@@ -48,6 +48,7 @@ from .payloads import (
     decode_websocket_payload,
 )
 from .resume import ResumeState
+from .session_resume import ResumableSession
 from .settings import Settings
 from .states import SessionEvent, SessionState, next_state
 
@@ -67,16 +68,14 @@ def new_log_id() -> str:
     return secrets.token_hex(6)
 
 
-class Session:
+class Session(ResumableSession):
     """One logical connection's protocol state. Create through the service, not directly."""
 
     __slots__ = (
         "_clock",
         "_counters",
-        "_detached_at",
         "_heartbeat_due",
         "_outbox",
-        "_receiver",
         "_settings",
         "binary",
         "close_code",
@@ -88,7 +87,6 @@ class Session:
         "listener",
         "resume",
         "state",
-        "transport",
     )
 
     def __init__(
@@ -356,98 +354,6 @@ class Session:
             self.close(CloseCode.RESUME_EXPIRED if resumable else CloseCode.INTERRUPTED)
         return True
 
-    # -- resume (the protocol is `fallback.core.resume`; this applies its answers) ----
-
-    def refuse(self, code: int, reason: str) -> None:
-        """Make this a session that answers the open frame, then the close frame, to
-        every receiver -- how a request that cannot be served learns why."""
-        self._end(SessionEvent.REFUSE, code, reason)
-        if self.framed:
-            self._outbox.open()
-
-    def announce_resumable(self) -> None:
-        """A new resumable connection: tell the client its id (after the open frame)."""
-        assert self.resume is not None
-        self._push_control(self.resume.announcement())
-
-    def client_heard(self) -> None:
-        """The client showed it is here on its current transport (a transport that sees
-        traffic the session does not, such as a WebSocket pong, says so): a resumed
-        connection's previous id stops working (`ResumeState.confirm`)."""
-        if self.resume is not None:
-            self.resume.confirm()
-
-    def take_over(
-        self,
-        client_seen: int,
-        transport: str,
-        presented: str | None = None,
-        attempt: int | None = None,
-    ) -> Receiver | None:
-        """The client is back on a new transport, having received `client_seen` messages.
-
-        Queues, for the next receiver: the open frame, a control frame with the
-        connection's new id (it changes at every resume, `ResumeState.rotate`; the
-        client resumed with `presented`) telling the client how many of its messages
-        arrived, and every message it missed, ahead of anything queued since. Returns
-        the receiver being replaced (its transport must end without writing), if one was
-        still attached. Raises `ResumeError` (and closes the connection) when the
-        messages the client needs are gone, or `StaleResume` (and changes nothing) for
-        a request the client has overtaken -- one with a lower count than it has
-        confirmed, or from an `attempt` older than the last one that took over.
-        """
-        resume = self.resume
-        assert resume is not None
-        if self.state is _CLOSED:
-            raise ResumeError(self.close_code or CloseCode.RESUME_EXPIRED, self.close_reason or "")
-        try:
-            again, held, answer = resume.take_over(client_seen, presented, attempt)
-        except StaleResume:
-            raise
-        except ResumeError as error:
-            self._outbox.clear()
-            self.close(error.code, error.reason)
-            raise
-        old = self._receiver
-        self._receiver = None
-        outbox = self._outbox
-        outbox.heartbeat_pending = False
-        self.transport = transport
-        outbox.replay(again, held)
-        outbox.preamble = [OPEN_FRAME, answer]
-        self._detached_at = self._clock()
-        return old
-
-    def resync(self, client_seen: int) -> bool:
-        """A new receiving request of this same session says the client has received
-        `client_seen` messages: whatever it missed (a poll or stream that died with
-        frames in flight) goes out again first. Closes with 3010 if that is impossible.
-
-        False when the request is stale (its count is below what the client confirmed
-        since): it must be refused, and nothing else changes."""
-        resume = self.resume
-        if resume is None or self._receiver is not None or self.state is not _OPEN:
-            return True
-        try:
-            again, held = resume.rewind(client_seen, counts_as_resume=False)
-        except StaleResume:
-            return False
-        except ResumeError as error:
-            self._outbox.clear()
-            self.close(error.code, error.reason)
-            return True
-        self._outbox.replay(again, held)
-        return True
-
-    def resync_request(self, value: str | None) -> bool:
-        """A later receiving request of this session, with its ``fb_resume`` argument:
-        `resync` to the count it carries, if it is this connection's; False if stale."""
-        resume = self.resume
-        if resume is None or self._receiver is not None:
-            return True
-        count = resume.resync_count(value)
-        return True if count is None else self.resync(count)
-
     # -- internals --------------------------------------------------------------------
 
     def _open(self) -> None:
@@ -504,19 +410,6 @@ class Session:
         for message in messages:
             if message_size(message) > limit:
                 raise MessageTooBig("Message too big.")
-
-    def _receive_resumable(self, payload: ResumablePayload) -> None:
-        resume = self.resume
-        assert resume is not None
-        messages, repeated, ack = resume.receive(payload)
-        self._counters.repeated += repeated
-        if ack is not None:
-            self._push_control(ack)
-        if messages:
-            self.receive(messages)
-        if payload.close is not None:
-            # The client said goodbye (an HTTP transport has no close frame of its own).
-            self.close(*payload.close)
 
     def _push_control(self, frame: Frame) -> None:
         self._outbox.preamble.append(frame)
