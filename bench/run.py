@@ -409,48 +409,10 @@ def summarize(measurements: list[Measurement], memory: dict[str, list[float]]) -
                     per_run.append(m.rate / theirs[0])
             ratios[kind] = median(per_run)
         summary["stream"] = {"rates": rates, "ratios": ratios}
-    http: dict[str, Any] = {}
-    for scenario in HTTP_FANOUT:
-        done = [m for m in measurements if m.scenario == scenario.name and not m.error]
-        if not done:
-            continue
-        rows = {}
-        for kind in STREAM_KINDS:
-            rates = [m.rate for m in done if m.kind == kind]
-            if rates:
-                rows[kind] = {"rate": median(rates), "min": min(rates), "max": max(rates)}
-        ratios = {}
-        for other in STREAM_KINDS[1:]:
-            per_run = []
-            for m in done:
-                theirs = [t.rate for t in done if t.kind == other and t.run == m.run]
-                if m.kind == "fallback" and theirs and theirs[0]:
-                    per_run.append(m.rate / theirs[0])
-            ratios[other] = median(per_run)
-        http[scenario.name] = {"rows": rows, "ratios": ratios}
+    http = compare(measurements, HTTP_FANOUT, STREAM_KINDS, STREAM_KINDS[1:])
     if http:
         summary["http"] = http
-    peers: dict[str, Any] = {}
-    for scenario in RAW_SCENARIOS:
-        done = [m for m in measurements if m.scenario == scenario.name and not m.error]
-        if not done:
-            continue
-        rows = {}
-        for kind in RAW_KINDS:
-            rates = [m.rate for m in done if m.kind == kind]
-            if rates:
-                rows[kind] = {"rate": median(rates), "min": min(rates), "max": max(rates)}
-        ratios = {}
-        for other in ("node-ws", "floor"):
-            per_run = []
-            for m in done:
-                if m.kind != "fallback":
-                    continue
-                theirs = [t.rate for t in done if t.kind == other and t.run == m.run]
-                if theirs and theirs[0]:
-                    per_run.append(m.rate / theirs[0])
-            ratios[other] = median(per_run)
-        peers[scenario.name] = {"rows": rows, "ratios": ratios}
+    peers = compare(measurements, RAW_SCENARIOS, RAW_KINDS, ("node-ws", "floor"))
     if peers:
         summary["raw"] = peers
     raw = [m for m in measurements if m.scenario == "rawecho" and not m.error]
@@ -466,6 +428,68 @@ def summarize(measurements: list[Measurement], memory: dict[str, list[float]]) -
                 ratios.append(m.rate / base[0])
         summary["rawecho"] = {"rate": median([m.rate for m in raw]), "ratio": median(ratios)}
     return summary
+
+
+def compare(
+    measurements: list[Measurement],
+    scenarios: tuple[Scenario, ...],
+    kinds: tuple[str, ...],
+    others: tuple[str, ...],
+) -> dict[str, Any]:
+    """Per scenario: each kind's median, lowest and highest rate, and fallback's ratio
+    over each of `others`, taken per run (same run, same machine state), then the median."""
+    found: dict[str, Any] = {}
+    for scenario in scenarios:
+        done = [m for m in measurements if m.scenario == scenario.name and not m.error]
+        if not done:
+            continue
+        rows = {}
+        for kind in kinds:
+            rates = [m.rate for m in done if m.kind == kind]
+            if rates:
+                rows[kind] = {"rate": median(rates), "min": min(rates), "max": max(rates)}
+        ratios = {}
+        for other in others:
+            per_run = []
+            for m in done:
+                theirs = [t.rate for t in done if t.kind == other and t.run == m.run]
+                if m.kind == "fallback" and theirs and theirs[0]:
+                    per_run.append(m.rate / theirs[0])
+            ratios[other] = median(per_run)
+        found[scenario.name] = {"rows": rows, "ratios": ratios}
+    return found
+
+
+def comparison_table(
+    title: str,
+    scenarios: tuple[Scenario, ...],
+    data: dict[str, Any],
+    kinds: tuple[str, ...],
+    others: tuple[str, ...],
+) -> list[str]:
+    """`compare`'s result as Markdown: a row per scenario, medians with their spread."""
+    names = [LABELS.get(k) or RAW_LABELS[k] for k in (*kinds, *others)]
+    lines = [
+        "",
+        f"| {title} | "
+        + " | ".join(names[: len(kinds)])
+        + " | "
+        + " | ".join(f"vs {n}" for n in names[len(kinds) :])
+        + " |",
+        "| --- |" + " ---: |" * (len(kinds) + len(others)),
+    ]
+    for scenario in scenarios:
+        found = data.get(scenario.name)
+        if not found:
+            continue
+        cells = []
+        for kind in kinds:
+            row = found["rows"].get(kind)
+            spread = f" ({row['min'] / 1000:,.0f}k-{row['max'] / 1000:,.0f}k)" if row else ""
+            cells.append(f"{row['rate']:,.0f}{spread}" if row else "-")
+        ratios = [f"{found['ratios'][other]:.2f}x" for other in others]
+        lines.append(f"| {scenario.title} | " + " | ".join(cells + ratios) + " |")
+    return lines
 
 
 def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
@@ -518,55 +542,14 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
         ]
     http = summary.get("http")
     if http:
-        lines += [
-            "",
-            "| HTTP fan-out, deliveries/s | fallback | sockjs-tornado | sockjs-node | "
-            "vs sockjs-tornado | vs sockjs-node |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for scenario in HTTP_FANOUT:
-            data = http.get(scenario.name)
-            if not data:
-                continue
-            cells = []
-            for kind in STREAM_KINDS:
-                row = data["rows"].get(kind)
-                cells.append(
-                    f"{row['rate']:,.0f} ({row['min'] / 1000:,.0f}k-{row['max'] / 1000:,.0f}k)"
-                    if row
-                    else "-"
-                )
-            ratios = data["ratios"]
-            lines.append(
-                f"| {scenario.title} | " + " | ".join(cells) + f" | "
-                f"{ratios['sockjs-tornado']:.2f}x | {ratios['sockjs-node']:.2f}x |"
-            )
+        lines += comparison_table(
+            "HTTP fan-out, deliveries/s", HTTP_FANOUT, http, STREAM_KINDS, STREAM_KINDS[1:]
+        )
     peers = summary.get("raw")
     if peers:
-        names = [LABELS.get(k) or RAW_LABELS[k] for k in RAW_KINDS]
-        lines += [
-            "",
-            "| without SockJS framing (msg/s) | " + " | ".join(names) + " | vs node ws | "
-            "of the floor |",
-            "| --- |" + " ---: |" * (len(RAW_KINDS) + 2),
-        ]
-        for scenario in RAW_SCENARIOS:
-            data = peers.get(scenario.name)
-            if not data:
-                continue
-            cells = []
-            for kind in RAW_KINDS:
-                row = data["rows"].get(kind)
-                cells.append(
-                    f"{row['rate']:,.0f} ({row['min'] / 1000:,.0f}k-{row['max'] / 1000:,.0f}k)"
-                    if row
-                    else "-"
-                )
-            ratios = data["ratios"]
-            lines.append(
-                f"| {scenario.title} | " + " | ".join(cells) + f" | {ratios['node-ws']:.2f}x | "
-                f"{ratios['floor']:.2f}x |"
-            )
+        lines += comparison_table(
+            "without SockJS framing (msg/s)", RAW_SCENARIOS, peers, RAW_KINDS, ("node-ws", "floor")
+        )
     stream = summary.get("stream")
     if stream:
         rates, ratios = stream["rates"], stream["ratios"]
