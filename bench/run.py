@@ -704,6 +704,16 @@ def main() -> None:
         sys.exit(f"{LOADGEN} is missing: run `make bench` (it compiles bench/loadgen.c)")
     only = set(filter(None, args.only.split(",")))
     measurements: list[Measurement] = []
+
+    def record(scenario: Scenario, kind: str, run: int, width: int, kind_width: int) -> None:
+        """Measure one scenario on one server, keep it and print a line."""
+        m = measure(scenario, kind, run, args.warmup, args.seconds)
+        measurements.append(m)
+        status = m.error or (
+            f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}  loadgen {m.loadgen_cpu:4.0%}"
+        )
+        print(f"run {run + 1}  {scenario.name:{width}} {kind:{kind_width}} {status}", flush=True)
+
     memory: dict[str, list[float]] = {kind: [] for kind in KINDS}
     for run in range(args.runs):
         shift = run % len(KINDS)
@@ -712,13 +722,7 @@ def main() -> None:
             if only and scenario.name not in only:
                 continue
             for kind in order:
-                m = measure(scenario, kind, run, args.warmup, args.seconds)
-                measurements.append(m)
-                status = m.error or (
-                    f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}  "
-                    f"loadgen {m.loadgen_cpu:4.0%}"
-                )
-                print(f"run {run + 1}  {scenario.name:9} {kind:14} {status}", flush=True)
+                record(scenario, kind, run, 9, 14)
             if scenario.name == "echo":
                 m = measure(scenario, "fallback", run, args.warmup, args.seconds, raw=True)
                 measurements.append(m)
@@ -728,36 +732,18 @@ def main() -> None:
             for kind in order:
                 if kind not in STREAM_KINDS:
                     continue
-                m = measure(STREAM, kind, run, args.warmup, args.seconds)
-                measurements.append(m)
-                status = m.error or (
-                    f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}  "
-                    f"loadgen {m.loadgen_cpu:4.0%}"
-                )
-                print(f"run {run + 1}  {STREAM.name:9} {kind:14} {status}", flush=True)
+                record(STREAM, kind, run, 9, 14)
         if not only or "http" in only:
             for scenario in HTTP_FANOUT:
                 for kind in order:
                     if kind not in STREAM_KINDS:
                         continue
-                    m = measure(scenario, kind, run, args.warmup, args.seconds)
-                    measurements.append(m)
-                    status = m.error or (
-                        f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}  "
-                        f"loadgen {m.loadgen_cpu:4.0%}"
-                    )
-                    print(f"run {run + 1}  {scenario.name:18} {kind:14} {status}", flush=True)
+                    record(scenario, kind, run, 18, 14)
         if not only or "raw" in only:
             shift = run % len(RAW_KINDS)
             for scenario in RAW_SCENARIOS:
                 for kind in RAW_KINDS[shift:] + RAW_KINDS[:shift]:
-                    m = measure(scenario, kind, run, args.warmup, args.seconds)
-                    measurements.append(m)
-                    status = m.error or (
-                        f"{m.rate:10,.0f} msg/s  server {m.server_cpu:4.0%}  "
-                        f"loadgen {m.loadgen_cpu:4.0%}"
-                    )
-                    print(f"run {run + 1}  {scenario.name:13} {kind:10} {status}", flush=True)
+                    record(scenario, kind, run, 13, 10)
         if not only or "memory" in only:
             for kind in order:
                 kb = measure_memory(kind, args.idle)
