@@ -37,10 +37,12 @@
  *                  API); every WebSocket connection is a receiver, answers must be 200
  *
  * Prints "measuring" when the warm-up ends and, at the end, one JSON line:
- *   {"messages": ..., "seconds": ..., "rate": ..., "cpu": ..., "published": ...}
+ *   {"messages": ..., "seconds": ..., "rate": ..., "cpu": ..., "published": ...,
+ *    "responses": ...}
  * where messages counts messages received by all connections during the measurement,
  * cpu is this process's CPU seconds in the same interval and published the messages the
- * broadcast publisher completed in it.
+ * broadcast publisher completed in it, responses the HTTP responses that ended in it
+ * (--stream: polls answered, streams that reached the response limit).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -89,6 +91,7 @@ static int nconns;
 static char **frames;      /* per connection: one masked client message frame */
 static size_t frame_len;   /* all frames have the same length */
 static long counting;      /* messages received while measuring */
+static long responses;     /* --stream: HTTP responses completed while measuring */
 static int measuring;
 static unsigned done_count[RING];
 static long bsent, bcompleted;
@@ -443,6 +446,7 @@ static int parse_stream(conn_t *c) {
             if (c->chunk_left) break;
             if (c->text->len) total += stream_text(c, "\n", 1); /* a last line without \n */
             c->st = ST_HEAD;
+            if (measuring) responses++;
             if (!c->close_after) send_all(c->fd, c->request, c->request_len);
         } else if (c->st == ST_CRLF) {
             if (n < 2) break;
@@ -452,6 +456,7 @@ static int parse_stream(conn_t *c) {
             if (n < 2) break;
             pos += 2;
             c->st = ST_HEAD;
+            if (measuring) responses++;
             if (c->text->len) total += stream_text(c, "\n", 1); /* a last line without \n */
             /* A server that said "Connection: close" closes now: receive() reconnects. */
             if (!c->close_after) send_all(c->fd, c->request, c->request_len);
@@ -760,6 +765,7 @@ int main(int argc, char **argv) {
         if (!measuring && t >= measure_start) {
             measuring = 1;
             counting = 0;
+            responses = 0;
             published_start = bcompleted;
             cpu_start = cpu_seconds();
             printf("measuring\n");
@@ -798,8 +804,8 @@ int main(int argc, char **argv) {
     double elapsed = now() - measure_start;
     double cpu = cpu_seconds() - cpu_start;
     printf("{\"messages\": %ld, \"seconds\": %.3f, \"rate\": %.1f, \"cpu\": %.3f, "
-           "\"published\": %ld}\n",
-           counting, elapsed, counting / elapsed, cpu, bcompleted - published_start);
+           "\"published\": %ld, \"responses\": %ld}\n",
+           counting, elapsed, counting / elapsed, cpu, bcompleted - published_start, responses);
     fflush(stdout);
     return 0;
 }
