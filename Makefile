@@ -156,6 +156,7 @@ bench: $(VENV)/.bench-installed bench/.build/loadgen system-deps node-deps bench
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/fanout.py $(FANOUT_ARGS)
 	$(PY) bench/compression.py $(COMPRESSION_ARGS)
+	$(PY) bench/scale.py $(SCALE_ARGS)
 
 ## The fan-out part of make bench alone.
 bench-fanout: $(VENV)/.bench-installed bench/.build/loadgen system-deps

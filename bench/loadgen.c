@@ -10,6 +10,8 @@
  *             broadcast  connection 0 publishes; a message is done when every
  *                        connection (itself too) received it; INFLIGHT may be pending
  *             idle       open CONNS connections, print "ready", hold them until stdin ends
+ *                        (with --stream: connection 0 a WebSocket, the others each holding
+ *                        a poll or a stream of that transport)
  *   PORTS     a port, or a comma-separated list: connection i goes to PORTS[i % n]
  *             (so connection 0, the broadcast publisher, is on the first one)
  *   PATH      URL path; with SOCKJS=1 it is a SockJS prefix and each connection opens
@@ -21,6 +23,8 @@
  *   --skip N       the first N messages each connection receives are answers to the
  *                  hello (or the server's greeting): the load starts once every
  *                  connection has them, and they are not counted
+ *   --first-id N   session ids (c<N>, s<N>) start at N: a second load generator on the
+ *                  same service does not take the first one's sessions
  *   --stream TRANSPORT
  *                  broadcast with SOCKJS=1 only: connection 0 (the publisher) stays a
  *                  WebSocket, every other connection receives over an HTTP transport:
@@ -38,11 +42,13 @@
  *
  * Prints "measuring" when the warm-up ends and, at the end, one JSON line:
  *   {"messages": ..., "seconds": ..., "rate": ..., "cpu": ..., "published": ...,
- *    "responses": ...}
+ *    "responses": ..., "latency_ms": [P50, P99]}
  * where messages counts messages received by all connections during the measurement,
  * cpu is this process's CPU seconds in the same interval and published the messages the
  * broadcast publisher completed in it, responses the HTTP responses that ended in it
- * (--stream: polls answered, streams that reached the response limit).
+ * (--stream: polls answered, streams that reached the response limit), and latency_ms
+ * (broadcast) the median and 99th percentile of the time from a message's publication
+ * to its arrival at the last receiver.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -94,8 +100,14 @@ static long counting;      /* messages received while measuring */
 static long responses;     /* --stream: HTTP responses completed while measuring */
 static int measuring;
 static unsigned done_count[RING];
+static double sent_at[RING];  /* broadcast: when each message in the ring went out */
+/* broadcast, while measuring: how long each message took to reach every receiver */
+#define MAX_LATENCIES 1000000
+static double *latencies;
+static long nlatencies;
 static long bsent, bcompleted;
 static int skip;           /* --skip */
+static int first_id;       /* --first-id: session ids start here, not at 0 */
 static const char *stream_transport; /* --stream */
 static int wrapped;        /* --stream jsonp or htmlfile: frames inside a JavaScript string */
 static int ep = -1;        /* the epoll instance */
@@ -105,6 +117,30 @@ static char *http_request;
 static size_t http_request_len;
 static conn_t http_in;
 static long http_answers;
+
+/* Many connections need more descriptors than the default limit; root may raise it. */
+static void raise_file_limit(rlim_t want) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want) return;
+    rl.rlim_cur = want;
+    if (rl.rlim_max < want) rl.rlim_max = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        fprintf(stderr, "cannot raise the open file limit to %lu: %s\n", (unsigned long)want,
+                strerror(errno));
+        exit(2);
+    }
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile(double q) {
+    if (!nlatencies) return 0;
+    long i = (long)(q * (double)(nlatencies - 1));
+    return latencies[i] * 1000;
+}
 
 static double now(void) {
     struct timespec ts;
@@ -257,7 +293,7 @@ static int connect_one(int port, const char *path, int index) {
     char req[1024];
     char target[512];
     if (sockjs)
-        snprintf(target, sizeof target, "%s/000/c%d/websocket", path, index);
+        snprintf(target, sizeof target, "%s/000/c%d/websocket", path, first_id + index);
     else
         snprintf(target, sizeof target, "%s", path);
     int n = snprintf(req, sizeof req,
@@ -551,6 +587,8 @@ static void drain_http(void) {
 static void publish(int window) {
     long room = (long)window - (bsent - bcompleted);
     if (room <= 0) return;
+    double t = now();
+    for (long i = 0; i < room; i++) sent_at[(bsent + i) % RING] = t;
     if (http_fd >= 0) {
         for (long i = 0; i < room; i++) send_all(http_fd, http_request, http_request_len);
     } else {
@@ -596,7 +634,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: loadgen MODE PORTS PATH CONNS INFLIGHT WARMUP SECONDS SIZE SOCKJS "
             "[--hello TEXT] [--skip N] [--http-publish PORT,PATH,KEY,CHANNEL] "
-            "[--stream xhr_streaming|eventsource]\n");
+            "[--stream xhr_streaming|eventsource|htmlfile|xhr|jsonp] [--first-id N]\n");
     exit(2);
 }
 
@@ -607,6 +645,7 @@ int main(int argc, char **argv) {
         {"skip", required_argument, NULL, 's'},
         {"http-publish", required_argument, NULL, 'p'},
         {"stream", required_argument, NULL, 't'},
+        {"first-id", required_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -615,6 +654,7 @@ int main(int argc, char **argv) {
         else if (opt == 's') skip = atoi(optarg);
         else if (opt == 'p') http_spec = optarg;
         else if (opt == 't') stream_transport = optarg;
+        else if (opt == 'f') first_id = atoi(optarg);
         else usage();
     }
     /* Options may come before or after the positional arguments. */
@@ -650,14 +690,16 @@ int main(int argc, char **argv) {
     for (size_t k = 0; stream_transport && k < sizeof receivers / sizeof *receivers; k++) {
         known |= strcmp(stream_transport, receivers[k]) == 0;
     }
-    if (stream_transport && (!broadcast || !sockjs || !known)) {
+    if (stream_transport && (!(broadcast || idle) || !sockjs || !known)) {
         fprintf(stderr, "--stream takes xhr_streaming, eventsource, htmlfile, xhr or jsonp, "
-                        "in broadcast with SOCKJS=1\n");
+                        "in broadcast or idle with SOCKJS=1\n");
         return 2;
     }
     wrapped = stream_transport && (strcmp(stream_transport, "jsonp") == 0 ||
                                    strcmp(stream_transport, "htmlfile") == 0);
     if (inflight >= RING) inflight = RING - 1;
+    raise_file_limit((rlim_t)nconns + 64);
+    latencies = malloc(MAX_LATENCIES * sizeof *latencies);
     conns = calloc((size_t)nconns, sizeof *conns);
     build_frames(size, nconns);
     size_t hello_len = 0;
@@ -672,7 +714,7 @@ int main(int argc, char **argv) {
             char request[1024];
             int n = snprintf(request, sizeof request,
                              "%s %s/000/s%d/%s%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n",
-                             post ? "POST" : "GET", path, i, stream_transport, query, port,
+                             post ? "POST" : "GET", path, first_id + i, stream_transport, query, port,
                              post ? "Content-Length: 0\r\n" : "");
             c->request = strdup(request);
             c->request_len = (size_t)n;
@@ -700,7 +742,7 @@ int main(int argc, char **argv) {
     struct epoll_event events[1024];
     char rbuf[65536];
     int ready = 0;
-    double deadline = now() + 30;
+    double deadline = now() + 30 + nconns / 2000.0; /* 100,000 sessions take a while */
     for (;;) {
         ready = 0;
         for (int i = 0; i < nconns; i++) {
@@ -796,6 +838,8 @@ int main(int argc, char **argv) {
         if (broadcast) {
             while (bcompleted < bsent && done_count[bcompleted % RING] == (unsigned)nconns) {
                 done_count[bcompleted % RING] = 0;
+                if (measuring && nlatencies < MAX_LATENCIES)
+                    latencies[nlatencies++] = now() - sent_at[bcompleted % RING];
                 bcompleted++;
             }
             publish(inflight);
@@ -803,9 +847,11 @@ int main(int argc, char **argv) {
     }
     double elapsed = now() - measure_start;
     double cpu = cpu_seconds() - cpu_start;
+    qsort(latencies, (size_t)nlatencies, sizeof *latencies, cmp_double);
     printf("{\"messages\": %ld, \"seconds\": %.3f, \"rate\": %.1f, \"cpu\": %.3f, "
-           "\"published\": %ld, \"responses\": %ld}\n",
-           counting, elapsed, counting / elapsed, cpu, bcompleted - published_start, responses);
+           "\"published\": %ld, \"responses\": %ld, \"latency_ms\": [%.3f, %.3f]}\n",
+           counting, elapsed, counting / elapsed, cpu, bcompleted - published_start, responses,
+           percentile(0.5), percentile(0.99));
     fflush(stdout);
     return 0;
 }

@@ -304,41 +304,40 @@ def measure(
 
 def measure_memory(kind: str, conns: int) -> float:
     """KB of server RSS per idle WebSocket session."""
+    return held_memory(kind, conns, "/echo", kind != "tornado")[0]
+
+
+def held_memory(
+    kind: str, conns: int, path: str, sockjs: bool, stream: str | None = None
+) -> tuple[float, float]:
+    """(KB of server RSS per held connection, seconds they took to open): `conns` idle
+    connections to `path`; with `stream`, all but the first hold a request of that HTTP
+    transport (a poll waiting for a message, or an open stream)."""
     server = Server(kind)
     try:
-        sockjs = kind != "tornado"
+        extra = ["--stream", stream] if stream else []
+        flag = "1" if sockjs else "0"
         # One connection first, so that lazily imported code and first allocations are
         # part of the baseline, not of the per-session cost.
-        warm = loadgen(
-            ["idle", str(server.port), "/echo", "1", "1", "0", "0", "64", "1" if sockjs else "0"]
-        )
+        warm = loadgen(["idle", str(server.port), path, "2", "1", "0", "0", "64", flag, *extra])
         assert warm.stdout is not None and warm.stdin is not None
         if warm.stdout.readline().strip() != "ready":
             raise RuntimeError(warm.stderr.read())  # type: ignore[union-attr]
         time.sleep(0.3)
         before = rss_kb(server.proc.pid)
-        gen = loadgen(
-            [
-                "idle",
-                str(server.port),
-                "/echo",
-                str(conns),
-                "1",
-                "0",
-                "0",
-                "64",
-                "1" if sockjs else "0",
-            ]
-        )
+        started = time.monotonic()
+        main = ["idle", str(server.port), path, str(conns), "1", "0", "0", "64", flag]
+        gen = loadgen([*main, *extra, "--first-id", "10"])
         assert gen.stdout is not None and gen.stdin is not None
         if gen.stdout.readline().strip() != "ready":
             raise RuntimeError(gen.stderr.read())  # type: ignore[union-attr]
+        opened = time.monotonic() - started
         time.sleep(0.5)  # let the server finish what the last handshakes started
         after = rss_kb(server.proc.pid)
         for proc in (gen, warm):
             proc.stdin.close()  # type: ignore[union-attr]
             proc.wait(timeout=30)
-        return (after - before) / conns
+        return (after - before) / conns, opened
     finally:
         server.stop()
 

@@ -1,6 +1,6 @@
 """The three servers `make bench` compares, each started alone in its own process.
 
-    python bench/servers.py KIND PORT
+    python bench/servers.py KIND PORT[,PORT...]
 
 KIND is ``fallback`` (this package, default settings), ``tornado`` (a plain Tornado
 `WebSocketHandler`: the obvious echo and a ``write_message`` loop for broadcast) or
@@ -9,13 +9,16 @@ KIND is ``fallback`` (this package, default settings), ``tornado`` (a plain Torn
 with itself, ``/broadcast`` sends each message to every connection of the service.
 SockJS kinds serve them as SockJS prefixes; plain Tornado at those exact paths.
 
-Prints ``listening`` once the port is bound.
+Prints ``listening`` once the ports are bound (several ports: more than the ~28,000
+connections one client address can open to one port). The open file limit is raised to
+what 100,000 connections need, or as far as the machine allows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import sys
 from typing import Any, ClassVar
 
@@ -96,12 +99,30 @@ def sockjs_tornado_app() -> tornado.web.Application:
 APPS = {"fallback": fallback_app, "tornado": tornado_app, "sockjs-tornado": sockjs_tornado_app}
 
 
+#: Descriptors for the scale scenarios' connections and then some.
+FILE_LIMIT = 120_000
+
+
+def raise_file_limit(want: int = FILE_LIMIT) -> None:
+    """Up to `want`, or the hard limit when raising that is not allowed (a container
+    without CAP_SYS_RESOURCE: the scale scenarios then stop at what it allows)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= want:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main() -> None:
-    kind, port = sys.argv[1], int(sys.argv[2])
+    kind, ports = sys.argv[1], [int(p) for p in sys.argv[2].split(",")]
+    raise_file_limit()
 
     async def run() -> None:
         server = HTTPServer(APPS[kind]())
-        server.listen(port, "127.0.0.1", backlog=4096)
+        for port in ports:
+            server.listen(port, "127.0.0.1", backlog=4096)
         print("listening", flush=True)
         await asyncio.Event().wait()
 

@@ -1,7 +1,7 @@
 // sockjs-node (npm `sockjs`, the reference SockJS server) serving the benchmark's two
 // services, as bench/servers.py does for the Python servers:
 //
-//   node bench/sockjs_node.js PORT   -> prints "listening" once bound to 127.0.0.1:PORT
+//   node bench/sockjs_node.js PORT[,PORT...] -> prints "listening" once bound to 127.0.0.1:PORT
 //
 // /echo answers each message with itself; /broadcast writes each message to every
 // connection of the service (sockjs-node has no broadcast of its own: a write per
@@ -30,9 +30,13 @@ var broadcast = service(function (conn) {
   conn.on("close", function () { members.delete(conn); });
 });
 
-var server = http.createServer();
-echo.installHandlers(server, { prefix: "/echo" });
-broadcast.installHandlers(server, { prefix: "/broadcast" });
-server.listen(Number(process.argv[2]), "127.0.0.1", 4096, function () {
-  process.stdout.write("listening\n");
+// PORT may be a comma-separated list (the scale scenarios): one HTTP server on each.
+var ports = process.argv[2].split(",").map(Number), bound = 0;
+ports.forEach(function (port) {
+  var server = http.createServer();
+  echo.installHandlers(server, { prefix: "/echo" });
+  broadcast.installHandlers(server, { prefix: "/broadcast" });
+  server.listen(port, "127.0.0.1", 4096, function () {
+    if (++bound == ports.length) { process.stdout.write("listening\n"); }
+  });
 });
