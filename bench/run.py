@@ -574,6 +574,8 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
         rows = summary["scenarios"][scenario.name]["rows"]
         for kind in KINDS:
             r = rows[kind]
+            if not r["runs"]:
+                continue  # not measured in this run (--only)
             lines.append(
                 f"| {scenario.name} | {LABELS[kind]} | {r['server_cpu']:.0%} | "
                 f"{r['loadgen_cpu']:.0%} | {r['core0_busy']:.0%} | {r['core1_busy']:.0%} |"

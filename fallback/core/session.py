@@ -196,6 +196,15 @@ class Session(ResumableSession):
         """When the last receiver left (clock time), or None while one is attached."""
         return None if self._receiver is not None else self._detached_at
 
+    def hand_over(self, old: Receiver, new: Receiver) -> bool:
+        """The attached `old` passes the session to `new`, which carries on the same
+        response (a streaming response that left its request handler): no detach, no
+        resume; False if `old` is not the attached receiver."""
+        if self._receiver is not old:
+            return False
+        self._receiver = new
+        return True
+
     def owns(self, receiver: Receiver) -> bool:
         """Whether `receiver` is the attached one (a replaced receiver must stop)."""
         return self._receiver is receiver

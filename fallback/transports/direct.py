@@ -41,9 +41,12 @@ def http_chunk(data: bytes) -> bytes:
 class DirectStream:
     """The rest of one streaming response, on a socket taken over from Tornado.
 
-    `session` is attached to the handler (the session's receiver); the handler forwards
-    `wake` here. `done(interrupted)` is called once when the response is over: complete
-    (``interrupted`` False) or cut short by the client or by a stalled write.
+    The handler hands `session` over to it (`Session.hand_over`): from then on this is
+    the session's receiver, and the handler, its request and Tornado's connection
+    objects can go (a held stream costs the socket, this and the session). While the
+    response lasts it is in `responding` (a shutdown waits for it); when it is over,
+    complete or cut short by the client or by a stalled write, it leaves that set and
+    detaches from the session (``interrupted`` when cut short).
     """
 
     __slots__ = (
@@ -52,9 +55,9 @@ class DirectStream:
         "_flusher",
         "_io",
         "dirty",
-        "done",
         "envelope",
         "limit",
+        "responding",
         "sent",
         "session",
     )
@@ -66,7 +69,7 @@ class DirectStream:
         session: Session,
         envelope: Callable[[str], str],
         limit: int,
-        done: Callable[[bool], None],
+        responding: set[object],
     ) -> None:
         self._io: SocketIO | None = SocketIO(self, sock, loop, read_chunk=READ_CHUNK)
         self._flusher = flusher()  # the WebSocket links' own: one callback per iteration
@@ -77,8 +80,13 @@ class DirectStream:
         self.envelope = envelope
         self.limit = limit
         self.sent = 0
-        self.done: Callable[[bool], None] | None = done
-        self._io.start()
+        self.responding: set[object] | None = responding
+        responding.add(self)
+
+    def start(self) -> None:
+        """Begin: write what the session has, then as it wakes this."""
+        if self._io is not None:
+            self._io.start()
         self.flush()
 
     def wake(self) -> None:
@@ -150,9 +158,13 @@ class DirectStream:
         """The socket closed: we ended the response, or the client went away (cutting
         it short: a complete response has already closed its socket)."""
         self._io = None
-        done, self.done = self.done, None
-        if done is not None:
-            done(not self._complete)
+        responding, self.responding = self.responding, None
+        if responding is None:
+            return
+        responding.discard(self)
+        session, self.session = self.session, None
+        if session is not None:
+            session.detach(self, interrupted=not self._complete)
 
     def _finish(self, *, interrupted: bool) -> None:
         io = self._io

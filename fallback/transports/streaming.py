@@ -42,12 +42,9 @@ class StreamingHandler(ReceivingHandler):
     #: While a chunk waits to leave: resolves True when it has, False when the wait is
     #: abandoned because the client stopped reading.
     _gate: Future[bool] | None = None
-    #: After the prelude, on HTTP/1.1 over plain TCP: the rest of the response (see
-    #: `fallback.transports.direct`).
-    _direct: DirectStream | None = None
-
-    def envelope(self, frame: str) -> str:
-        raise NotImplementedError
+    #: The envelope around each frame: a plain function (not a method), which the rest
+    #: of a response written directly keeps without keeping the handler.
+    envelope: staticmethod[[str], str]
 
     async def stream(self, session_id: str, prelude: str) -> None:
         connection = self.request.connection
@@ -82,9 +79,15 @@ class StreamingHandler(ReceivingHandler):
                 self._client_gone = True
                 self.release(interrupted=True)
                 return
-            self._direct = DirectStream(
-                sock, loop, session, self.envelope, limit, self._direct_done
+            # The session's receiver from now on; this handler is done with.
+            direct = DirectStream(
+                sock, loop, session, self.envelope, limit, self.service.responding
             )
+            self.service.responding.discard(self)
+            self._session = None
+            if not session.hand_over(self, direct):
+                direct.session = None  # replaced meanwhile: the response ends with 2010
+            direct.start()
             return
         sent = 0
         while True:
@@ -141,26 +144,7 @@ class StreamingHandler(ReceivingHandler):
             return None
         return reader_loop()
 
-    def _direct_done(self, interrupted: bool) -> None:
-        self._direct = None
-        self._client_gone = interrupted
-        self.service.responding.discard(self)
-        self.release(interrupted=interrupted)
-
-    def abandon(self) -> None:
-        direct = self._direct
-        if direct is None:
-            super().abandon()
-            return
-        self._session = None
-        self._replaced = True
-        direct.abandon()
-
     def wake(self) -> None:
-        direct = self._direct
-        if direct is not None:
-            direct.wake()
-            return
         gate = self._gate
         session = self._session
         if (
@@ -181,9 +165,7 @@ class XhrStreamingHandler(StreamingHandler):
     allowed_methods = ("OPTIONS", "POST")
     transport_name = "xhr_streaming"
     content_type = APPLICATION_JAVASCRIPT
-
-    def envelope(self, frame: str) -> str:
-        return xhr_chunk(frame)
+    envelope = staticmethod(xhr_chunk)
 
     async def post(self, server_id: str, session_id: str) -> None:
         self.set_cors_headers()
@@ -193,9 +175,7 @@ class XhrStreamingHandler(StreamingHandler):
 class EventSourceHandler(StreamingHandler):
     transport_name = "eventsource"
     content_type = "text/event-stream"
-
-    def envelope(self, frame: str) -> str:
-        return eventsource_chunk(frame)
+    envelope = staticmethod(eventsource_chunk)
 
     async def get(self, server_id: str, session_id: str) -> None:
         self.set_cors_headers()
@@ -205,9 +185,7 @@ class EventSourceHandler(StreamingHandler):
 class HtmlFileHandler(StreamingHandler):
     transport_name = "htmlfile"
     content_type = "text/html; charset=UTF-8"
-
-    def envelope(self, frame: str) -> str:
-        return htmlfile_chunk(frame)
+    envelope = staticmethod(htmlfile_chunk)
 
     async def get(self, server_id: str, session_id: str) -> None:
         callback = self.callback_argument()

@@ -35,6 +35,22 @@ def test_second_receiver_is_refused_while_one_is_attached():
     assert session.attach(Receiver())
 
 
+def test_a_hand_over_moves_the_session_to_the_new_receiver_without_detaching():
+    session, listener = make_session()
+    first, second = Receiver(), Receiver()
+    session.attach(first)
+    session.take_frame()
+    assert not session.hand_over(second, first), "only the attached receiver hands over"
+    assert session.hand_over(first, second)
+    assert session.owns(second) and not session.owns(first)
+    assert session.detached_since() is None
+    session.enqueue(OutgoingMessage("after"))
+    assert (first.wakes, second.wakes) == (0, 1)
+    session.detach(first)  # the old one is nobody now: this changes nothing
+    assert session.owns(second)
+    assert listener.events == [("open", None)]
+
+
 def test_messages_queued_between_writes_leave_as_one_frame_in_order():
     session, _ = make_session()
     receiver = Receiver()
