@@ -97,10 +97,11 @@ class SessionRegistry:
                 self._tombstones.popitem(last=False)
 
     def move(self, session: Session, new_id: SessionId | None) -> None:
-        """Give a resumed connection the address of its new SockJS session."""
-        self._unindex(session)
-        if new_id is not None and new_id in self._named:
+        """Give a resumed connection the address of its new SockJS session; KeyError (and
+        the session keeps its address) when another session has that one."""
+        if new_id is not None and self._named.get(new_id, session) is not session:
             raise KeyError(f"session {new_id} already exists")
+        self._unindex(session)
         session.id = new_id
         self._index(session)
 

@@ -106,6 +106,9 @@ def test_moving_a_session_onto_a_taken_id_is_refused():
         registry.move(moving, SessionId("b"))
     assert registry.get(SessionId("b")) is other and other.id == "b"
     assert moving.id == "a"  # a refused move leaves the session its id
+    assert registry.get(SessionId("a")) is moving, "and its place in the registry"
+    registry.move(moving, SessionId("a"))  # onto its own id: nothing changes
+    assert registry.get(SessionId("a")) is moving and len(registry) == 2
 
 
 def test_resumable_connections_are_found_by_their_current_or_previous_id():
