@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -136,7 +137,12 @@ class Settings:
                 raise ConfigurationError(f"allowed_origins entry {pattern!r}: {problem}")
         for name in ("heartbeat_delay", "disconnect_delay", "resume_grace", "handshake_timeout"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value <= 0:
+            if (
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)  # True is an int: it would pass as 1 second
+                or not math.isfinite(value)
+                or value <= 0
+            ):
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
         threshold = self.compression_threshold
         if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:

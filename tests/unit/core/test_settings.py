@@ -52,8 +52,10 @@ def test_allowed_origins_must_be_a_list():
     )
 
 
-@pytest.mark.parametrize("name", ["heartbeat_delay", "disconnect_delay", "resume_grace"])
-@pytest.mark.parametrize("value", [0, -1, "5", None])
+@pytest.mark.parametrize(
+    "name", ["heartbeat_delay", "disconnect_delay", "resume_grace", "handshake_timeout"]
+)
+@pytest.mark.parametrize("value", [0, -1, "5", None, True, float("nan"), float("inf")])
 def test_times_must_be_positive_numbers(name, value):
     with pytest.raises(ConfigurationError, match=f"{name} must be a positive number"):
         Settings.from_kwargs({name: value})
