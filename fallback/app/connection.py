@@ -113,6 +113,13 @@ class Connection:
         return self._session is None or self._session.state is SessionState.CLOSED
 
     @property
+    def handling(self) -> bool:
+        """Whether an ``async def`` handler of this connection runs, or an event waits
+        for one (always False with plain handlers): a graceful shutdown waits for it."""
+        dispatcher = self._dispatcher
+        return dispatcher is not None and dispatcher.busy
+
+    @property
     def binary(self) -> bool:
         """Whether the client takes binary messages: fallback.js on a server that offers
         them (the ``binary`` setting), and WebSocket clients of the raw endpoint; not

@@ -122,6 +122,11 @@ class Dispatcher:
         self._task: asyncio.Future[None] | None = None
 
     @property
+    def busy(self) -> bool:
+        """Whether a handler runs or waits to (a graceful shutdown waits for none)."""
+        return self._busy or bool(self._queue)
+
+    @property
     def pending(self) -> int:
         """Messages waiting for their handler (not counting one that runs)."""
         return sum(1 for item in self._queue if isinstance(item, str))

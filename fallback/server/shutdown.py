@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 import tornado.web
 from tornado.tcpserver import TCPServer
 
+from ..app.connection import Connection
 from ..app.service import Service
 from ..codes import DEFAULT_REASONS, CloseCode
 from ..core.logsafe import get_logger
@@ -64,6 +65,12 @@ def _close_pending(session: Session, service: Service) -> bool:
     return _reachable(session, service)
 
 
+def _handling(session: Session) -> bool:
+    """Whether an ``async def`` handler of the session's connection runs or waits."""
+    listener = session.listener
+    return isinstance(listener, Connection) and listener.handling
+
+
 async def _until(done: Callable[[], bool], end: float) -> bool:
     """Wait until `done()` (checked every few milliseconds) or the monotonic `end`."""
     while not done():
@@ -84,11 +91,14 @@ async def shutdown(
 
     1. `servers` stop accepting connections; the routers refuse new sessions (1012) on
        connections already open.
-    2. Queued messages drain to clients that are connected (or between two polls).
+    2. Queued messages drain to clients that are connected (or between two polls), and
+       coroutine handlers (``async def on_message``) that run or wait finish, so that
+       what they send is delivered too.
     3. Every session closes with 1012 (`CloseCode.SERVICE_RESTART`: "reconnect, to
        another server"); its client gets the close after whatever was still queued.
-    4. Once those responses are written, or the deadline passed, the servers close
-       their remaining connections.
+    4. Once those responses are written and the coroutine ``on_close`` handlers have
+       returned (what they tear down is torn down), or the deadline passed, the servers
+       close their remaining connections.
 
     ``python -m fallback serve`` runs this on SIGTERM and SIGINT, then exits 0.
     """
@@ -108,12 +118,12 @@ async def shutdown(
         (session, service)
         for service in services
         for session in service.registry
-        if session.state is SessionState.OPEN and session.queued
+        if session.state is SessionState.OPEN and (session.queued or _handling(session))
     ]
 
     def drained_all() -> bool:
         nonlocal pending
-        pending = [p for p in pending if p[0].queued and _reachable(*p)]
+        pending = [p for p in pending if (p[0].queued or _handling(p[0])) and _reachable(*p)]
         return not pending
 
     drained = await _until(drained_all, end)
@@ -129,7 +139,11 @@ async def shutdown(
     def delivered() -> bool:
         nonlocal waiting
         waiting = [p for p in waiting if _close_pending(*p)]
-        return not waiting and not any(service.responding for service in services)
+        return (
+            not waiting
+            and not any(service.responding for service in services)
+            and not any(_handling(session) for session, _ in closed)
+        )
 
     delivered_all = await _until(delivered, end)
     for server in servers:
