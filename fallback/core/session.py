@@ -176,6 +176,15 @@ class Session(ResumableSession):
             self._open()
         return True
 
+    def hand_over(self, receiver: Receiver, successor: Receiver) -> bool:
+        """`successor` carries on for the attached `receiver` (the same request, served
+        further by another object): nothing else changes. False if `receiver` is not
+        the attached one."""
+        if self._receiver is not receiver:
+            return False
+        self._receiver = successor
+        return True
+
     def detach(self, receiver: Receiver, *, interrupted: bool = False) -> None:
         """`receiver` is done. `interrupted`: the client went away in the middle of it.
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import logging
 import re
 from asyncio import AbstractEventLoop
 from collections.abc import Callable, Mapping
@@ -50,7 +51,7 @@ from ..core.frames import (
 )
 from ..core.logsafe import get_logger
 from ..core.origins import origin_allowed, request_origin
-from ..core.resume import RESUME_PARAMETER
+from ..core.resume import RESUME_PARAMETER, redact_uri
 from ..core.session import Session
 from ..core.settings import Settings
 from ..exceptions import CallbackError, PayloadError, PeerError, ServiceBusy
@@ -193,6 +194,26 @@ def jsonp_callback(argument: Callable[[str], str | None]) -> str:
     """The checked ``c`` (or ``callback``) argument, read with `argument`; `PeerError`
     when it is missing or unsafe."""
     return check_callback(argument("c") or argument("callback"))
+
+
+_access_log = get_logger("tornado.access")
+
+
+def log_access(
+    status: int, method: str, uri: str, remote_ip: str | None, seconds: float, refused: bool
+) -> None:
+    """One access-log line: INFO, WARNING for an error answer that is not a refusal
+    fallback logged already (`fallback.server.application`, Tornado's ``log_function``).
+    The URL goes without its resume capability (``fb_resume=[redacted]``)."""
+    _access_log.log(
+        logging.WARNING if status >= 400 and not refused else logging.INFO,
+        "%d %s %s (%s) %.2fms",
+        status,
+        method,
+        redact_uri(uri),
+        remote_ip,
+        1000.0 * seconds,
+    )
 
 
 def refusal_reason(error: PeerError) -> str:
