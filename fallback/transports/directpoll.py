@@ -334,13 +334,14 @@ class DirectPolls:
         io = self._io
         if io is None:
             return
-        self._stop_reading()
         seconds = time.monotonic() - self._started
         log_access(status, self._method, self._uri, self._ip, seconds, refused)
         if io.write(data):
             self._written()
-        else:
+        else:  # no reading until it has left (the socket stays watched otherwise: a
+            # watch given up and taken again per answer was a third of the time)
             self._writing = True
+            self._stop_reading()
 
     def _written(self) -> None:
         self._writing = False
