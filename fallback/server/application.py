@@ -3,7 +3,6 @@ rest, and an access log that a client cannot forge and that shows no resume id."
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -11,8 +10,7 @@ import tornado.web
 from tornado.routing import Rule
 from tornado.web import RequestHandler, StaticFileHandler
 
-from ..core.logsafe import get_logger
-from ..core.resume import redact_uri
+from ..transports.base import log_access
 from .health import health_rules
 from .router import Router
 from .shimfile import SHIM_DIR, ShimHandler
@@ -26,8 +24,6 @@ STATIC_DIR = SHIM_DIR
 # where `make_application` records its routers, so that `listen` can derive the Flash
 # policy's domains from their ``allowed_origins``, statistics can find them, and
 # `shutdown` can close their sessions.
-
-_access_log = get_logger("tornado.access")
 
 
 def _log_request(handler: RequestHandler) -> None:
@@ -43,17 +39,14 @@ def _log_request(handler: RequestHandler) -> None:
     ``fb_resume=[redacted]``: whoever holds the id can take the connection over), and
     escaped like every other logged argument (`fallback.logsafe`).
     """
-    status = handler.get_status()
     request = handler.request
-    warn = status >= 400 and not getattr(handler, "refused", False)
-    _access_log.log(
-        logging.WARNING if warn else logging.INFO,
-        "%d %s %s (%s) %.2fms",
-        status,
-        request.method,
-        redact_uri(request.uri or ""),
+    log_access(
+        handler.get_status(),
+        request.method or "",
+        request.uri or "",
         request.remote_ip,
-        1000.0 * request.request_time(),
+        request.request_time(),
+        getattr(handler, "refused", False),
     )
 
 

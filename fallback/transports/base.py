@@ -23,16 +23,18 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import logging
 import re
-from collections.abc import Mapping
+from asyncio import AbstractEventLoop
+from collections.abc import Callable, Mapping
 from http.client import responses
 from http.cookies import SimpleCookie
 from typing import Any
 
 from tornado.concurrent import Future
 from tornado.http1connection import HTTP1Connection
-from tornado.httputil import HTTPServerRequest
-from tornado.iostream import StreamClosedError
+from tornado.httputil import HTTPInputError, HTTPServerRequest, parse_body_arguments
+from tornado.iostream import SSLIOStream, StreamClosedError
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from ..app.service import Service
@@ -49,9 +51,11 @@ from ..core.frames import (
 )
 from ..core.logsafe import get_logger
 from ..core.origins import origin_allowed, request_origin
-from ..core.resume import RESUME_PARAMETER
+from ..core.resume import RESUME_PARAMETER, redact_uri
 from ..core.session import Session
+from ..core.settings import Settings
 from ..exceptions import CallbackError, PayloadError, PeerError, ServiceBusy
+from .sockio import reader_loop
 
 log = get_logger("fallback.transports")
 
@@ -64,6 +68,8 @@ APPLICATION_JAVASCRIPT = "application/javascript; charset=UTF-8"
 #: How far past ``max_message_size`` Tornado may read a chunked body before it gives up
 #: on its own (400): room for our 413 to be decided first, on the data that arrived.
 BODY_SLACK = 64 * 1024
+
+FORM = "application/x-www-form-urlencoded"
 
 
 def connection_info(request: HTTPServerRequest) -> ConnectionInfo:
@@ -123,6 +129,93 @@ def _content_length(value: str | None) -> int | None:
     return int(value)
 
 
+def cors_headers(origin: str | None, requested_headers: str | None) -> list[tuple[str, str]]:
+    """The CORS headers of an answer to a request with these ``Origin`` and
+    ``Access-Control-Request-Headers`` (module docstring), in the order they are sent."""
+    headers = (
+        [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true")]
+        if origin
+        else [("Access-Control-Allow-Origin", "*")]
+    )
+    headers.append(("Vary", "Origin"))
+    if requested_headers:
+        headers.append(("Access-Control-Allow-Headers", requested_headers))
+    return headers
+
+
+def refused_origin(
+    settings: Settings,
+    header: Callable[[str], str | None],
+    host: str,
+    protocol: str,
+) -> str | None:
+    """None if the page that sent a request (headers read with `header`) may connect
+    (`fallback.core.origins`); else how to name it in the refusal's log line."""
+    origin = request_origin(header("Origin"), header("Referer"))
+    fetch_site = header("Sec-Fetch-Site")
+    if origin_allowed(origin, settings.allowed_origins, host, protocol, fetch_site=fetch_site):
+        return None
+    return origin if origin is not None else "unnamed, Sec-Fetch-Site " + (fetch_site or "")
+
+
+def refusal_detail(status: int, method: str, path: str, remote_ip: str | None, detail: str) -> str:
+    """The log line of a refusal: the answer, the request, and what was wrong with it."""
+    return f"{status} {method} {path} from {remote_ip}" + (f" ({detail})" if detail else "")
+
+
+def jsonp_send_payload(content_type: str, body: bytes) -> bytes:
+    """The messages of a ``jsonp_send`` body: form field ``d``, or the raw body."""
+    if content_type.split(";")[0].strip().lower() != FORM:
+        return body
+    # The body was streamed in (`BaseHandler`), so Tornado did not parse it.
+    fields: dict[str, list[bytes]] = {}
+    try:
+        parse_body_arguments(FORM, body, fields, {})
+    except HTTPInputError:
+        fields = {}  # answered as a missing payload
+    values = fields.get("d")
+    return values[-1] if values else b""
+
+
+#: What Tornado's ``get_argument`` turns into spaces.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
+
+
+def query_argument(arguments: Mapping[str, list[bytes]], name: str) -> str | None:
+    """A query argument as ``RequestHandler.get_query_argument(name, None, strip=False)``
+    reads it: the last value, decoded (`UnicodeDecodeError` where Tornado answers 400)."""
+    values = arguments.get(name)
+    if not values:
+        return None
+    return _CONTROL_CHARS.sub(" ", values[-1].decode("utf-8"))
+
+
+def jsonp_callback(argument: Callable[[str], str | None]) -> str:
+    """The checked ``c`` (or ``callback``) argument, read with `argument`; `PeerError`
+    when it is missing or unsafe."""
+    return check_callback(argument("c") or argument("callback"))
+
+
+_access_log = get_logger("tornado.access")
+
+
+def log_access(
+    status: int, method: str, uri: str, remote_ip: str | None, seconds: float, refused: bool
+) -> None:
+    """One access-log line: INFO, WARNING for an error answer that is not a refusal
+    fallback logged already (`fallback.server.application`, Tornado's ``log_function``).
+    The URL goes without its resume capability (``fb_resume=[redacted]``)."""
+    _access_log.log(
+        logging.WARNING if status >= 400 and not refused else logging.INFO,
+        "%d %s %s (%s) %.2fms",
+        status,
+        method,
+        redact_uri(uri),
+        remote_ip,
+        1000.0 * seconds,
+    )
+
+
 def refusal_reason(error: PeerError) -> str:
     """The statistics label of a refusal: ``bad_payload``, ``too_big``, ``bad_callback``..."""
     if isinstance(error, CallbackError):
@@ -174,18 +267,12 @@ class BaseHandler(RequestHandler):
     def origin_allowed(self) -> bool:
         """Refuse (403) a page that may not connect: another site's, unless
         ``allowed_origins`` lets it (`fallback.origins`)."""
-        headers = self.request.headers
-        origin = request_origin(headers.get("Origin"), headers.get("Referer"))
-        if origin_allowed(
-            origin,
-            self.service.settings.allowed_origins,
-            self.request.host,
-            self.request.protocol,
-            fetch_site=headers.get("Sec-Fetch-Site"),
-        ):
-            return True
+        request = self.request
+        origin = refused_origin(
+            self.service.settings, request.headers.get, request.host, request.protocol
+        )
         if origin is None:
-            origin = "unnamed, Sec-Fetch-Site " + headers.get("Sec-Fetch-Site", "")
+            return True
         self.refuse(403, "origin", "Origin not allowed.", f"origin {origin}")
         return False
 
@@ -227,8 +314,7 @@ class BaseHandler(RequestHandler):
         request = self.request
         self.service.count_refusal(
             reason,
-            f"{status} {request.method} {request.path} from {request.remote_ip}"
-            + (f" ({detail})" if detail else ""),
+            refusal_detail(status, request.method or "", request.path, request.remote_ip, detail),
         )
         self.answer_error(status, message)
 
@@ -273,16 +359,12 @@ class BaseHandler(RequestHandler):
     # -- headers ----------------------------------------------------------------------
 
     def set_cors_headers(self) -> None:
-        origin = self.request.headers.get("Origin")
-        if origin:
-            self.set_header("Access-Control-Allow-Origin", origin)
-            self.set_header("Access-Control-Allow-Credentials", "true")
-        else:
-            self.set_header("Access-Control-Allow-Origin", "*")
-        self.set_header("Vary", "Origin")
-        requested = self.request.headers.get("Access-Control-Request-Headers")
-        if requested:
-            self.set_header("Access-Control-Allow-Headers", requested)
+        for name, value in self.cors_headers():
+            self.set_header(name, value)
+
+    def cors_headers(self) -> list[tuple[str, str]]:
+        headers = self.request.headers
+        return cors_headers(headers.get("Origin"), headers.get("Access-Control-Request-Headers"))
 
     def same_ip_as(self, session: Session) -> bool:
         """False when ``verify_ip`` is on and this request is not from the session's IP."""
@@ -336,10 +418,7 @@ class ReceivingHandler(BaseHandler):
         """The checked ``c`` (or ``callback``) argument of a JSONP or htmlfile request;
         None when it is missing or unsafe, and the request is answered already."""
         try:
-            return check_callback(
-                self.get_query_argument("c", None, strip=False)
-                or self.get_query_argument("callback", None, strip=False)
-            )
+            return jsonp_callback(lambda name: self.get_query_argument(name, None, strip=False))
         except PeerError as error:
             self.answer_peer_error(error)
             return None
@@ -379,6 +458,17 @@ class ReceivingHandler(BaseHandler):
         if self.client_left_already():
             self.on_connection_close()
         return session
+
+    def direct_loop(self) -> AbstractEventLoop | None:
+        """The loop to serve this connection on directly, on its own socket
+        (`fallback.transports.direct`, `fallback.transports.directpoll`), or None to
+        stay with Tornado: HTTP/1.1 over plain TCP, on a loop that watches sockets."""
+        connection = self.request.connection
+        if self.request.version != "HTTP/1.1" or not isinstance(connection, HTTP1Connection):
+            return None
+        if isinstance(connection.stream, SSLIOStream):
+            return None
+        return reader_loop()
 
     def client_left_already(self) -> bool:
         """Whether the client's connection closed before this request reached us.

@@ -3,20 +3,75 @@ send endpoints every HTTP transport posts its messages to."""
 
 from __future__ import annotations
 
-from tornado.httputil import HTTPInputError, parse_body_arguments
+from tornado.http1connection import HTTP1ServerConnection
 
 from ..core.envelopes import jsonp_body, xhr_chunk
 from ..core.frames import SessionId
 from ..core.session import Session
 from ..core.states import SessionState
 from ..exceptions import PeerError
-from .base import APPLICATION_JAVASCRIPT, TEXT_PLAIN, BaseHandler, ReceivingHandler
+from .base import (
+    APPLICATION_JAVASCRIPT,
+    TEXT_PLAIN,
+    BaseHandler,
+    ReceivingHandler,
+    jsonp_send_payload,
+)
+from .directpoll import PROXY_HEADERS, DirectPolls, Handoff, take_stream
 
 SESSION_NOT_FOUND = "Session not found."
-FORM = "application/x-www-form-urlencoded"
 
 
-class XhrPollingHandler(ReceivingHandler):
+class PollingHandler(ReceivingHandler):
+    """A poll that, once accepted, may leave Tornado with its connection
+    (`fallback.transports.directpoll`)."""
+
+    def poll_directly(self, callback: str, cors: list[tuple[str, str]]) -> bool:
+        """Hand the attached session and the connection over to a `DirectPolls`, which
+        answers this poll and the connection's next ones; False to stay with Tornado."""
+        session = self._session
+        request = self.request
+        server_connection = request.server_connection
+        loop = self.direct_loop()
+        if (
+            loop is None
+            or session is None
+            # A resumable session's polls acknowledge and resync (``fb_resume``): they
+            # stay with Tornado (served directly, each would leave Tornado and come back).
+            or session.resume is not None
+            or not isinstance(server_connection, HTTP1ServerConnection)
+            or self.service.settings.jsessionid
+            or request.headers.get("Connection", "").lower() == "close"
+            or any(name.lower() in PROXY_HEADERS for name in request.headers)
+        ):
+            return False
+        sock, buffered = take_stream(self.detach())
+        if sock is None:  # the client is gone already
+            self._client_gone = True
+            self.release(interrupted=True)
+            return True
+        handoff = Handoff(self.application, server_connection.params, server_connection.context)
+        polls = DirectPolls(
+            sock,
+            loop,
+            self.service,
+            handoff,
+            path=request.path,
+            transport=self.transport_name,
+            remote_ip=request.remote_ip,
+            buffered=buffered,
+        )
+        self._session = None
+        self.service.responding.discard(self)
+        polls.first(request.method or "", request.uri or "", request.request_time())
+        if session.hand_over(self, polls):
+            polls.poll(session, callback, cors)
+        else:  # cannot be: the session was attached to us a moment ago
+            polls.close()
+        return True
+
+
+class XhrPollingHandler(PollingHandler):
     """``POST .../xhr``: answers with the next frame, waiting for one if need be."""
 
     allowed_methods = ("OPTIONS", "POST")
@@ -30,6 +85,8 @@ class XhrPollingHandler(ReceivingHandler):
         if self.open_receiver(session_id) is None:
             self.finish(xhr_chunk(self.refusal_frame))
             return
+        if self.poll_directly("", self.cors_headers()):
+            return
         frame = await self.next_frame()
         if frame is None:
             return
@@ -37,7 +94,7 @@ class XhrPollingHandler(ReceivingHandler):
         await self.end_response(xhr_chunk(frame))
 
 
-class JsonpPollingHandler(ReceivingHandler):
+class JsonpPollingHandler(PollingHandler):
     """``GET .../jsonp?c=callback``: one frame wrapped in a call of a checked callback."""
 
     transport_name = "jsonp"
@@ -51,6 +108,8 @@ class JsonpPollingHandler(ReceivingHandler):
         self.set_session_cookie()
         if self.open_receiver(session_id) is None:
             self.finish(jsonp_body(callback, self.refusal_frame))
+            return
+        if self.poll_directly(callback, []):
             return
         frame = await self.next_frame()
         if frame is None:
@@ -115,18 +174,7 @@ class JsonpSendHandler(_SendHandler):
         session = self.open_session(session_id)
         if session is None:
             return
-        content_type = self.request.headers.get("Content-Type", "")
-        if content_type.split(";")[0].strip().lower() == FORM:
-            # The body was streamed in (`BaseHandler`), so Tornado did not parse it.
-            fields: dict[str, list[bytes]] = {}
-            try:
-                parse_body_arguments(FORM, self.body, fields, {})
-            except HTTPInputError:
-                fields = {}  # answered below as a missing payload
-            values = fields.get("d")
-            payload = values[-1] if values else b""
-        else:
-            payload = self.body
+        payload = jsonp_send_payload(self.request.headers.get("Content-Type", ""), self.body)
         if not self.deliver(session, payload):
             return
         self.set_header("Content-Type", TEXT_PLAIN)

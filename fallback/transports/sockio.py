@@ -253,6 +253,15 @@ class SocketIO:
         self._sock.close()
         self._owner.connection_lost()
 
+    def release(self) -> socket.socket | None:
+        """Stop watching the socket and give it back, open (None if it is closed). Only
+        between writes: nothing may be pending. The owner hears nothing more."""
+        if self._fd < 0 or self._pending:
+            return None
+        self._loop.remove_reader(self._fd)
+        self._fd = -1
+        return self._sock
+
     def _on_writable(self) -> None:
         data = self._pending
         try:

@@ -8,12 +8,11 @@ count) so that browsers can free what they buffered; the client reconnects withi
 
 from __future__ import annotations
 
-from asyncio import AbstractEventLoop
 from functools import partial
 
 from tornado.concurrent import Future
 from tornado.http1connection import HTTP1Connection
-from tornado.iostream import SSLIOStream, StreamClosedError
+from tornado.iostream import StreamClosedError
 
 from ..codes import CloseCode
 from ..core.envelopes import (
@@ -27,7 +26,7 @@ from ..core.envelopes import (
 from ..core.frames import FrameKind
 from .base import APPLICATION_JAVASCRIPT, ReceivingHandler
 from .direct import DirectStream
-from .sockio import reader_loop, take_socket
+from .sockio import take_socket
 
 
 def _open_gate(gate: Future[bool], flushed: Future[None]) -> None:
@@ -57,7 +56,7 @@ class StreamingHandler(ReceivingHandler):
         self.set_header("Content-Type", self.content_type)
         self.set_no_cache()
         self.set_session_cookie()
-        loop = self._direct_loop()
+        loop = self.direct_loop()
         if loop is not None:
             # After the prelude the connection leaves Tornado, so it ends with the response.
             self.set_header("Connection", "close")
@@ -134,15 +133,6 @@ class StreamingHandler(ReceivingHandler):
         except StreamClosedError:
             return False
         return True
-
-    def _direct_loop(self) -> AbstractEventLoop | None:
-        """The loop to write on directly, or None to stay with Tornado's writes."""
-        connection = self.request.connection
-        if self.request.version != "HTTP/1.1" or not isinstance(connection, HTTP1Connection):
-            return None
-        if isinstance(connection.stream, SSLIOStream):
-            return None
-        return reader_loop()
 
     def wake(self) -> None:
         gate = self._gate
