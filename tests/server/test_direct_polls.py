@@ -392,3 +392,32 @@ def test_http10_polls_stay_with_tornado(live):
     finally:
         sock.close()
     assert not direct_polls_held(live, "/echo")
+
+
+def test_the_polls_of_a_resumable_session_stay_with_tornado(live, conn):
+    from fallback.transports.base import ReceivingHandler
+
+    path = session_path("/echo")
+    assert conn.ask("POST", path + "/xhr?fb_resume=1").text == "o\n"
+    assert conn.ask("POST", path + "/xhr").text.startswith('r{"cid":')  # resumable
+
+    def held_by_handlers() -> int:
+        return sum(
+            isinstance(r, ReceivingHandler)
+            for s in gc.get_objects()
+            if isinstance(s, Service) and s.prefix == "/echo"
+            for r in s.responding
+        )
+
+    conn.send(conn.request("POST", path + "/xhr"))
+    deadline = time.monotonic() + 5
+    while not live.call(held_by_handlers):
+        assert time.monotonic() < deadline, "the poll is not held by its handler"
+        time.sleep(0.02)
+    assert not direct_polls_held(live, "/echo")
+    sender = Conn(live.port)
+    try:
+        assert sender.ask("POST", path + "/xhr_send", b'["kept"]').status == 204
+    finally:
+        sender.close()
+    assert '"kept"' in conn.answer().text
