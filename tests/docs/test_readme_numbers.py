@@ -25,6 +25,11 @@ def first_table(text: str, header: str = "| ") -> list[str]:
     [
         ("results.md", "| "),
         ("results.md", "| xhr-streaming"),
+        ("results.md", "| HTTP fan-out"),
+        ("results.md", "| without SockJS framing"),
+        ("scale.md", "| subscribers"),
+        ("scale.md", "| server | sessions"),
+        ("scale.md", "| transport"),
         ("fanout.md", "| "),
         ("compression.md", "| WebSocket"),
         ("compression.md", "| idle"),
