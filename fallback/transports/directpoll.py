@@ -32,9 +32,9 @@ access-logged as Tornado's are (`fallback.transports.base.log_access`).
 
 Limits: an application's own ``log_function`` is not called for these requests; the
 polls of a resumable session (fallback.js asks for resume by default) never leave Tornado,
-and any poll that would create a session goes through it. An idle connection closes after the server's ``idle_connection_timeout``
-(Tornado's ``header_timeout``). TLS, HTTP/1.0, ``jsessionid`` and servers behind a
-proxy keep Tornado's path.
+and any poll that would create a session goes through it. An idle connection closes after
+the server's ``idle_connection_timeout`` (Tornado's ``header_timeout``). TLS, HTTP/1.0,
+``jsessionid`` and servers behind a proxy keep Tornado's path.
 """
 
 from __future__ import annotations
