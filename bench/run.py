@@ -172,10 +172,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def process_cpu(pid: int) -> float:
+def process_times(pid: int) -> tuple[float, float]:
+    """(user, kernel) CPU seconds of process `pid` so far."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def process_cpu(pid: int) -> float:
+    return sum(process_times(pid))
 
 
 def core_times() -> dict[str, tuple[float, float]]:

@@ -24,12 +24,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from run import HERE, LOADGEN, Server, held_memory, loadgen, median, save_results
+from run import (
+    HERE,
+    LOADGEN,
+    Server,
+    held_memory,
+    loadgen,
+    median,
+    process_times,
+    save_results,
+)
+from servers import raise_file_limit
 
 #: Subscribers of the curve; those past what the file limit allows are left out, and the
 #: largest number it allows is added.
@@ -56,15 +65,9 @@ SPARE_FILES = 500
 
 
 def connection_limit() -> int:
-    """The most connections one process may hold: the open file limit (raised to the hard
-    limit, inherited by the servers started from here) less some spare descriptors."""
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    want = IDLE_TARGET + SPARE_FILES
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
-    except (ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0] - SPARE_FILES
+    """The most connections one process may hold: the open file limit (raised as far as
+    allowed, and inherited by the servers started from here) less some spare descriptors."""
+    return raise_file_limit(IDLE_TARGET + SPARE_FILES) - SPARE_FILES
 
 
 def curve_sizes(limit: int) -> list[int]:
@@ -87,13 +90,6 @@ class Point:
     error: str = ""
 
 
-def cpu_split(pid: int) -> tuple[float, float]:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
-
-
 def measure_point(
     label: str, kind: str, path: str, sockjs: bool, n: int, run: int, warmup: float, seconds: float
 ) -> Point:
@@ -111,9 +107,9 @@ def measure_point(
             gen.wait()
             point.error = gen.stderr.read().strip() or "no measurement"
             return point
-        user0, system0 = cpu_split(server.proc.pid)
+        user0, system0 = process_times(server.proc.pid)
         line = gen.stdout.readline()
-        user1, system1 = cpu_split(server.proc.pid)
+        user1, system1 = process_times(server.proc.pid)
         gen.wait(timeout=60)
         if not line.startswith("{"):
             point.error = (line + gen.stderr.read()).strip()

@@ -103,16 +103,18 @@ APPS = {"fallback": fallback_app, "tornado": tornado_app, "sockjs-tornado": sock
 FILE_LIMIT = 120_000
 
 
-def raise_file_limit(want: int = FILE_LIMIT) -> None:
+def raise_file_limit(want: int = FILE_LIMIT) -> int:
     """Up to `want`, or the hard limit when raising that is not allowed (a container
-    without CAP_SYS_RESOURCE: the scale scenarios then stop at what it allows)."""
+    without CAP_SYS_RESOURCE: the scale scenarios then stop at what it allows); returns
+    the open file limit now."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft >= want:
-        return
+        return soft
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
     except (ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def main() -> None:
