@@ -436,11 +436,12 @@ class DirectPolls:
                 if eof:  # the rest of it will never come
                     self.close()
                 return  # the rest of it is on its way
-            if request is None or not self._accept(request):
+            session = None if request is None else self._accept(request)
+            if request is None or session is None:
                 self._hand_back()
                 return
             self._buffer = data[request.size :]
-            self._serve(request)
+            self._serve(request, session)
             return
         try:
             data = sock.recv(HEAD_LIMIT, socket.MSG_PEEK)
@@ -455,13 +456,14 @@ class DirectPolls:
         if not data:
             self.close()  # the client closed its idle connection
             return
-        if not isinstance(request, Request) or not self._accept(request):
+        session = self._accept(request) if isinstance(request, Request) else None
+        if not isinstance(request, Request) or session is None:
             self._hand_back()
             return
         if not self._consume(request.size):
             self.close()
             return
-        self._serve(request)
+        self._serve(request, session)
 
     def _consume(self, size: int) -> bool:
         sock = self._sock
@@ -527,43 +529,41 @@ class DirectPolls:
             return size if size <= bound else None
         return Request(kind, method, target, path, size, headers, query, data[end + 4 : size])
 
-    def _accept(self, request: Request) -> bool:
-        """Whether `request` is served here: the checks of its handler that would
-        refuse it, or do more than serve it, all pass."""
+    def _accept(self, request: Request) -> Session | None:
+        """The session `request` is for, if it is served here: the checks of its handler
+        that would refuse it, or do more than serve it, all pass; else None."""
         service = self._service
         settings = service.settings
         headers = request.headers
         header = lambda name: headers.get(name.lower())  # noqa: E731
         if refused_origin(settings, header, headers["host"], "http") is not None:
-            return False
+            return None
         session = service.find(self._session_id)
         if session is None:
-            return False
+            return None
         if settings.verify_ip and (self._ip or "") != session.info.ip:
-            return False
+            return None
         if request.kind in ("xhr", "jsonp"):
             if session.has_receiver or session.resume is not None:
-                return False
+                return None
             if request.kind == "jsonp":
                 try:
                     arguments = parse_qs_bytes(request.query, keep_blank_values=True)
                     self._callback = jsonp_callback(lambda name: query_argument(arguments, name))
                 except (PeerError, UnicodeDecodeError):
-                    return False
-            return True
+                    return None
+            return session
         if session.state is SessionState.CLOSED:
-            return False
+            return None
         limit = settings.max_body_size if session.binary else settings.max_message_size
-        return len(request.body) <= limit
+        return session if len(request.body) <= limit else None
 
-    def _serve(self, request: Request) -> None:
+    def _serve(self, request: Request, session: Session) -> None:
         self._cancel_idle()
         self._method = request.method
         self._uri = request.target
         self._started = time.monotonic()
         service = self._service
-        session = service.find(self._session_id)
-        assert session is not None  # `_accept` found it, in this same iteration
         headers = request.headers
         cors = (
             cors_headers(headers.get("origin"), headers.get("access-control-request-headers"))
