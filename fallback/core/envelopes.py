@@ -63,6 +63,23 @@ def check_callback(callback: str | None) -> str:
     return callback
 
 
+#: The query argument with which `fallback.js` asks ``jsonp_send`` for `JSONP_SENT_PAGE`.
+SEND_SIGNAL_PARAMETER = "fb_signal"
+#: What ``info`` says when ``jsonp_send`` answers `SEND_SIGNAL_PARAMETER` (plain SockJS
+#: clients ignore the key).
+SEND_SIGNAL_INFO = {"v": 1}
+#: ``jsonp_send``'s answer when asked with ``fb_signal=1``: still ``ok`` to read, and a
+#: script that tells the window framing it that the post arrived. A form post cannot be
+#: read from another origin, and a browser shows its own error page (also unreadable) in
+#: the frame when the post fails: without the message, `fallback.js` could not tell a
+#: failed send from one that arrived. The page is constant: nothing of the request is in it.
+JSONP_SENT_PAGE = (
+    "<!doctype html><html><head><script>"
+    'try { parent.postMessage("fallback:sent", "*"); } catch (e) {}'
+    "</script></head><body>ok</body></html>"
+)
+
+
 def jsonp_body(callback: str, frame: str) -> str:
     """A JSONP response: ``/**/`` defeats the Rosetta-Flash style content sniffing attack."""
     return "/**/" + callback + "(" + quote(frame) + ");\r\n"

@@ -65,6 +65,9 @@
   function listen(el, type, fn) {
     if (el.addEventListener) { el.addEventListener(type, fn, false); } else if (el.attachEvent) { el.attachEvent("on" + type, fn); }
   }
+  function unlisten(el, type, fn) {
+    if (el.removeEventListener) { el.removeEventListener(type, fn, false); } else if (el.detachEvent) { el.detachEvent("on" + type, fn); }
+  }
   function remove(el) { if (el && el.parentNode) { el.parentNode.removeChild(el); } }
   function inject(script) { (document.getElementsByTagName("head")[0] || document.documentElement).appendChild(script); }
   function loaded(script) { return /loaded|complete/.test(script.readyState); } // old IE's onreadystatechange
@@ -367,27 +370,48 @@
     ajax(env.ajax, "POST", url.session + "/xhr_send" + url.query, encode(list), null, done);
   }
 
-  // JSONP's sends are form posts into a hidden iframe: no CORS needed, nothing to read back.
+  // JSONP's sends are form posts into a hidden iframe: no CORS needed. When the post fails
+  // (the connection is reset or closed before an answer) the browser loads its own error
+  // page into the frame, which fires load as the answer does and which, like an answer from
+  // another origin, cannot be read. So a send has arrived only when the frame's answer reads
+  // "ok" (same origin) or the answer tells this window it did (a fallback server, asked
+  // with fb_signal=1, answers with a page that posts "fallback:sent" to its parent). Only
+  // against another origin's plain SockJS server is load all there is to go by.
   function formSender(url, env, list, done) {
-    var id = nextId("f"), form = document.createElement("form"), area = document.createElement("textarea"), iframe;
+    var id = nextId("f"), form = document.createElement("form"), area = document.createElement("textarea"), iframe, over = false;
     try { iframe = document.createElement('<iframe name="' + id + '">'); } catch (e) { iframe = document.createElement("iframe"); iframe.name = id; }
     form.style.display = iframe.style.display = "none";
     form.method = "POST";
     form.enctype = "application/x-www-form-urlencoded";
     form.acceptCharset = "UTF-8";
     form.target = id;
-    form.action = url.session + "/jsonp_send" + withQuery(url.query, "i=" + id);
+    form.action = url.session + "/jsonp_send" + withQuery(url.query, "i=" + id + (env.signal ? "&fb_signal=1" : ""));
     area.name = "d";
     area.value = encode(list, true);
     form.appendChild(area);
+    function end(ok) {
+      if (over) { return; }
+      over = true;
+      unlisten(window, "message", signalled);
+      later(function () { remove(form); remove(iframe); });
+      done(ok);
+    }
+    function signalled(e) { if (e.source === iframe.contentWindow && e.data === "fallback:sent") { end(true); } }
+    if (env.signal) { listen(window, "message", signalled); }
     document.body.appendChild(iframe);
     document.body.appendChild(form);
     form.submit();
     listen(iframe, "load", function () {
-      // Some browsers report the empty frame's own load late: wait for the answer's.
-      try { if (iframe.contentWindow.location.href == "about:blank") { return; } } catch (e) { /* other origin: it is */ }
-      later(function () { remove(form); remove(iframe); });
-      done(true);
+      var answer = null, body;
+      try {
+        // Some browsers report the empty frame's own load late: wait for the answer's.
+        if (iframe.contentWindow.location.href == "about:blank") { return; }
+        body = iframe.contentWindow.document.body;
+        answer = body ? body.textContent || body.innerText || "" : "";
+      } catch (e) { /* unreadable: another origin's answer, or the browser's error page */ }
+      if (answer !== null) { return end(/^\s*ok\s*$/.test(answer)); }
+      if (!env.signal) { return end(true); }
+      later(function () { end(false); }, 1000); // the answer's message may come just after its load
     });
   }
 
@@ -527,7 +551,9 @@
     // XDomainRequest (IE 8-9: same scheme, no cookies), or not at all.
     var ajax = same && XHR ? "xhr" : XHR2 ? "cors" :
       XDR && !file && !cookies && target.scheme == loc.protocol ? "xdr" : "";
-    return { same: same, file: file, ajax: ajax };
+    // signal: jsonp_send can tell its frame that a post arrived (formSender).
+    var signal = !!(info && info.send_signal && info.send_signal.v == 1);
+    return { same: same, file: file, ajax: ajax, signal: signal };
   }
 
   function usable(name, env, options) {

@@ -41,7 +41,7 @@ from ..app.service import Service
 from ..codes import DEFAULT_REASONS
 from ..core.binary import BINARY_PARAMETER, requested
 from ..core.connection_info import ConnectionInfo
-from ..core.envelopes import check_callback
+from ..core.envelopes import SEND_SIGNAL_PARAMETER, check_callback
 from ..core.frames import (
     ANOTHER_CONNECTION_FRAME,
     DIFFERENT_IP_FRAME,
@@ -64,6 +64,7 @@ ONE_YEAR = 365 * 24 * 60 * 60
 
 TEXT_PLAIN = "text/plain; charset=UTF-8"
 APPLICATION_JAVASCRIPT = "application/javascript; charset=UTF-8"
+TEXT_HTML = "text/html; charset=UTF-8"
 
 #: How far past ``max_message_size`` Tornado may read a chunked body before it gives up
 #: on its own (400): room for our 413 to be decided first, on the data that arrived.
@@ -188,6 +189,13 @@ def query_argument(arguments: Mapping[str, list[bytes]], name: str) -> str | Non
     if not values:
         return None
     return _CONTROL_CHARS.sub(" ", values[-1].decode("utf-8"))
+
+
+def asks_send_signal(arguments: Mapping[str, list[bytes]]) -> bool:
+    """Whether a ``jsonp_send`` asks for the answer that signals its frame
+    (``fb_signal=1``: `fallback.core.envelopes.JSONP_SENT_PAGE`)."""
+    values = arguments.get(SEND_SIGNAL_PARAMETER)
+    return values is not None and values[-1:] == [b"1"]
 
 
 def jsonp_callback(argument: Callable[[str], str | None]) -> str:

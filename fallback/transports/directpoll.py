@@ -53,7 +53,7 @@ from tornado.httputil import HTTPServerConnectionDelegate, format_timestamp
 from tornado.iostream import IOStream, StreamClosedError
 
 from ..app.service import Service
-from ..core.envelopes import jsonp_body, xhr_chunk
+from ..core.envelopes import JSONP_SENT_PAGE, jsonp_body, xhr_chunk
 from ..core.frames import ANOTHER_CONNECTION_FRAME, Frame, SessionId
 from ..core.logsafe import get_logger
 from ..core.session import Session
@@ -62,7 +62,9 @@ from ..exceptions import PeerError
 from .base import (
     APPLICATION_JAVASCRIPT,
     NO_CACHE,
+    TEXT_HTML,
     TEXT_PLAIN,
+    asks_send_signal,
     cors_headers,
     jsonp_callback,
     jsonp_send_payload,
@@ -86,6 +88,7 @@ METHODS = {"xhr": "POST", "xhr_send": "POST", "jsonp": "GET", "jsonp_send": "POS
 KINDS = {"xhr": ("xhr", "xhr_send"), "jsonp": ("jsonp", "jsonp_send")}
 
 SERVER = f"TornadoServer/{tornado.version}"
+JSONP_SENT_BODY = JSONP_SENT_PAGE.encode("utf-8")
 _dates: list[tuple[int, str]] = [(0, "")]
 
 
@@ -592,6 +595,9 @@ class DirectPolls:
             return
         if request.kind == "xhr_send":
             self._write(answer_head(204, TEXT_PLAIN, cors, None), 204)
+        elif asks_send_signal(parse_qs_bytes(request.query, keep_blank_values=True)):
+            body = JSONP_SENT_BODY
+            self._write(answer_head(200, TEXT_HTML, cors, len(body)) + body, 200)
         else:
             self._write(answer_head(200, TEXT_PLAIN, cors, 2) + b"ok", 200)
 

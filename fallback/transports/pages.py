@@ -8,7 +8,7 @@ import secrets
 
 from ..core import binary, envelopes, negotiate
 from ..core.origins import frame_ancestors
-from .base import TEXT_PLAIN, BaseHandler
+from .base import TEXT_HTML, TEXT_PLAIN, BaseHandler
 
 
 class GreetingHandler(BaseHandler):
@@ -53,6 +53,8 @@ class InfoHandler(BaseHandler):
         if settings.resume:
             # The resume extension (fallback.resume); plain SockJS clients ignore it.
             body["resume"] = {"v": 1, "grace": settings.resume_grace}
+        # jsonp_send signals the frame it answers into (envelopes.JSONP_SENT_PAGE).
+        body["send_signal"] = envelopes.SEND_SIGNAL_INFO
         if settings.binary:
             # The binary extension (fallback.core.binary); plain SockJS clients ignore it.
             # "max" (max_message_size) lets the client keep each request under it.
@@ -70,7 +72,7 @@ class IframeHandler(BaseHandler):
     def get(self) -> None:
         page = envelopes.iframe_page(self.service.settings.sockjs_url).encode("utf-8")
         etag = '"' + hashlib.sha1(page).hexdigest() + '"'
-        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Content-Type", TEXT_HTML)
         self.set_cache_forever()
         self.set_header("Etag", etag)
         # Only allowed pages may frame it, even when a browser serves it from its cache.

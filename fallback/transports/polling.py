@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from tornado.http1connection import HTTP1ServerConnection
 
-from ..core.envelopes import jsonp_body, xhr_chunk
+from ..core.envelopes import JSONP_SENT_PAGE, jsonp_body, xhr_chunk
 from ..core.frames import SessionId
 from ..core.session import Session
 from ..core.states import SessionState
 from ..exceptions import PeerError
 from .base import (
     APPLICATION_JAVASCRIPT,
+    TEXT_HTML,
     TEXT_PLAIN,
     BaseHandler,
     ReceivingHandler,
+    asks_send_signal,
     jsonp_send_payload,
 )
 from .directpoll import PROXY_HEADERS, DirectPolls, Handoff, take_stream
@@ -164,7 +166,8 @@ class XhrSendHandler(_SendHandler):
 
 
 class JsonpSendHandler(_SendHandler):
-    """``POST .../jsonp_send``: the array in form field ``d`` or as the raw body; ``ok``."""
+    """``POST .../jsonp_send``: the array in form field ``d`` or as the raw body; ``ok``
+    (as a page that signals its parent frame when asked: `JSONP_SENT_PAGE`)."""
 
     allowed_methods = ("POST",)
 
@@ -176,6 +179,10 @@ class JsonpSendHandler(_SendHandler):
             return
         payload = jsonp_send_payload(self.request.headers.get("Content-Type", ""), self.body)
         if not self.deliver(session, payload):
+            return
+        if asks_send_signal(self.request.query_arguments):
+            self.set_header("Content-Type", TEXT_HTML)
+            self.finish(JSONP_SENT_PAGE)
             return
         self.set_header("Content-Type", TEXT_PLAIN)
         self.finish("ok")

@@ -24,7 +24,7 @@ from ..core.envelopes import (
     xhr_chunk,
 )
 from ..core.frames import FrameKind
-from .base import APPLICATION_JAVASCRIPT, ReceivingHandler
+from .base import APPLICATION_JAVASCRIPT, TEXT_HTML, ReceivingHandler
 from .direct import DirectStream
 from .sockio import take_socket
 
@@ -174,7 +174,7 @@ class EventSourceHandler(StreamingHandler):
 
 class HtmlFileHandler(StreamingHandler):
     transport_name = "htmlfile"
-    content_type = "text/html; charset=UTF-8"
+    content_type = TEXT_HTML
     envelope = staticmethod(htmlfile_chunk)
 
     async def get(self, server_id: str, session_id: str) -> None:

@@ -21,9 +21,10 @@ SHIM = os.path.join(ROOT, "fallback", "static", "fallback.js")
 #: into parts (issue 17) to 22.2 KB, and waiting for the page's load event for
 #: the script and frame receivers to 22.3 KB (22,327 bytes); channel positions and recovery
 #: from history (issue 21) and FallbackSocket.usable (issue 19) to 23.6 KB; binary messages
-#: (issue 22, allowed 2 KB over the 22.3 KB it started from: +1.6 KB) to 25.3 KB. This bound
-#: keeps it there.
-SIZE_LIMIT = 25_500
+#: (issue 22, allowed 2 KB over the 22.3 KB it started from: +1.6 KB) to 25.3 KB; telling a
+#: failed JSONP send from one that arrived (issue 14: the answer read or its signal, not the
+#: frame's load alone) to 25.8 KB (25,763 bytes). This bound keeps it there.
+SIZE_LIMIT = 25_800
 
 pytestmark = [
     pytest.mark.timeout(60),

@@ -16,6 +16,7 @@ import uuid
 import pytest
 
 from fallback.app.service import Service
+from fallback.core.envelopes import JSONP_SENT_PAGE
 from fallback.transports.directpoll import DirectPolls
 
 pytestmark = pytest.mark.timeout(30)
@@ -162,14 +163,20 @@ def test_jsonp_polls_and_sends_on_one_connection(live, conn):
     first = conn.ask("GET", path + "/jsonp?c=cb.x_1")
     assert (first.status, first.text) == (200, '/**/cb.x_1("o");\r\n')
     for i in range(20):
+        # fallback.js asks (fb_signal=1) for the answer that tells its frame it arrived.
+        signal = i % 2 == 1
         form = conn.ask(
             "POST",
-            path + "/jsonp_send",
+            path + "/jsonp_send" + ("?i=f3&fb_signal=1" if signal else ""),
             b"d=%5B%22f" + str(i).encode() + b"%22%5D",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
-        assert (form.status, form.text) == (200, "ok")
-        assert form.headers["content-type"] == "text/plain; charset=UTF-8"
+        if signal:
+            assert (form.status, form.text) == (200, JSONP_SENT_PAGE)
+            assert form.headers["content-type"] == "text/html; charset=UTF-8"
+        else:
+            assert (form.status, form.text) == (200, "ok")
+            assert form.headers["content-type"] == "text/plain; charset=UTF-8"
         raw = conn.ask("POST", path + "/jsonp_send", json.dumps([f"r{i}"]).encode())
         assert (raw.status, raw.text) == (200, "ok")
         polled = conn.ask("GET", path + "/jsonp?c=cb")

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from fallback.core.envelopes import JSONP_SENT_PAGE
 from tests.support import http
 
 pytestmark = pytest.mark.timeout(30)
@@ -184,6 +185,24 @@ def test_jsonp_send_accepts_form_and_raw_bodies(live):
         response = http.post(url + "/jsonp_send", empty, headers=form)
         assert (response.status, response.text) == (500, "Payload expected.")
     assert http.get(url + "/jsonp?c=x").text == '/**/x("a[\\"a\\",\\"%62\\"]");\r\n'
+
+
+def test_jsonp_send_asked_for_a_signal_answers_a_page_that_tells_its_frame(live):
+    url = session(live)
+    assert json.loads(http.get(live.url + "/echo/info").body)["send_signal"] == {"v": 1}
+    assert http.get(url + "/jsonp?c=x").text == '/**/x("o");\r\n'
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = http.post(url + "/jsonp_send?i=f1&fb_signal=1", "d=%5B%22a%22%5D", headers=form)
+    assert (response.status, response.text) == (200, JSONP_SENT_PAGE)
+    assert response.header("Content-Type") == "text/html; charset=UTF-8"
+    assert 'parent.postMessage("fallback:sent", "*")' in response.text
+    # Only when asked, and a refused send is refused as ever (no page says it arrived).
+    assert http.post(url + "/jsonp_send?fb_signal=0", "d=%5B%22b%22%5D", headers=form).text == "ok"
+    response = http.post(url + "/jsonp_send?fb_signal=1", "d=", headers=form)
+    assert (response.status, response.text) == (500, "Payload expected.")
+    response = http.post(session(live) + "/jsonp_send?fb_signal=1", "d=%5B%22c%22%5D", headers=form)
+    assert (response.status, response.text) == (404, "Session not found.")
+    assert http.get(url + "/jsonp?c=x").text == '/**/x("a[\\"a\\",\\"b\\"]");\r\n'
 
 
 # -- methods ----------------------------------------------------------------------------

@@ -252,6 +252,7 @@ class FakeBrowser {
       WebSocket: o.websocket === false ? undefined : function (url) { return new FakeWebSocket(browser, url); },
       EventSource: o.eventsource === false ? undefined : function (url) { return new FakeEventSource(browser, url); },
       addEventListener: (type, fn) => { (browser.windowListeners[type] = browser.windowListeners[type] || []).push(fn); },
+      removeEventListener: (type, fn) => { browser.windowListeners[type] = (browser.windowListeners[type] || []).filter((f) => f !== fn); },
       DOMException: undefined,
     };
     if (o.fetch) {
@@ -290,6 +291,11 @@ class FakeBrowser {
     this.parts = window.__parts;
   }
 
+  /** A message posted to the window (postMessage) by `source`. */
+  postMessage(source, data) {
+    for (const fn of (this.windowListeners.message || []).slice()) { fn({ source, data }); }
+  }
+
   advance(ms) { this.clock.advance(ms); }
   runPending() { this.clock.advance(0); }
 
@@ -322,7 +328,7 @@ class FakeBrowser {
 function info(overrides) {
   return Object.assign({
     websocket: true, cookie_needed: false, origins: ["*:*"], entropy: 1,
-    heartbeat_delay: 25, resume: { v: 1, grace: 60 },
+    heartbeat_delay: 25, resume: { v: 1, grace: 60 }, send_signal: { v: 1 },
   }, overrides || {});
 }
 

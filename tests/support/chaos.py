@@ -14,6 +14,9 @@ ones the proxy was given):
 * ``stall`` -- nothing crosses in either direction for a while (longer than a
   heartbeat, sometimes), then the connection either carries on or is reset.
 
+Besides, `reset_requests` has the next requests that carry some bytes reset as they
+arrive (a proxy that dies with the request), whatever the proxy is doing otherwise.
+
 Runs its own asyncio loop in a thread and stops by itself when told or when its owner
 stops it. `cuts` counts what it did, by mode.
 """
@@ -35,7 +38,7 @@ MODES = ("rst", "fin", "partial", "half", "stall")
 class _Link:
     """One proxied connection: its two directions and what the proxy does to them."""
 
-    __slots__ = ("frozen", "partial", "partial_done", "swallow")
+    __slots__ = ("doomed", "frozen", "partial", "partial_done", "swallow")
 
     def __init__(self) -> None:
         #: While set, no byte crosses in either direction.
@@ -45,6 +48,8 @@ class _Link:
         self.partial_done = asyncio.Event()
         #: Directions whose bytes are read and dropped.
         self.swallow: set[str] = set()
+        #: Set when a request `reset_requests` names came: the link is reset, not ended.
+        self.doomed = False
 
 
 class ChaosProxy:
@@ -81,6 +86,24 @@ class ChaosProxy:
         #: Set by `stall_all`: nothing crosses on any connection, old or new, and none is
         #: broken either (lives wait), so the silence lasts exactly as long as told.
         self._holding = False
+        #: `reset_requests`: the bytes that doom a request, and how many more to doom.
+        self._doom: tuple[bytes, int] | None = None
+        #: Requests reset by `reset_requests`.
+        self.requests_reset = 0
+
+    def reset_requests(self, marker: bytes, times: int = 1) -> None:
+        """Reset the connection of each of the next `times` requests (blocks a client
+        sends) that contain `marker`, before a byte of it reaches the server."""
+        loop = self._loop
+        assert loop is not None
+        armed: Future[None] = Future()
+
+        def arm() -> None:
+            self._doom = (marker, times)
+            armed.set_result(None)
+
+        loop.call_soon_threadsafe(arm)
+        armed.result(timeout=10)  # armed before the caller makes the request
 
     def stall_all(self, seconds: float) -> None:
         """The network goes silent for `seconds`: no byte crosses on any connection, open
@@ -176,7 +199,11 @@ class ChaosProxy:
                     )
                 if done:  # one side ended by itself: pass the end on
                     await _finish(pending)
-                    _close(writer, up_writer)
+                    if link.doomed:
+                        _reset(writer)
+                        _reset(up_writer)
+                    else:
+                        _close(writer, up_writer)
                     return
                 mode = self.random.choice(self.modes)
                 self.cut += 1
@@ -223,6 +250,14 @@ class ChaosProxy:
         _reset(writer)
         _reset(up_writer)
 
+    def _doomed(self, data: bytes) -> bool:
+        doom = self._doom
+        if doom is None or doom[0] not in data:
+            return False
+        self._doom = (doom[0], doom[1] - 1) if doom[1] > 1 else None
+        self.requests_reset += 1
+        return True
+
     async def _pipe(
         self,
         reader: asyncio.StreamReader,
@@ -239,6 +274,9 @@ class ChaosProxy:
                     await asyncio.sleep(0.02)
                 if direction in link.swallow:
                     continue
+                if direction == "up" and self._doomed(data):
+                    link.doomed = True
+                    return
                 if link.partial == direction:
                     link.partial = None
                     writer.write(data[: self.random.randint(0, len(data) - 1)])
