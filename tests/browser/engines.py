@@ -210,6 +210,11 @@ class Bidi:
 
     def __init__(self, url: str) -> None:
         self.ws = websocket.create_connection(url, timeout=30, suppress_origin=True)
+        # The 30 s bound the connecting only: the reader waits for as long as the browser
+        # says nothing (a test may sleep a minute while its pages run), and every command
+        # has its own deadline. (With the timeout left on, a silent minute killed the reader
+        # and every later command failed with "no answer".)
+        self.ws.settimeout(None)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._answers: dict[int, dict[str, Any]] = {}
