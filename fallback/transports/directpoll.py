@@ -14,11 +14,14 @@ transport: ``xhr``/``xhr_send`` or ``jsonp``/``jsonp_send``.
 Each request's head is read with ``MSG_PEEK`` and decided on before a byte of it is
 consumed: anything else -- another URL or session, another method (an OPTIONS
 preflight), a chunked or too large body, a body not there yet, a foreign origin, a
-session that is gone, taken, resumable or from another IP, proxy headers, ``Connection:
+session that is gone, taken or from another IP, proxy headers, ``Connection:
 close``, HTTP/1.0, a head over `HEAD_LIMIT` or anything odd -- goes back to Tornado
 untouched, on a new `HTTP1ServerConnection` with the first request's parameters, and the
 normal handler answers it (and counts and logs a refusal) exactly as before. The answers
-given here are those of the handlers, header for header (`answer_head`).
+given here are those of the handlers, header for header (`answer_head`). A resumable
+session's polls (fallback.js asks for resume by default) carry ``fb_resume``: each is
+resynced as the handler does it (`Session.resync_request`), a stale one refused with the
+same ``c[2010]``.
 
 A held poll is woken by its session; the answer is written one loop iteration later
 (``call_soon``), so that everything queued in that iteration goes out in it. The poll is
@@ -30,9 +33,9 @@ are served from memory; when one of them must go back to Tornado, they all do, r
 again by the new stream before its socket (`ReplayStream`). Requests answered here are
 access-logged as Tornado's are (`fallback.transports.base.log_access`).
 
-Limits: an application's own ``log_function`` is not called for these requests; the
-polls of a resumable session (fallback.js asks for resume by default) never leave Tornado,
-and any poll that would create a session goes through it. An idle connection closes after
+Limits: an application's own ``log_function`` is not called for these requests, and
+any poll that would create a session (or resume one on a new session) goes through
+Tornado. An idle connection closes after
 the server's ``idle_connection_timeout`` (Tornado's ``header_timeout``). TLS, HTTP/1.0,
 ``jsessionid`` and servers behind a proxy keep Tornado's path.
 """
@@ -56,6 +59,7 @@ from ..app.service import Service
 from ..core.envelopes import JSONP_SENT_PAGE, jsonp_body, xhr_chunk
 from ..core.frames import ANOTHER_CONNECTION_FRAME, Frame, SessionId
 from ..core.logsafe import get_logger
+from ..core.resume import RESUME_PARAMETER
 from ..core.session import Session
 from ..core.states import SessionState
 from ..exceptions import PeerError
@@ -223,6 +227,7 @@ class DirectPolls:
         "_method",
         "_paths",
         "_reading",
+        "_resume_argument",
         "_scheduled",
         "_service",
         "_session",
@@ -259,6 +264,8 @@ class DirectPolls:
         self._buffer = buffered
         self._session: Session | None = None
         self._callback = ""
+        #: The ``fb_resume`` argument of the poll being served (a resumable session's).
+        self._resume_argument: str | None = None
         self._cors: list[tuple[str, str]] = []
         self._holding = False
         self._scheduled = False
@@ -547,14 +554,23 @@ class DirectPolls:
         if settings.verify_ip and (self._ip or "") != session.info.ip:
             return None
         if request.kind in ("xhr", "jsonp"):
-            if session.has_receiver or session.resume is not None:
+            if session.has_receiver:
                 return None
-            if request.kind == "jsonp":
+            self._resume_argument = None
+            if request.query:
                 try:
                     arguments = parse_qs_bytes(request.query, keep_blank_values=True)
-                    self._callback = jsonp_callback(lambda name: query_argument(arguments, name))
+                    resume = query_argument(arguments, RESUME_PARAMETER)
+                    # (stripped, as Tornado's get_query_argument reads it for the handler)
+                    self._resume_argument = None if resume is None else resume.strip()
+                    if request.kind == "jsonp":
+                        self._callback = jsonp_callback(
+                            lambda name: query_argument(arguments, name)
+                        )
                 except (PeerError, UnicodeDecodeError):
                     return None
+            elif request.kind == "jsonp":
+                return None  # no callback: the handler answers that
             return session
         if session.state is SessionState.CLOSED:
             return None
@@ -574,6 +590,11 @@ class DirectPolls:
             else []
         )
         if request.kind in ("xhr", "jsonp"):
+            # A resumable session's poll says how much arrived (``fb_resume``), as the
+            # handler's does (`ReceivingHandler.open_receiver`): a stale one is refused.
+            if not session.resync_request(self._resume_argument):
+                service.count_refusal("resume", f"stale request for session {self._session_id}")
+                return self._write_frame_refusal(cors)
             if not session.attach(self, self._transport):
                 return self._write_frame_refusal(cors)
             self.poll(session, self._callback, cors)

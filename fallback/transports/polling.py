@@ -38,9 +38,6 @@ class PollingHandler(ReceivingHandler):
         if (
             loop is None
             or session is None
-            # A resumable session's polls acknowledge and resync (``fb_resume``): they
-            # stay with Tornado (served directly, each would leave Tornado and come back).
-            or session.resume is not None
             or not isinstance(server_connection, HTTP1ServerConnection)
             or self.service.settings.jsessionid
             or request.headers.get("Connection", "").lower() == "close"
