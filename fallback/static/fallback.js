@@ -389,9 +389,13 @@
     area.name = "d";
     area.value = encode(list, true);
     form.appendChild(area);
+    // A post that never ends (Gecko fires no load when it dies) is given up after a minute,
+    // its frame removed; the send's own deadline has called it lost long before.
+    var timer = later(function () { end(false); }, 60000);
     function end(ok) {
       if (over) { return; }
       over = true;
+      clearTimeout(timer);
       unlisten(window, "message", signalled);
       later(function () { remove(form); remove(iframe); });
       done(ok);

@@ -23,8 +23,9 @@ SHIM = os.path.join(ROOT, "fallback", "static", "fallback.js")
 #: from history (issue 21) and FallbackSocket.usable (issue 19) to 23.6 KB; binary messages
 #: (issue 22, allowed 2 KB over the 22.3 KB it started from: +1.6 KB) to 25.3 KB; telling a
 #: failed JSONP send from one that arrived (issue 14: the answer read or its signal, not the
-#: frame's load alone) to 25.8 KB (25,763 bytes). This bound keeps it there.
-SIZE_LIMIT = 25_800
+#: frame's load alone, and giving up a post that never ends) to 25.8 KB (25,810 bytes). This
+#: bound keeps it there.
+SIZE_LIMIT = 25_900
 
 pytestmark = [
     pytest.mark.timeout(60),

@@ -118,3 +118,16 @@ test("a plain SockJS server on another origin gives no signal: load alone counts
   b.advance(5000);
   assert.deepStrictEqual(sock.log, [["open"]]);
 });
+
+test("a JSONP post that never ends is given up after a minute, its frame and listener gone", () => {
+  const [b, sock] = openJsonp();
+  sock.send("one");
+  const form = forms(b)[0];
+  const frame = frameOf(b, form);
+  assert.strictEqual(b.windowListeners.message.length, 1);
+  b.advance(60000 + 10); // no load, no message (the send's deadline gave it up long before)
+  assert.strictEqual(frame.parentNode, null);
+  assert.strictEqual(form.parentNode, null);
+  assert.deepStrictEqual(b.windowListeners.message, []);
+  assert.strictEqual(sock.readyState, 1);
+});
