@@ -142,6 +142,16 @@ class Broker(abc.ABC):
         """Member counts of every channel whose name starts with `prefix`, all processes."""
 
 
+def forget_member(presence: dict[str, dict[str, str]], channel: str, member_id: str) -> None:
+    """Remove `member_id` from this process's `presence` of `channel` (channel -> members),
+    and the channel once it has no member left."""
+    members = presence.get(channel)
+    if members is not None:
+        members.pop(member_id, None)
+        if not members:
+            del presence[channel]
+
+
 def member_counts(presence: Mapping[str, Mapping[str, str]], prefix: str) -> dict[str, int]:
     """Channels named `prefix`... with members in `presence` (channel -> members)."""
     return {

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping
 
 from ..history import HistoryPolicy, MemoryHistory, Position, Publication
-from .base import Broker, BrokerStats, EventHandler, EventKind, member_counts
+from .base import Broker, BrokerStats, EventHandler, EventKind, forget_member, member_counts
 
 #: Channels with history past which a new one first drops those that expired.
 SWEEP_AT = 1_000
@@ -67,11 +67,7 @@ class MemoryBroker(Broker):
         self._presence.setdefault(channel, {})[member_id] = info
 
     def presence_remove(self, channel: str, member_id: str) -> None:
-        members = self._presence.get(channel)
-        if members is not None:
-            members.pop(member_id, None)
-            if not members:
-                del self._presence[channel]
+        forget_member(self._presence, channel, member_id)
 
     async def presence(self, channel: str) -> Mapping[str, str]:
         return dict(self._presence.get(channel, {}))

@@ -53,7 +53,7 @@ from redis.exceptions import RedisError
 
 from ...exceptions import BrokerUnavailable
 from ..history import HistoryPolicy, Position, Publication, new_epoch
-from .base import Broker, EventKind, RemoteEvent, member_counts
+from .base import Broker, EventKind, RemoteEvent, forget_member, member_counts
 from .redis_link import RedisLink, _glob_escape, _text, log
 from .redis_streams import APPEND, HISTORY_KIND, READ, parse_read_reply
 
@@ -129,11 +129,7 @@ class RedisBroker(RedisLink, Broker):
         self._enqueue((False, lambda pipe: pipe.hset(key, member_id, info)))
 
     def presence_remove(self, channel: str, member_id: str) -> None:
-        members = self._presence.get(channel)
-        if members is not None:
-            members.pop(member_id, None)
-            if not members:
-                del self._presence[channel]
+        forget_member(self._presence, channel, member_id)
         key = self._presence_key(channel)
         self._enqueue((False, lambda pipe: pipe.hdel(key, member_id)))
 
