@@ -190,11 +190,14 @@ class WebSocketLink:
 
     def data_received(self, data: bytes) -> None:
         protocol = self.protocol
-        protocol.receive_data(data)
+        # Most reads are one small text message: its event without the general parse.
+        events = None if self._connecting else protocol.receive_small(data)
+        if events is None:
+            protocol.receive_data(data)
+            if self._connecting and protocol.state is not State.CONNECTING:
+                self._handshake_done()
+            events = protocol.events_received()
         self._heard = True
-        if self._connecting and protocol.state is not State.CONNECTING:
-            self._handshake_done()
-        events = protocol.events_received()
         if events:
             self._in_read = True
             try:

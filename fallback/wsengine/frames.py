@@ -188,6 +188,11 @@ class FrameReader:
         self.deflate = False
 
     @property
+    def idle(self) -> bool:
+        """Between frames and messages: nothing held back or under way."""
+        return not self._buffer and not self._remaining and not self._message_opcode
+
+    @property
     def buffered(self) -> int:
         """Bytes held back because they do not make a whole frame header yet."""
         return len(self._buffer)

@@ -44,6 +44,7 @@ from .frames import (
     hixie_text_frame,
     parse_close,
     text_frame,
+    unmask,
 )
 from .handshake import Handshake, hixie76_challenge
 
@@ -104,6 +105,11 @@ class Protocol:
         return HybiProtocol(max_message_size=max_message_size, deflate=handshake.deflate)
 
     # -- the I/O side calls these -------------------------------------------------------
+
+    def receive_small(self, data: bytes) -> list[Event] | None:
+        """A shortcut past `receive_data` for one small text frame, where the framing
+        has one (`HybiProtocol`); None: use `receive_data`."""
+        return None
 
     def receive_data(self, data: bytes) -> None:
         """Bytes from the peer. Never raises for anything the peer sends."""
@@ -236,6 +242,29 @@ class HybiProtocol(Protocol):
         #: permessage-deflate, when the handshake negotiated it (`fallback.wsengine.deflate`).
         self.deflate = deflate
         self._reader.deflate = deflate is not None
+
+    def receive_small(self, data: bytes) -> list[Event] | None:
+        """`receive_data` and `events_received` at once for the usual case: `data` is
+        exactly one small masked text frame, valid UTF-8, and nothing else is under way
+        (no partial frame, no fragmented message, no failure, the connection open). None
+        for anything else, with nothing consumed: call `receive_data`."""
+        n = len(data)
+        if (
+            n > 5
+            and data[0] == 0x81
+            and 0x80 < data[1] < 0xFE
+            and n == data[1] - 0x7A
+            and self.state is _OPEN
+            and self._failure is None
+            and not self._events
+            and self._reader.idle
+            and n - 6 <= self._reader.max_message_size
+        ):
+            try:
+                return [TextMessage(unmask(data[6:], data[2:6]).decode("utf-8"))]
+            except UnicodeDecodeError:
+                return None
+        return None
 
     def receive_data(self, data: bytes) -> None:
         if self.state is State.CLOSED or self._failure is not None:

@@ -276,3 +276,49 @@ def test_lone_surrogates_cannot_make_a_frame_invalid_utf8():
     p = HybiProtocol()
     p.send_text("a\ud800b")
     assert p.data_to_send() == text_frame(b"a?b")
+
+
+# -- receive_small: the shortcut for one small text frame --------------------------------
+
+
+def test_receive_small_takes_exactly_one_small_masked_text_frame():
+    p = HybiProtocol()
+    for text in ("a", "héllo ✓", "x" * 125):
+        assert p.receive_small(frame(Opcode.TEXT, text.encode())) == [TextMessage(text)]
+    assert p.events_received() == []  # nothing left behind for the general path
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        frame(Opcode.TEXT, b"x" * 126),  # 126 bytes and up have a longer header
+        frame(Opcode.TEXT, b""),  # (the general path takes the empty message too)
+        frame(Opcode.TEXT, b"ab", fin=False),  # the first part of a message
+        frame(Opcode.BINARY, b"ab"),
+        frame(Opcode.PING, b"ab"),
+        frame(Opcode.TEXT, b"ab") + frame(Opcode.TEXT, b"cd"),  # two frames at once
+        frame(Opcode.TEXT, b"abc")[:-1],  # part of a frame
+        encode_frame(Opcode.TEXT, b"ab"),  # unmasked: the general path fails it
+        frame(Opcode.TEXT, b"\xff\xfe"),  # not UTF-8: the general path fails it
+    ],
+)
+def test_receive_small_leaves_everything_else_to_receive_data(data):
+    p = HybiProtocol()
+    assert p.receive_small(data) is None
+    assert p.events_received() == [] and p.data_to_send() == b""
+
+
+def test_receive_small_waits_for_a_message_under_way_and_a_closed_connection():
+    p = HybiProtocol()
+    p.receive_data(frame(Opcode.TEXT, b"ab", fin=False))
+    assert p.receive_small(frame(Opcode.TEXT, b"cd")) is None  # a new message may not start
+    p.receive_data(frame(Opcode.CONTINUATION, b"cd"))
+    assert p.events_received() == [TextMessage("abcd")]
+    p.receive_data(frame(Opcode.TEXT, b"e"))  # an event not taken yet: order first
+    assert p.receive_small(frame(Opcode.TEXT, b"f")) is None
+    assert p.events_received() == [TextMessage("e")]
+    small = HybiProtocol(max_message_size=3)
+    assert small.receive_small(frame(Opcode.TEXT, b"abcd")) is None  # too big: refused there
+    p.receive_data(close_frame(CloseCode.NORMAL))
+    assert p.receive_small(frame(Opcode.TEXT, b"g")) is None
+    assert Hixie76Protocol(KEYS).receive_small(b"\x00a\xff") is None
