@@ -187,10 +187,26 @@ class FrameReader:
         #: permessage-deflate was negotiated: RSV1 marks a compressed message.
         self.deflate = False
 
-    @property
-    def idle(self) -> bool:
-        """Between frames and messages: nothing held back or under way."""
-        return not self._buffer and not self._remaining and not self._message_opcode
+    def small_text(self, data: bytes) -> str | None:
+        """The text of `data` when it is exactly one small masked text frame, within the
+        size limit and valid UTF-8, and nothing is held back or under way: the usual case.
+        None for anything else (`feed` takes it, and fails what deserves it)."""
+        n = len(data)
+        if (
+            n > 5
+            and data[0] == 0x81
+            and 0x80 < data[1] < 0xFE
+            and n == data[1] - 0x7A
+            and n - 6 <= self.max_message_size
+            and not self._buffer
+            and not self._remaining
+            and not self._message_opcode
+        ):
+            try:
+                return unmask(data[6:], data[2:6]).decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        return None
 
     @property
     def buffered(self) -> int:
@@ -199,17 +215,10 @@ class FrameReader:
 
     def feed(self, data: bytes, out: list[Item]) -> None:
         """Parse `data`; append every complete message and control frame to `out`."""
-        if not self._buffer and not self._remaining and not self._message_opcode:
-            # The usual case first: exactly one small masked text frame.
-            n = len(data)
-            if n > 5 and data[0] == 0x81 and 0x80 < data[1] < 0xFE and n == data[1] - 0x7A:
-                if n - 6 > self.max_message_size:
-                    raise PayloadTooBig(f"message over {self.max_message_size} bytes")
-                try:
-                    out.append((_TEXT, unmask(data[6:], data[2:6]).decode("utf-8")))
-                except UnicodeDecodeError:
-                    raise InvalidPayload("text message is not valid UTF-8") from None
-                return
+        text = self.small_text(data)  # the usual case first
+        if text is not None:
+            out.append((_TEXT, text))
+            return
         if self._buffer:
             data = self._buffer + data
             self._buffer = b""

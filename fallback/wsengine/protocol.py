@@ -44,7 +44,6 @@ from .frames import (
     hixie_text_frame,
     parse_close,
     text_frame,
-    unmask,
 )
 from .handshake import Handshake, hixie76_challenge
 
@@ -248,22 +247,10 @@ class HybiProtocol(Protocol):
         exactly one small masked text frame, valid UTF-8, and nothing else is under way
         (no partial frame, no fragmented message, no failure, the connection open). None
         for anything else, with nothing consumed: call `receive_data`."""
-        n = len(data)
-        if (
-            n > 5
-            and data[0] == 0x81
-            and 0x80 < data[1] < 0xFE
-            and n == data[1] - 0x7A
-            and self.state is _OPEN
-            and self._failure is None
-            and not self._events
-            and self._reader.idle
-            and n - 6 <= self._reader.max_message_size
-        ):
-            try:
-                return [TextMessage(unmask(data[6:], data[2:6]).decode("utf-8"))]
-            except UnicodeDecodeError:
-                return None
+        if self.state is _OPEN and self._failure is None and not self._events:
+            text = self._reader.small_text(data)
+            if text is not None:
+                return [TextMessage(text)]
         return None
 
     def receive_data(self, data: bytes) -> None:
