@@ -324,6 +324,17 @@ class FakeBrowser {
   }
 }
 
+/** The callbacks an htmlfile iframe (or a JSONP script) calls: window._fallbackjs[<id>]. */
+function callbackOf(browser, element) {
+  const name = new URL(element.src).searchParams.get("c");
+  return browser.window._fallbackjs[name.split(".")[1]];
+}
+
+/** The scripts and frames appended for the receiving requests of `kind` ("jsonp", ...). */
+function frames(browser, kind) {
+  return browser.appended.filter((e) => e.src && new URL(e.src).pathname.endsWith("/" + kind));
+}
+
 /** What a fallback server answers to /info (resume offered). */
 function info(overrides) {
   return Object.assign({
@@ -332,4 +343,4 @@ function info(overrides) {
   }, overrides || {});
 }
 
-module.exports = { FakeBrowser, info, settle, SHIM };
+module.exports = { FakeBrowser, callbackOf, frames, info, settle, SHIM };

@@ -3,7 +3,7 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert");
-const { FakeBrowser, info, settle } = require("./browser");
+const { FakeBrowser, callbackOf, frames, info, settle } = require("./browser");
 
 const URL_ = "http://example.test/echo";
 const CID = "C1aaaaaaaaaaaaaaaaa";
@@ -14,16 +14,6 @@ function start(transport, overrides) {
   b.runPending();
   b.answerInfo(info(Object.assign({ heartbeat_delay: 25 }, overrides)));
   return [b, sock];
-}
-
-// The callbacks an htmlfile iframe (or a JSONP script) calls: window._fallbackjs[<id>].
-function callbackOf(b, element) {
-  const name = new URL(element.src).searchParams.get("c");
-  return b.window._fallbackjs[name.split(".")[1]];
-}
-
-function frames(b, kind) {
-  return b.appended.filter((e) => e.src && new URL(e.src).pathname.endsWith("/" + kind));
 }
 
 test("eventsource data is decoded as sockjs-node escapes it and sockjs-client reads it", () => {

@@ -5,18 +5,12 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert");
-const { FakeBrowser, info } = require("./browser");
+const { FakeBrowser, callbackOf, frames, info } = require("./browser");
 
 const URL_ = "http://example.test/echo";
 const CID = "C1aaaaaaaaaaaaaaaaa";
 
-function callbackOf(b, element) {
-  const name = new URL(element.src).searchParams.get("c");
-  return b.window._fallbackjs[name.split(".")[1]];
-}
-function polls(b) {
-  return b.appended.filter((e) => e.src && new URL(e.src).pathname.endsWith("/jsonp"));
-}
+function polls(b) { return frames(b, "jsonp"); }
 function forms(b) { return b.appended.filter((e) => e.tagName == "FORM"); }
 function frameOf(b, form) { return b.appended.find((e) => e.tagName == "IFRAME" && e.name == form.target); }
 function messagesOf(form) { return JSON.parse(form.children[0].value).filter((m) => typeof m == "string"); }
