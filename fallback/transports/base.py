@@ -198,6 +198,15 @@ def asks_send_signal(arguments: Mapping[str, list[bytes]]) -> bool:
     return values is not None and values[-1:] == [b"1"]
 
 
+def resynced(service: Service, session: Session, sid: str, resume: str | None) -> bool:
+    """`Session.resync_request` for a receiving request's ``fb_resume`` argument; a stale
+    request (False: it gets ``c[2010]``) is counted as a refusal."""
+    if session.resync_request(resume):
+        return True
+    service.count_refusal("resume", f"stale request for session {sid}")
+    return False
+
+
 def jsonp_callback(argument: Callable[[str], str | None]) -> str:
     """The checked ``c`` (or ``callback``) argument, read with `argument`; `PeerError`
     when it is missing or unsafe."""
@@ -456,8 +465,9 @@ class ReceivingHandler(BaseHandler):
             )
             self.refusal_frame = DIFFERENT_IP_FRAME
             return None
-        elif not session.resync_request(self.get_query_argument(RESUME_PARAMETER, None)):
-            self.service.count_refusal("resume", f"stale request for session {sid}")
+        elif not resynced(
+            self.service, session, sid, self.get_query_argument(RESUME_PARAMETER, None)
+        ):
             return None
         if not session.attach(self, self.transport_name):
             return None

@@ -77,6 +77,7 @@ from .base import (
     refusal_detail,
     refusal_reason,
     refused_origin,
+    resynced,
 )
 from .sockio import READ_CHUNK, SocketIO
 
@@ -592,8 +593,7 @@ class DirectPolls:
         if request.kind in ("xhr", "jsonp"):
             # A resumable session's poll says how much arrived (``fb_resume``), as the
             # handler's does (`ReceivingHandler.open_receiver`): a stale one is refused.
-            if not session.resync_request(self._resume_argument):
-                service.count_refusal("resume", f"stale request for session {self._session_id}")
+            if not resynced(service, session, self._session_id, self._resume_argument):
                 return self._write_frame_refusal(cors)
             if not session.attach(self, self._transport):
                 return self._write_frame_refusal(cors)
