@@ -113,7 +113,7 @@ class OutgoingMessage:
     are computed on first use and cached, so a broadcast to N sessions encodes once.
     """
 
-    __slots__ = ("_encoded", "_frame", "data", "text")
+    __slots__ = ("_encoded", "_frame", "data", "size", "text", "wire")
 
     def __init__(self, body: str | bytes) -> None:
         if isinstance(body, bytes):
@@ -123,18 +123,18 @@ class OutgoingMessage:
         else:
             self.text = body
             self.data = None
+        #: What the queue bounds count: characters of text, bytes of binary.
+        self.size = len(body)
+        #: The bytes a transport that sends messages unframed built for this message
+        #: alone (a raw WebSocket: its uncompressed frame), kept so that a broadcast
+        #: builds them once; None until one does.
+        self.wire: bytes | None = None
         self._encoded: str | None = None
         self._frame: Frame | None = None
 
     @property
     def binary(self) -> bool:
         return self.data is not None
-
-    @property
-    def size(self) -> int:
-        """What the queue bounds count: characters of text, bytes of binary."""
-        data = self.data
-        return len(self.text) if data is None else len(data)
 
     @property
     def encoded(self) -> str:

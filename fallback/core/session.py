@@ -230,6 +230,14 @@ class Session(ResumableSession):
             self._heartbeat_due = self._clock() + self._settings.heartbeat_delay
         return queue
 
+    def take_plain_messages(self) -> list[OutgoingMessage] | None:
+        """`take_messages` at the usual moment: the session open and no heartbeat due.
+        None at any other, with nothing taken: the receiver then takes the general way
+        (`take_heartbeat`, `take_messages`, and the close once the session is closed)."""
+        if self.state is not _OPEN or self._outbox.heartbeat_pending:
+            return None
+        return self.take_messages()
+
     def take_heartbeat(self) -> bool:
         """For receivers that send messages unframed: whether a heartbeat is due. They
         send no heartbeat frame, but check that their peer is alive (WebSocket ping)."""
@@ -335,14 +343,24 @@ class Session(ResumableSession):
         """Hand messages to the application in order, stopping if it closes the session."""
         self._counters.received += len(messages)
         for message in messages:
-            if self.state is not _OPEN:
+            if not self._deliver(message):
                 return
-            try:
-                self.listener.session_message(message)
-            except Exception:
-                log.exception("connection %s: on_message raised; closing it", self.log_name)
-                self.close(CloseCode.INTERNAL_ERROR)
-                return
+
+    def receive_one(self, message: Message) -> bool:
+        """`receive` for one message; False once the session is no longer open."""
+        self._counters.received += 1
+        return self._deliver(message)
+
+    def _deliver(self, message: Message) -> bool:
+        if self.state is not _OPEN:
+            return False
+        try:
+            self.listener.session_message(message)
+        except Exception:
+            log.exception("connection %s: on_message raised; closing it", self.log_name)
+            self.close(CloseCode.INTERNAL_ERROR)
+            return False
+        return self.state is _OPEN
 
     # -- time -------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 
 from ..codes import WebSocketCloseCode
 from ..core.logsafe import get_logger
-from ..wsengine import Event, Protocol, State
+from ..wsengine import Event, Protocol, State, TextMessage
 from .sockio import READ_CHUNK, SocketIO, StreamIO, flusher, reader_loop, take_socket
 
 log = get_logger("fallback.transports.websocket")
@@ -91,6 +91,12 @@ class WebSocketLink:
 
     def handle_events(self, events: list[Event]) -> None:
         """Events from the peer, in order."""
+
+    def handle_text(self, text: str) -> None:
+        """A read that was one small text message (the usual case): its text. The same
+        as `handle_events` with its `TextMessage`, which is what it does unless a link
+        has a shorter way."""
+        self.handle_events([TextMessage(text)])
 
     def pull(self) -> None:
         """Queue what the application has for the peer into `protocol` (called only
@@ -190,23 +196,25 @@ class WebSocketLink:
 
     def data_received(self, data: bytes) -> None:
         protocol = self.protocol
-        # Most reads are one small text message: its event without the general parse.
-        events = None if self._connecting else protocol.receive_small(data)
-        if events is None:
-            protocol.receive_data(data)
-            if self._connecting and protocol.state is not State.CONNECTING:
-                self._handshake_done()
-            events = protocol.events_received()
+        # Most reads are one small text message: its text without the general parse.
+        text = None if self._connecting else protocol.receive_small_text(data)
         self._heard = True
-        if events:
-            self._in_read = True
-            try:
-                self.handle_events(events)
-            except Exception:
-                log.exception("%r: handling a message failed; closing it", self)
-                protocol.fail(WebSocketCloseCode.INTERNAL_ERROR, "Internal server error")
-            finally:
-                self._in_read = False
+        self._in_read = True
+        try:
+            if text is not None:
+                self.handle_text(text)
+            else:
+                protocol.receive_data(data)
+                if self._connecting and protocol.state is not State.CONNECTING:
+                    self._handshake_done()
+                events = protocol.events_received()
+                if events:
+                    self.handle_events(events)
+        except Exception:
+            log.exception("%r: handling a message failed; closing it", self)
+            protocol.fail(WebSocketCloseCode.INTERNAL_ERROR, "Internal server error")
+        finally:
+            self._in_read = False
         self.dirty = False
         try:
             self.flush()

@@ -32,7 +32,7 @@ from ..wsengine import (
 from ..wsengine.protocol import HybiProtocol
 from .base import refusal_reason
 from .links import WebSocketLink
-from .sockio import utf8
+from .sockio import message_frame, utf8
 
 log = get_logger("fallback.transports.websocket")
 
@@ -237,11 +237,34 @@ class SockJSLink(SessionLink):
 
     __slots__ = ()
 
-    def handle_events(self, events: list[Event]) -> None:
-        self._ping_at = 0.0  # anything from the peer proves it is there
+    def _peer_alive(self) -> Session | None:
+        """The peer sent something: it is there. Its session, if it still has one."""
+        self._ping_at = 0.0
         session = self._session
         if session is not None and session.resume is not None:
             session.client_heard()  # a pong too: after a resume, the old id is void
+        return session
+
+    def _take(self, session: Session, payload: str | bytes) -> bool:
+        """One WebSocket message for `session`; False if it was refused (and the socket
+        is being failed)."""
+        try:
+            if isinstance(payload, bytes) and session.binary:
+                session.receive_binary(payload)
+            else:
+                session.receive_websocket_payload(payload)
+        except PeerError as error:
+            self._refuse(error)
+            return False
+        return True
+
+    def handle_text(self, text: str) -> None:
+        session = self._peer_alive()
+        if session is not None:
+            self._take(session, text)
+
+    def handle_events(self, events: list[Event]) -> None:
+        self._peer_alive()
         for event in events:
             kind = type(event)
             if kind is TextMessage or kind is BinaryMessage:
@@ -249,13 +272,7 @@ class SockJSLink(SessionLink):
                 if session is None:
                     continue  # closing: what still arrives is not for the application
                 payload = event.text if kind is TextMessage else event.data  # type: ignore[union-attr]
-                try:
-                    if kind is BinaryMessage and session.binary:
-                        session.receive_binary(payload)  # type: ignore[arg-type]
-                    else:
-                        session.receive_websocket_payload(payload)
-                except PeerError as error:
-                    self._refuse(error)
+                if not self._take(session, payload):
                     return
             elif kind is CloseReceived or kind is ConnectionFailed:
                 self._peer_closed(event)  # type: ignore[arg-type]
@@ -299,14 +316,18 @@ class RawLink(SessionLink):
 
     framed = False
 
-    def handle_events(self, events: list[Event]) -> None:
+    def handle_text(self, text: str) -> None:
         self._ping_at = 0.0  # anything from the peer proves it is there
+        session = self._session
+        if session is not None:
+            session.receive_one(text)
+
+    def handle_events(self, events: list[Event]) -> None:
+        self._ping_at = 0.0
         for event in events:
             kind = type(event)
             if kind is TextMessage:
-                session = self._session
-                if session is not None:
-                    session.receive([event.text])  # type: ignore[union-attr]
+                self.handle_text(event.text)  # type: ignore[union-attr]
             elif kind is BinaryMessage:
                 session = self._session
                 if session is None:
@@ -321,6 +342,34 @@ class RawLink(SessionLink):
                     return
             elif kind is CloseReceived or kind is ConnectionFailed:
                 self._peer_closed(event)  # type: ignore[arg-type]
+
+    def flush(self) -> None:
+        """The usual flush, in short: an open session with messages and no heartbeat
+        due, on an RFC 6455 connection without compression that is idle (nothing of its
+        own to send) and not writing -- each message's frame, built once per message
+        (`message_frame`), straight to the socket. Anything else takes `pull`."""
+        session = self._session
+        io = self._io
+        if (
+            session is not None
+            and io is not None
+            and not self._writing
+            and not self._closed
+            and self._deflate is None
+            and self._hybi
+            and self.protocol.idle
+        ):
+            messages = session.take_plain_messages()
+            if messages is not None:
+                if messages:
+                    if len(messages) == 1:
+                        data = message_frame(messages[0])
+                    else:
+                        data = b"".join([message_frame(m) for m in messages])
+                    if not io.write(data):
+                        self._writing = True
+                return
+        super().flush()
 
     def pull(self) -> None:
         session = self._session

@@ -30,6 +30,7 @@ from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, StreamClosedError
 
 from ..codes import Opcode
+from ..core.frames import OutgoingMessage
 from ..core.logsafe import get_logger
 from ..wsengine.deflate import Deflate
 from ..wsengine.frames import encode_frame, text_frame
@@ -133,6 +134,20 @@ class Flusher:
                 frame = text_frame(payload) if text else encode_frame(opcode, payload)
             self._frames[key] = frame
         return frame
+
+
+def message_frame(message: OutgoingMessage) -> bytes:
+    """The uncompressed RFC 6455 frame of `message` alone, kept on it
+    (`OutgoingMessage.wire`): a broadcast builds it once for every link."""
+    frame = message.wire
+    if frame is None:
+        data = message.data
+        if data is None:
+            frame = text_frame(utf8(message.text))
+        else:
+            frame = encode_frame(Opcode.BINARY, data)
+        message.wire = frame
+    return frame
 
 
 def utf8(text: str) -> bytes:

@@ -105,9 +105,9 @@ class Protocol:
 
     # -- the I/O side calls these -------------------------------------------------------
 
-    def receive_small(self, data: bytes) -> list[Event] | None:
+    def receive_small_text(self, data: bytes) -> str | None:
         """A shortcut past `receive_data` for one small text frame, where the framing
-        has one (`HybiProtocol`); None: use `receive_data`."""
+        has one (`HybiProtocol`): its text; None: use `receive_data`."""
         return None
 
     def receive_data(self, data: bytes) -> None:
@@ -142,6 +142,13 @@ class Protocol:
             return b""
         self._out = []
         return out[0] if len(out) == 1 else b"".join(out)
+
+    @property
+    def idle(self) -> bool:
+        """Open, with nothing of its own to send (no pong, no close frame, no failure):
+        frames made by `text_frame` may then be written without `send_frame`, as
+        `data_to_send` would have given them."""
+        return self.state is _OPEN and not self._out and self._failure is None
 
     def close_expected(self) -> bool:
         """True once the TCP connection should end after `data_to_send` is written."""
@@ -242,15 +249,14 @@ class HybiProtocol(Protocol):
         self.deflate = deflate
         self._reader.deflate = deflate is not None
 
-    def receive_small(self, data: bytes) -> list[Event] | None:
+    def receive_small_text(self, data: bytes) -> str | None:
         """`receive_data` and `events_received` at once for the usual case: `data` is
         exactly one small masked text frame, valid UTF-8, and nothing else is under way
-        (no partial frame, no fragmented message, no failure, the connection open). None
-        for anything else, with nothing consumed: call `receive_data`."""
+        (no partial frame, no fragmented message, no failure, the connection open): the
+        text of its `TextMessage`. None for anything else, with nothing consumed: call
+        `receive_data`."""
         if self.state is _OPEN and self._failure is None and not self._events:
-            text = self._reader.small_text(data)
-            if text is not None:
-                return [TextMessage(text)]
+            return self._reader.small_text(data)
         return None
 
     def receive_data(self, data: bytes) -> None:

@@ -25,6 +25,7 @@ from tests.support import http
 from tests.support.live import LiveServer
 from tests.support.wsclient import (
     BINARY,
+    PING,
     PONG,
     TEXT,
     ServerClosed,
@@ -632,5 +633,52 @@ def test_raw_message_with_a_lone_surrogate_arrives_as_valid_utf8(live):
         assert client.recv_text() == "x?y"
         client.send_text("still open")
         assert client.recv_text() == "still open"
+    finally:
+        client.close()
+
+
+# -- the raw endpoint's short write path (`RawLink.flush`) ------------------------------
+
+
+def test_raw_broadcast_builds_each_frame_once_for_all_receivers(live, monkeypatch):
+    serialized: list[bytes] = []
+    real = ws_transport.text_frame
+
+    def counting(payload: bytes) -> bytes:
+        serialized.append(payload)
+        return real(payload)
+
+    monkeypatch.setattr(ws_transport, "text_frame", counting)
+    clients: list[WSClient] = []
+    try:
+        for n in range(20):  # each one in the room (its own hello comes back) before the next
+            clients.append(WSClient.connect(live.port, "/broadcast/websocket"))
+            clients[-1].send_text(f"hello {n}")
+            assert [client.recv_text() for client in clients] == [f"hello {n}"] * len(clients)
+        serialized.clear()
+        clients[0].send_text("news for everyone")
+        assert {client.recv_frame() for client in clients} == {(TEXT, b"news for everyone")}
+        assert serialized == [b"news for everyone"]
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_raw_pong_goes_out_before_the_echo_of_a_message_read_with_the_ping(live):
+    client = WSClient.connect(live.port, "/echo/websocket")
+    try:
+        client.send_raw(client_frame(PING, b"first") + client_frame(TEXT, b"then this"))
+        assert client.recv_frame() == (PONG, b"first")
+        assert client.recv_frame() == (TEXT, b"then this")
+    finally:
+        client.close()
+
+
+def test_raw_messages_read_at_once_are_echoed_in_order_in_one_write(live):
+    client = WSClient.connect(live.port, "/echo/websocket")
+    try:
+        texts = [f"message {i} ✓" for i in range(50)]
+        client.send_raw(b"".join(client_frame(TEXT, t.encode()) for t in texts))
+        assert [client.recv_text() for _ in texts] == texts
     finally:
         client.close()

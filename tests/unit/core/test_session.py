@@ -257,6 +257,36 @@ def test_unframed_sessions_have_no_open_or_heartbeat_frames_but_heartbeat_checks
     assert receiver.wakes == 2 and not session.take_heartbeat()
 
 
+def test_plain_messages_are_taken_only_while_open_with_no_heartbeat_due():
+    clock = FakeClock()
+    session = Session(
+        None, Listener(), EMPTY_INFO, Settings(heartbeat_delay=1), "raw", framed=False, clock=clock
+    )
+    session.attach(Receiver())
+    assert session.take_plain_messages() == []
+    session.enqueue(OutgoingMessage("a"))
+    assert [m.text for m in session.take_plain_messages() or []] == ["a"]
+    clock.now += 5
+    session.tick(clock.now)
+    session.enqueue(OutgoingMessage("b"))
+    assert session.take_plain_messages() is None  # the heartbeat's check comes first
+    assert session.take_heartbeat()
+    assert [m.text for m in session.take_plain_messages() or []] == ["b"]
+    session.enqueue(OutgoingMessage("c"))
+    session.close()
+    assert session.take_plain_messages() is None  # closed: "c", then the close
+    assert [m.text for m in session.take_messages()] == ["c"]
+
+
+def test_receive_one_delivers_while_open_and_says_when_it_no_longer_is():
+    session, listener = make_session()
+    session.attach(Receiver())
+    assert session.receive_one("a")
+    assert not session.receive_one("close")  # delivered, and the session closed in it
+    assert not session.receive_one("b")
+    assert [e[1] for e in listener.events if e[0] == "message"] == ["a", "close"]
+
+
 def test_transition_table_allows_only_forward_moves():
     assert not [new for (old, _), new in TRANSITIONS.items() if old is SessionState.CLOSED]
     assert SessionState.NEW not in TRANSITIONS.values()

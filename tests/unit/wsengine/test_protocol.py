@@ -278,13 +278,13 @@ def test_lone_surrogates_cannot_make_a_frame_invalid_utf8():
     assert p.data_to_send() == text_frame(b"a?b")
 
 
-# -- receive_small: the shortcut for one small text frame --------------------------------
+# -- receive_small_text: the shortcut for one small text frame --------------------------------
 
 
-def test_receive_small_takes_exactly_one_small_masked_text_frame():
+def test_receive_small_text_takes_exactly_one_small_masked_text_frame():
     p = HybiProtocol()
     for text in ("a", "héllo ✓", "x" * 125):
-        assert p.receive_small(frame(Opcode.TEXT, text.encode())) == [TextMessage(text)]
+        assert p.receive_small_text(frame(Opcode.TEXT, text.encode())) == text
     assert p.events_received() == []  # nothing left behind for the general path
 
 
@@ -302,23 +302,38 @@ def test_receive_small_takes_exactly_one_small_masked_text_frame():
         frame(Opcode.TEXT, b"\xff\xfe"),  # not UTF-8: the general path fails it
     ],
 )
-def test_receive_small_leaves_everything_else_to_receive_data(data):
+def test_receive_small_text_leaves_everything_else_to_receive_data(data):
     p = HybiProtocol()
-    assert p.receive_small(data) is None
+    assert p.receive_small_text(data) is None
     assert p.events_received() == [] and p.data_to_send() == b""
 
 
-def test_receive_small_waits_for_a_message_under_way_and_a_closed_connection():
+def test_receive_small_text_waits_for_a_message_under_way_and_a_closed_connection():
     p = HybiProtocol()
     p.receive_data(frame(Opcode.TEXT, b"ab", fin=False))
-    assert p.receive_small(frame(Opcode.TEXT, b"cd")) is None  # a new message may not start
+    assert p.receive_small_text(frame(Opcode.TEXT, b"cd")) is None  # a new message may not start
     p.receive_data(frame(Opcode.CONTINUATION, b"cd"))
     assert p.events_received() == [TextMessage("abcd")]
     p.receive_data(frame(Opcode.TEXT, b"e"))  # an event not taken yet: order first
-    assert p.receive_small(frame(Opcode.TEXT, b"f")) is None
+    assert p.receive_small_text(frame(Opcode.TEXT, b"f")) is None
     assert p.events_received() == [TextMessage("e")]
     small = HybiProtocol(max_message_size=3)
-    assert small.receive_small(frame(Opcode.TEXT, b"abcd")) is None  # too big: refused there
+    assert small.receive_small_text(frame(Opcode.TEXT, b"abcd")) is None  # too big: refused there
     p.receive_data(close_frame(CloseCode.NORMAL))
-    assert p.receive_small(frame(Opcode.TEXT, b"g")) is None
-    assert Hixie76Protocol(KEYS).receive_small(b"\x00a\xff") is None
+    assert p.receive_small_text(frame(Opcode.TEXT, b"g")) is None
+    assert Hixie76Protocol(KEYS).receive_small_text(b"\x00a\xff") is None
+
+
+def test_idle_means_open_with_nothing_of_its_own_to_send():
+    p = HybiProtocol()
+    assert p.idle
+    p.receive_data(frame(Opcode.PING, b"p"))  # a pong is queued: not idle until it is taken
+    assert not p.idle
+    p.data_to_send()
+    assert p.idle
+    p.receive_data(encode_frame(Opcode.TEXT, b"unmasked"))  # a failure waits: not idle
+    assert not p.idle
+    closing = HybiProtocol()
+    closing.send_close()
+    closing.data_to_send()
+    assert not closing.idle  # our close frame went: nothing may follow it
