@@ -91,6 +91,8 @@ class Connection:
         sent, text and binary alike. Everything sent while a write to this client is in
         flight goes out together in the next one.
         """
+        if type(message) is str:  # the usual case, in short
+            return self.enqueue(OutgoingMessage(message))
         return self.enqueue(outgoing(message, "send"))
 
     def enqueue(self, message: OutgoingMessage) -> bool:

@@ -223,6 +223,22 @@ class Session(ResumableSession):
             self._heartbeat_due = self._clock() + self._settings.heartbeat_delay
         return frame
 
+    def take_plain_frame(self) -> Frame | None:
+        """`take_frame` at the usual moment: the session open, text messages queued and
+        nothing else owed (no preamble frame, no heartbeat due, no binary message):
+        their one array frame. None at any other, with nothing taken."""
+        outbox = self._outbox
+        queue = outbox.queue
+        if (
+            not queue
+            or self.state is not _OPEN
+            or outbox.preamble
+            or outbox.heartbeat_pending
+            or (self.binary and any(m.data is not None for m in queue))
+        ):
+            return None
+        return self.take_frame()
+
     def take_messages(self) -> list[OutgoingMessage]:
         """Everything queued, for receivers that send messages unframed."""
         queue = self._outbox.take_messages()
@@ -341,17 +357,14 @@ class Session(ResumableSession):
 
     def receive(self, messages: list[Message]) -> None:
         """Hand messages to the application in order, stopping if it closes the session."""
-        self._counters.received += len(messages)
-        for message in messages:
-            if not self._deliver(message):
+        for i, message in enumerate(messages):
+            if not self.receive_one(message):
+                self._counters.received += len(messages) - i - 1  # received, not delivered
                 return
 
     def receive_one(self, message: Message) -> bool:
         """`receive` for one message; False once the session is no longer open."""
         self._counters.received += 1
-        return self._deliver(message)
-
-    def _deliver(self, message: Message) -> bool:
         if self.state is not _OPEN:
             return False
         try:

@@ -160,6 +160,21 @@ class SessionLink(WebSocketLink):
     def closed(self) -> None:
         self._release(None, "")
 
+    def _short_flush(self) -> Session | None:
+        """The session, when a flush may take the short way: an RFC 6455 connection,
+        open and idle (nothing of its own to send, `Protocol.idle`), no write in
+        flight. Then what the session has queued can go straight to the socket,
+        without `pull` and the protocol's queue."""
+        if (
+            self._hybi
+            and self._io is not None
+            and not self._writing
+            and not self._closed
+            and self.protocol.idle
+        ):
+            return self._session
+        return None
+
     def _frame(self, text: str) -> bytes:
         if self._hybi:
             return self._flusher.hybi_text_frame(text, self._deflate)
@@ -277,6 +292,18 @@ class SockJSLink(SessionLink):
             elif kind is CloseReceived or kind is ConnectionFailed:
                 self._peer_closed(event)  # type: ignore[arg-type]
 
+    def flush(self) -> None:
+        """The usual flush, in short (`_short_flush`): an open session with only text
+        messages queued sends their one array frame straight to the socket. Anything
+        else (the open frame, a heartbeat, a binary message, the close) takes `pull`."""
+        session = self._short_flush()
+        if session is not None:
+            frame = session.take_plain_frame()
+            if frame is not None:
+                self._write(self._flusher.hybi_text_frame(frame, self._deflate))
+                return
+        super().flush()
+
     def pull(self) -> None:
         session = self._session
         if session is None:
@@ -344,30 +371,18 @@ class RawLink(SessionLink):
                 self._peer_closed(event)  # type: ignore[arg-type]
 
     def flush(self) -> None:
-        """The usual flush, in short: an open session with messages and no heartbeat
-        due, on an RFC 6455 connection without compression that is idle (nothing of its
-        own to send) and not writing -- each message's frame, built once per message
-        (`message_frame`), straight to the socket. Anything else takes `pull`."""
-        session = self._session
-        io = self._io
-        if (
-            session is not None
-            and io is not None
-            and not self._writing
-            and not self._closed
-            and self._deflate is None
-            and self._hybi
-            and self.protocol.idle
-        ):
+        """The usual flush, in short (`_short_flush`), without compression: each
+        message's frame, built once per message (`message_frame`), straight to the
+        socket. Anything else takes `pull`."""
+        session = self._short_flush()
+        if session is not None and self._deflate is None:
             messages = session.take_plain_messages()
             if messages is not None:
                 if messages:
                     if len(messages) == 1:
-                        data = message_frame(messages[0])
+                        self._write(message_frame(messages[0]))
                     else:
-                        data = b"".join([message_frame(m) for m in messages])
-                    if not io.write(data):
-                        self._writing = True
+                        self._write(b"".join([message_frame(m) for m in messages]))
                 return
         super().flush()
 

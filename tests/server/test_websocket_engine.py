@@ -664,12 +664,22 @@ def test_raw_broadcast_builds_each_frame_once_for_all_receivers(live, monkeypatc
             client.close()
 
 
-def test_raw_pong_goes_out_before_the_echo_of_a_message_read_with_the_ping(live):
-    client = WSClient.connect(live.port, "/echo/websocket")
+@pytest.mark.parametrize(
+    ("path", "sent", "echoed"),
+    [
+        ("/echo/websocket", b"then this", b"then this"),
+        (None, b'["then this"]', b'a["then this"]'),  # SockJSLink.flush's short way too
+    ],
+    ids=["raw", "sockjs"],
+)
+def test_a_pong_goes_out_before_the_echo_of_a_message_read_with_the_ping(live, path, sent, echoed):
+    client = WSClient.connect(live.port, path or sockjs_path())
     try:
-        client.send_raw(client_frame(PING, b"first") + client_frame(TEXT, b"then this"))
+        if path is None:
+            assert client.recv_text() == "o"
+        client.send_raw(client_frame(PING, b"first") + client_frame(TEXT, sent))
         assert client.recv_frame() == (PONG, b"first")
-        assert client.recv_frame() == (TEXT, b"then this")
+        assert client.recv_frame() == (TEXT, echoed)
     finally:
         client.close()
 

@@ -55,6 +55,10 @@ def test_received_counts_every_incoming_message():
     session.receive_send_payload(b'["one","two"]')
     session.receive_websocket_payload('"three"')
     assert counters.received == 3
+    session.receive_one("four")
+    session.close()
+    session.receive(["five", "six"])  # received, though no longer delivered
+    assert counters.received == 6
 
 
 def test_attached_counts_refused_receivers_too():

@@ -278,6 +278,31 @@ def test_plain_messages_are_taken_only_while_open_with_no_heartbeat_due():
     assert [m.text for m in session.take_messages()] == ["c"]
 
 
+def test_plain_frame_is_taken_only_when_text_messages_are_all_that_is_owed():
+    clock = FakeClock()
+    session = Session(
+        None, Listener(), EMPTY_INFO, Settings(heartbeat_delay=1), "websocket", clock=clock
+    )
+    session.binary = True
+    session.attach(Receiver())
+    session.enqueue(OutgoingMessage("a"))
+    assert session.take_plain_frame() is None  # the open frame goes first
+    assert session.take_frame() == "o"
+    assert session.take_plain_frame() == 'a["a"]'
+    assert session.take_plain_frame() is None  # nothing queued
+    session.enqueue(OutgoingMessage("b"))
+    session.enqueue(OutgoingMessage(b"\x00"))
+    assert session.take_plain_frame() is None  # a binary message leaves alone
+    assert session.take_frame(binary_frames=True) == 'a["b"]'
+    assert session.take_frame(binary_frames=True).data == b"\x00"
+    clock.now += 5
+    session.tick(clock.now)
+    session.enqueue(OutgoingMessage("c"))
+    assert session.take_plain_frame() is None  # the heartbeat's check comes first
+    session.close()
+    assert session.take_plain_frame() is None
+
+
 def test_receive_one_delivers_while_open_and_says_when_it_no_longer_is():
     session, listener = make_session()
     session.attach(Receiver())
