@@ -403,15 +403,21 @@ def test_websocket_over_tls_echoes(tls_engine):
 # -- broadcast --------------------------------------------------------------------------
 
 
-def test_broadcast_serializes_each_frame_once_for_all_receivers(live, monkeypatch):
-    serialized: list[bytes] = []
+@pytest.fixture
+def serialized(monkeypatch) -> list[bytes]:
+    """The payload of every text frame the server builds from now on, in order."""
+    built: list[bytes] = []
     real = ws_transport.text_frame
 
     def counting(payload: bytes) -> bytes:
-        serialized.append(payload)
+        built.append(payload)
         return real(payload)
 
     monkeypatch.setattr(ws_transport, "text_frame", counting)
+    return built
+
+
+def test_broadcast_serializes_each_frame_once_for_all_receivers(live, serialized):
     clients = [WSClient.connect(live.port, sockjs_path("/broadcast")) for _ in range(20)]
     try:
         for client in clients:
@@ -640,15 +646,7 @@ def test_raw_message_with_a_lone_surrogate_arrives_as_valid_utf8(live):
 # -- the raw endpoint's short write path (`RawLink.flush`) ------------------------------
 
 
-def test_raw_broadcast_builds_each_frame_once_for_all_receivers(live, monkeypatch):
-    serialized: list[bytes] = []
-    real = ws_transport.text_frame
-
-    def counting(payload: bytes) -> bytes:
-        serialized.append(payload)
-        return real(payload)
-
-    monkeypatch.setattr(ws_transport, "text_frame", counting)
+def test_raw_broadcast_builds_each_frame_once_for_all_receivers(live, serialized):
     clients: list[WSClient] = []
     try:
         for n in range(20):  # each one in the room (its own hello comes back) before the next
