@@ -250,9 +250,13 @@ class Session(ResumableSession):
         """`take_messages` at the usual moment: the session open and no heartbeat due.
         None at any other, with nothing taken: the receiver then takes the general way
         (`take_heartbeat`, `take_messages`, and the close once the session is closed)."""
-        if self.state is not _OPEN or self._outbox.heartbeat_pending:
+        outbox = self._outbox
+        if self.state is not _OPEN or outbox.heartbeat_pending:
             return None
-        return self.take_messages()
+        queue = outbox.take_messages()
+        if queue:
+            self._heartbeat_due = self._clock() + self._settings.heartbeat_delay
+        return queue
 
     def take_heartbeat(self) -> bool:
         """For receivers that send messages unframed: whether a heartbeat is due. They
