@@ -10,7 +10,7 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -105,35 +105,57 @@ class Pages:
         return page
 
     def save_failure(self, name: str) -> None:
-        os.makedirs(ARTIFACTS, exist_ok=True)
         for n, page in enumerate(self.pages):
-            if page.is_closed():
-                continue
-            path = os.path.join(ARTIFACTS, f"{name}-{n}.png")
-            try:
-                page.screenshot(path=path)
-                print(f"screenshot: {path}")
-            except Exception as error:  # a crashed page still lets the others be saved
-                print(f"no screenshot of page {n}: {error}")
-            print(f"page {n} ({page.url}) console:", *self.console.get(id(page), []), sep="\n  ")
-            try:
-                print(f"page {n} socket:", page.evaluate(SOCKET_STATE))
-            except Exception as error:
-                print(f"page {n} socket: {error}")
+            if not page.is_closed():
+                report_page(
+                    f"{name}-{n}",
+                    f"page {n} ({page.url})",
+                    lambda path, page=page: page.screenshot(path=path),
+                    self.console.get(id(page), []),
+                    page.evaluate,
+                )
 
     def close(self) -> None:
         for context in self.contexts:
             context.close()
 
 
-@pytest.fixture
-def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Pages]:
-    pages = Pages(browser)
-    yield pages
+def report_page(
+    name: str,
+    label: str,
+    screenshot: Callable[[str], object],
+    console: list[str],
+    evaluate: Callable[[str], object],
+) -> None:
+    """What a failed test leaves of one page: a screenshot in the artifacts, its console
+    and its socket's state in the output (a crashed page still lets the others be saved)."""
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    path = os.path.join(ARTIFACTS, f"{name}.png")
+    try:
+        screenshot(path)
+        print(f"screenshot: {path}")
+    except Exception as error:
+        print(f"no screenshot of {label}: {error}")
+    print(f"{label} console:", *console, sep="\n  ")
+    try:
+        print(f"{label} socket:", evaluate(SOCKET_STATE))
+    except Exception as error:
+        print(f"{label} socket: {error}")
+
+
+def finish_pages(pages: Pages | EnginePages, request: pytest.FixtureRequest) -> None:
+    """After a test: save what its pages show if it failed, then close them."""
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
         pages.save_failure(re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name))
     pages.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Pages]:
+    pages = Pages(browser)
+    yield pages
+    finish_pages(pages, request)
 
 
 # -- helpers for tests ------------------------------------------------------------------
@@ -238,19 +260,8 @@ class EnginePages:
         return page
 
     def save_failure(self, name: str) -> None:
-        os.makedirs(ARTIFACTS, exist_ok=True)
         for n, page in enumerate(self.pages):
-            path = os.path.join(ARTIFACTS, f"{name}-{n}.png")
-            try:
-                page.screenshot(path)
-                print(f"screenshot: {path}")
-            except Exception as error:
-                print(f"no screenshot of page {n}: {error}")
-            print(f"page {n} console:", *page.console(), sep="\n  ")
-            try:
-                print(f"page {n} socket:", page.evaluate(SOCKET_STATE))
-            except Exception as error:
-                print(f"page {n} socket: {error}")
+            report_page(f"{name}-{n}", f"page {n}", page.screenshot, page.console(), page.evaluate)
 
     def close(self) -> None:
         for page in self.pages:
@@ -261,7 +272,4 @@ class EnginePages:
 def engine_page(engine: Any, request: pytest.FixtureRequest) -> Iterator[EnginePages]:
     pages = EnginePages(engine)
     yield pages
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        pages.save_failure(re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name))
-    pages.close()
+    finish_pages(pages, request)
