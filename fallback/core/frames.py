@@ -88,8 +88,6 @@ def _escape_char(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 
-
-
 def quote(text: str) -> str:
     """JSON-encode a string the way SockJS frames need it.
 
