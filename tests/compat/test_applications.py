@@ -29,8 +29,7 @@ def test_echo_returns_every_message_in_order(impl, transport):
     sent = [f"message {i} ✓ \u2028 </script>" for i in range(30)]
     try:
         assert client.next_frame() == "o"
-        for start in range(0, len(sent), 4):
-            client.send(*sent[start : start + 4])
+        client.send_in_batches(sent, 4)
         assert client.receive_messages(len(sent)) == sent
     finally:
         client.close()

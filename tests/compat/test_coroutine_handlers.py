@@ -110,8 +110,7 @@ def test_compat_async_handlers_are_awaited_in_order(live, transport):
     try:
         assert client.next_frame() == "o"
         sent = [f"m{i}" + "x" * (i % 5) for i in range(90)]
-        for start in range(0, len(sent), 8):
-            client.send(*sent[start : start + 8])
+        client.send_in_batches(sent, 8)
         assert client.receive_messages(len(sent) + 1) == ["welcome", *sent]
     finally:
         client.close()

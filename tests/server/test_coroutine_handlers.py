@@ -58,8 +58,7 @@ def test_async_on_message_is_awaited_in_order_exactly_once(live, transport):
     try:
         assert client.next_frame() == "o"
         sent = [f"message ✓ {i}" for i in range(150)]
-        for start in range(0, len(sent), 9):
-            client.send(*sent[start : start + 9])
+        client.send_in_batches(sent, 9)
         assert client.receive_messages(len(sent)) == sent
     finally:
         client.close()

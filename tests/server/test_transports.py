@@ -37,8 +37,7 @@ def test_messages_echo_in_order(live, transport):
     try:
         assert client.next_frame() == "o"
         sent = [f"message {i} ✓" for i in range(60)]
-        for start in range(0, len(sent), 7):
-            client.send(*sent[start : start + 7])
+        client.send_in_batches(sent, 7)
         assert client.receive_messages(len(sent)) == sent
     finally:
         client.close()

@@ -92,6 +92,11 @@ class Client:
             messages.extend(decode_messages(frame))
         return messages
 
+    def send_in_batches(self, messages: list[str], size: int) -> None:
+        """Send `messages` in order, `size` of them to a send (the last one fewer)."""
+        for start in range(0, len(messages), size):
+            self.send(*messages[start : start + size])
+
     def send(self, *messages: str, check: bool = True) -> http.Response | None:
         """Send `messages`; unless `check` is False, fail on a refused send."""
         response = http.post(self.session_url + "/xhr_send", json.dumps(list(messages)))
