@@ -250,13 +250,9 @@ class Session(ResumableSession):
         """`take_messages` at the usual moment: the session open and no heartbeat due.
         None at any other, with nothing taken: the receiver then takes the general way
         (`take_heartbeat`, `take_messages`, and the close once the session is closed)."""
-        outbox = self._outbox
-        if self.state is not _OPEN or outbox.heartbeat_pending:
+        if self.state is not _OPEN or self._outbox.heartbeat_pending:
             return None
-        queue = outbox.take_messages()
-        if queue:
-            self._heartbeat_due = self._clock() + self._settings.heartbeat_delay
-        return queue
+        return self.take_messages()
 
     def take_heartbeat(self) -> bool:
         """For receivers that send messages unframed: whether a heartbeat is due. They
